@@ -1,0 +1,3 @@
+import { vellabProject } from './src/vitest-preset.ts'
+
+export default vellabProject({ name: 'testkit', postgres: true })
