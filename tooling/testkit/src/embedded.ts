@@ -48,7 +48,8 @@ export async function startEmbeddedPostgres(options: StartEmbeddedOptions = {}):
   const password = 'vellab'
   const log = options.onLog ?? (() => {})
   const flags = ['-c', 'listen_addresses=127.0.0.1', '-c', 'max_connections=200']
-  if (options.unsafeFast) flags.push('-c', 'fsync=off', '-c', 'synchronous_commit=off', '-c', 'full_page_writes=off')
+  if (options.unsafeFast)
+    flags.push('-c', 'fsync=off', '-c', 'synchronous_commit=off', '-c', 'full_page_writes=off')
   const pg = new EmbeddedPostgres({
     databaseDir: dataDir,
     port,

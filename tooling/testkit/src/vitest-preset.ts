@@ -29,7 +29,10 @@ function workspaceAliases(): { find: string; replacement: string }[] {
       if (!pkg.name) continue
       for (const sub of Object.keys(pkg.exports ?? {})) {
         if (sub === '.' || sub === './package.json' || !sub.startsWith('./')) continue
-        out.push({ find: `${pkg.name}/${sub.slice(2)}`, replacement: join(pkgDir, 'src', sub.slice(2), 'index.ts') })
+        out.push({
+          find: `${pkg.name}/${sub.slice(2)}`,
+          replacement: join(pkgDir, 'src', sub.slice(2), 'index.ts'),
+        })
       }
       out.push({ find: pkg.name, replacement: join(pkgDir, 'src', 'index.ts') })
     }

@@ -14,7 +14,9 @@ describe('createTestDatabase', () => {
 
   it('gives each caller its own database on a real PostgreSQL', async () => {
     expect(a.name).not.toBe(b.name)
-    const { rows } = await a.pool.query<{ db: string; v: string }>('select current_database() as db, version() as v')
+    const { rows } = await a.pool.query<{ db: string; v: string }>(
+      'select current_database() as db, version() as v',
+    )
     expect(rows[0]?.db).toBe(a.name)
     expect(rows[0]?.v).toMatch(/^PostgreSQL \d+/)
     expect(a.serverVersion).toBeGreaterThanOrEqual(15)
@@ -34,7 +36,11 @@ describe('createTestDatabase', () => {
       k: { id: number; note: string }
     }
     const db = b.db<DB>()
-    await db.schema.createTable('k').addColumn('id', 'integer', (c) => c.primaryKey()).addColumn('note', 'text').execute()
+    await db.schema
+      .createTable('k')
+      .addColumn('id', 'integer', (c) => c.primaryKey())
+      .addColumn('note', 'text')
+      .execute()
     await db.transaction().execute(async (trx) => {
       await trx.insertInto('k').values({ id: 1, note: 'one' }).execute()
     })
