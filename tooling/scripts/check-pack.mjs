@@ -6,7 +6,14 @@ import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 
-const allowed = [/^dist\//, /^src\/(?!.*\.test\.ts$)/, /^README\.md$/, /^CHANGELOG\.md$/, /^LICENSE$/, /^package\.json$/]
+const allowed = [
+  /^dist\//,
+  /^src\/(?!.*\.test\.ts$)/,
+  /^README\.md$/,
+  /^CHANGELOG\.md$/,
+  /^LICENSE$/,
+  /^package\.json$/,
+]
 const out = mkdtempSync(join(tmpdir(), 'vellab-pack-'))
 let bad = 0
 for (const dir of readdirSync('packages')) {
@@ -21,7 +28,9 @@ for (const dir of readdirSync('packages')) {
     .filter((f) => !f.endsWith('/'))
   const stray = files.filter((f) => !allowed.some((re) => re.test(f)))
   const hasDist = files.some((f) => f.startsWith('dist/'))
-  console.log(`${pkg.name}: ${files.length} files${stray.length ? `, unexpected: ${stray.join(', ')}` : ''}${hasDist ? '' : ', NO dist/'}`)
+  console.log(
+    `${pkg.name}: ${files.length} files${stray.length ? `, unexpected: ${stray.join(', ')}` : ''}${hasDist ? '' : ', NO dist/'}`,
+  )
   if (stray.length || !hasDist) bad += 1
 }
 rmSync(out, { recursive: true, force: true })

@@ -1,3 +1,3 @@
-import { vellabProject } from './src/vitest-preset.ts'
+import { vellabProject } from './src/vitest-preset'
 
 export default vellabProject({ name: 'testkit', postgres: true })

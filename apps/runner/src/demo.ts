@@ -1,4 +1,10 @@
-import { type BrokerOrderEvent, BrokerError, type Clock, type RandomSource, systemClock } from '@vellab/broker-gateway'
+import {
+  BrokerError,
+  type BrokerOrderEvent,
+  type Clock,
+  type RandomSource,
+  systemClock,
+} from '@vellab/broker-gateway'
 import { InMemoryBroker } from '@vellab/broker-gateway/testing'
 
 export interface DemoOptions {
@@ -32,10 +38,18 @@ export async function runDemo(options: DemoOptions): Promise<DemoSummary> {
   const clock = options.clock ?? systemClock
   const log = options.log ?? (() => {})
   const broker = new InMemoryBroker({ clock, accounts: [{ account: ACCOUNT, cash: START_CASH }] })
-  const events: DemoSummary['events'] = { accepted: 0, rejected: 0, filled: 0, canceled: 0, replaced: 0, expired: 0 }
+  const events: DemoSummary['events'] = {
+    accepted: 0,
+    rejected: 0,
+    filled: 0,
+    canceled: 0,
+    replaced: 0,
+    expired: 0,
+  }
   broker.streamOrderEvents(ACCOUNT, (e) => {
     events[e.type] += 1
-    if (e.type === 'filled') log(`fill  ${e.side} ${e.fillQuantity} @ ${e.fillPrice} (order ${e.brokerOrderId})`)
+    if (e.type === 'filled')
+      log(`fill  ${e.side} ${e.fillQuantity} @ ${e.fillPrice} (order ${e.brokerOrderId})`)
   })
 
   let price = 70_000

@@ -1,4 +1,4 @@
-import { startEmbeddedPostgres } from './embedded.ts'
+import { startEmbeddedPostgres } from './embedded'
 
 /**
  * Vitest global setup: make sure a PostgreSQL server is available for the whole run.

@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { createTestDatabase, type TestDatabase } from '../src/postgres.ts'
+import { createTestDatabase, type TestDatabase } from '../src/postgres'
 
 // Self-test of the shared fixture: a real server, a private database per file, clean teardown.
 describe('createTestDatabase', () => {
