@@ -16,6 +16,11 @@ export interface TestDatabase {
   readonly pool: pg.Pool
   /** A Kysely instance over `pool`. */
   db<DB>(): Kysely<DB>
+  /**
+   * Simulate the database going away: terminate every server connection to this database (the
+   * pool's idle clients error out and are replaced on next use). Returns how many were killed.
+   */
+  terminateConnections(): Promise<number>
   /** Close every connection this fixture opened and drop the database. */
   drop(): Promise<void>
 }
@@ -70,6 +75,19 @@ export async function createTestDatabase(prefix = 'vt'): Promise<TestDatabase> {
       const k = new Kysely<DB>({ dialect: new PostgresDialect({ pool }) })
       kyselies.push(k as Kysely<unknown>)
       return k
+    },
+    async terminateConnections() {
+      const c = new pg.Client({ connectionString: admin })
+      await c.connect()
+      try {
+        const r = await c.query(
+          'select pg_terminate_backend(pid) from pg_stat_activity where datname = $1 and pid <> pg_backend_pid()',
+          [name],
+        )
+        return r.rowCount ?? 0
+      } finally {
+        await c.end()
+      }
     },
     async drop() {
       if (dropped) return

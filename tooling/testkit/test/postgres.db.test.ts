@@ -62,3 +62,25 @@ describe('createTestDatabase', () => {
     expect(rows).toHaveLength(0)
   })
 })
+
+describe('terminateConnections', () => {
+  it('kills live connections; the pool recovers on the next query', async () => {
+    const d = await createTestDatabase()
+    try {
+      const held = await d.pool.connect()
+      // A checked-out client reports the kill as an 'error' event; without a listener it would crash
+      // the process (the pool's own listener covers idle clients only).
+      const errors: Error[] = []
+      held.on('error', (e) => errors.push(e))
+      const killed = await d.terminateConnections()
+      expect(killed).toBeGreaterThanOrEqual(1)
+      await expect(held.query('select 1')).rejects.toThrow()
+      expect(errors.length).toBeGreaterThanOrEqual(1)
+      held.release(true)
+      const { rows } = await d.pool.query<{ one: number }>('select 1 as one')
+      expect(rows[0]?.one).toBe(1)
+    } finally {
+      await d.drop()
+    }
+  })
+})
