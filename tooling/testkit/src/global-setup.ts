@@ -1,4 +1,4 @@
-import { startEmbeddedPostgres } from './embedded'
+import { startEmbeddedPostgres } from './embedded.ts'
 
 /**
  * Vitest global setup: make sure a PostgreSQL server is available for the whole run.
