@@ -1,0 +1,71 @@
+export type { SimApp, TokenPolicy } from './auth'
+export {
+  createSessionCalendar,
+  type DaySchedule,
+  KRX_HOLIDAYS,
+  REGIME_B_START,
+  type SessionCalendar,
+  type SessionCalendarOptions,
+  type SessionOverride,
+  type SessionPhase,
+} from './calendar'
+export {
+  type ClockMode,
+  createSimClock,
+  type HostTimers,
+  realHostTimers,
+  type SimClock,
+  type SimClockOptions,
+  type SimTimer,
+} from './clock'
+export type {
+  OrderFilter,
+  SimAccountView,
+  SimControl,
+  SimOrderView,
+  SimQuote,
+  SymbolPatch,
+} from './control'
+export type { PerEnv, SimEvent } from './core'
+export type {
+  AccountConfig,
+  ExchangeOptions,
+  PositionSeed,
+  SimEnv,
+  SimFill,
+  SimOrderStatus,
+} from './exchange'
+export {
+  type ActiveFault,
+  type FaultRule,
+  faultRuleSchema,
+  type LatencySpec,
+  type MarketDataFaultEffect,
+  type NoticeFaultEffect,
+  type RestFaultEffect,
+  type WsConnectFaultEffect,
+} from './faults'
+export { decryptNotice, encryptNotice, FIELD_COUNTS, type ReceiptQtyMode } from './frames'
+export type {
+  DuplicateOrderGroup,
+  LedgerOrderEntry,
+  LedgerRequestEntry,
+  LedgerSnapshot,
+  RateViolation,
+  WsConnectEntry,
+} from './ledger'
+export type { SymbolConfig, SymbolFlags } from './market'
+export { DEFAULT_MESSAGES, type MessageKey, type SimMessage, WS_MESSAGES } from './messages'
+export { ORDER_TYPES, type OrderBookKind, type OrderTypeSpec, type PriceRule } from './order-types'
+export {
+  type AppConfig,
+  createKisSim,
+  DEFAULT_SYMBOLS,
+  type KisSim,
+  type KisSimOptions,
+  type SimAppInfo,
+} from './sim'
+export { dailyLimits, type InstrumentKind, isOnTickGrid, type PriceLimits, tickSize } from './ticks'
+export type { WsOptions, WsSessionInfo } from './ws'
+// Left private on purpose: the Exchange, AuthRegistry, WsHub and REST internals. Drive the
+// simulator over the wire and through `control`; those classes may change without notice.
