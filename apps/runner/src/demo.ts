@@ -5,7 +5,7 @@ import {
   type RandomSource,
   systemClock,
 } from '@vellab/broker-gateway'
-import { InMemoryBroker } from '@vellab/broker-gateway/testing'
+import { InMemoryBroker } from '@vellab/broker-gateway/testing/doubles'
 
 export interface DemoOptions {
   clock?: Clock
