@@ -1,0 +1,194 @@
+// pnpm bench — transitions per second on PostgreSQL, and the latency of one transition as a ratio
+// to one bare single-row INSERT commit, measured in the same run on the same server.
+//
+// Uses DATABASE_URL when set (a server where the user may CREATE DATABASE); otherwise starts an
+// embedded PostgreSQL 18 with durable settings (fsync and synchronous_commit on), like production.
+// Options (env): BENCH_SAMPLES (latency samples per side, default 2000), BENCH_WORKERS (16),
+// BENCH_LIFECYCLES (orders per throughput run, default 800).
+import { randomBytes } from 'node:crypto'
+import { performance } from 'node:perf_hooks'
+import { startEmbeddedPostgres } from '@vellab/testkit/embedded'
+import { Kysely, PostgresDialect, sql } from 'kysely'
+import pg from 'pg'
+import { createOrderStore, migrateOrderFsm, type OrderFsmTables, type OrderStore } from '../src/index.ts'
+import { BrokerEventFactory } from '../src/testing/index.ts'
+
+const SAMPLES = Number(process.env.BENCH_SAMPLES ?? 2000)
+const WORKERS = Number(process.env.BENCH_WORKERS ?? 16)
+const LIFECYCLES = Number(process.env.BENCH_LIFECYCLES ?? 800)
+const ROUNDS = 5
+
+const pct = (xs: number[], p: number) => {
+  const s = [...xs].sort((a, b) => a - b)
+  return s[Math.min(s.length - 1, Math.floor((p / 100) * s.length))]!
+}
+const ms = (x: number) => `${x.toFixed(3)} ms`
+
+async function main() {
+  const cluster = process.env.DATABASE_URL ? undefined : await startEmbeddedPostgres()
+  const adminUrl = process.env.DATABASE_URL ?? cluster!.adminUrl
+  const name = `order_fsm_bench_${randomBytes(4).toString('hex')}`
+  const admin = new pg.Client({ connectionString: adminUrl })
+  await admin.connect()
+  await admin.query(`CREATE DATABASE ${name}`)
+  const settings = await admin.query<{ name: string; setting: string }>(
+    `SELECT name, setting FROM pg_settings WHERE name IN ('fsync', 'synchronous_commit', 'server_version', 'wal_sync_method')`,
+  )
+  const url = new URL(adminUrl)
+  url.pathname = `/${name}`
+  const pools: pg.Pool[] = []
+  const kysely = (max: number) => {
+    const pool = new pg.Pool({ connectionString: url.toString(), max })
+    // DROP DATABASE … WITH (FORCE) at the end may close idle connections first.
+    pool.on('error', () => {})
+    pools.push(pool)
+    return new Kysely<OrderFsmTables>({ dialect: new PostgresDialect({ pool }) })
+  }
+  try {
+    const db = kysely(1)
+    await migrateOrderFsm(db)
+    await sql`CREATE TABLE bench_baseline (id bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY, k text NOT NULL, at bigint NOT NULL)`.execute(
+      db,
+    )
+    console.log(`server: PostgreSQL ${settings.rows.map((r) => `${r.name}=${r.setting}`).join(', ')}`)
+    console.log(`source: ${cluster ? 'embedded (durable settings)' : 'DATABASE_URL'}\n`)
+
+    // ---- latency: one connection, sequential, baseline and transitions interleaved in rounds ----
+    const store = createOrderStore({ db, actor: 'bench' })
+    const per = Math.ceil(SAMPLES / ROUNDS)
+    const broker = new BrokerEventFactory({ at: Date.now() })
+    const prepared = await prepareAcked(store, 'lat', SAMPLES + 200, 1)
+    const insert: number[] = []
+    const fill: number[] = []
+    let next = 0
+    const oneTransition = async (record: boolean) => {
+      const k = next++
+      const t = performance.now()
+      const r = await store.applyBrokerEvent(
+        broker.filled(prepared[k]!, { cumulative: 1, quantity: 1, price: 71_000 }),
+      )
+      const dt = performance.now() - t
+      if (r.status !== 'applied') throw new Error(`bench transition ${k}: ${r.status}`)
+      if (record) fill.push(dt)
+    }
+    const oneInsert = async (record: boolean) => {
+      const t = performance.now()
+      await sql`INSERT INTO bench_baseline (k, at) VALUES (${'x'}, ${Date.now()})`.execute(db)
+      if (record) insert.push(performance.now() - t)
+    }
+    for (let i = 0; i < 100; i++) {
+      await oneInsert(false)
+      await oneTransition(false)
+    }
+    for (let r = 0; r < ROUNDS; r++) {
+      for (let i = 0; i < per; i++) await oneInsert(true)
+      for (let i = 0; i < per; i++) await oneTransition(true)
+    }
+    console.log('latency, one connection, sequential (each a durable commit):')
+    console.log(
+      `  bare single-row INSERT commit   p50 ${ms(pct(insert, 50))}  p99 ${ms(pct(insert, 99))}  (n=${insert.length})`,
+    )
+    console.log(
+      `  one transition (fill event)     p50 ${ms(pct(fill, 50))}  p99 ${ms(pct(fill, 99))}  (n=${fill.length})`,
+    )
+    console.log(
+      `  ratio transition / INSERT       p50 ${(pct(fill, 50) / pct(insert, 50)).toFixed(2)}x  p99 ${(pct(fill, 99) / pct(insert, 99)).toFixed(2)}x\n`,
+    )
+
+    // ---- throughput: WORKERS connections ----
+    for (const contended of [false, true]) {
+      const tdb = kysely(WORKERS)
+      const tstore = createOrderStore({ db: tdb, actor: 'bench' })
+      const tag = contended ? 'hot' : 'spread'
+      // Each lifecycle: submit, ack, three fills = 5 transitions (+ the intent insert).
+      const orders = contended ? 8 : LIFECYCLES
+      const ids = Array.from({ length: orders }, (_, i) => `${tag}-${i}`)
+      const b = new BrokerEventFactory({ at: Date.now() })
+      let transitions = 0
+      let decisions = 0
+      const t0 = performance.now()
+      if (!contended) {
+        let cursor = 0
+        await Promise.all(
+          Array.from({ length: WORKERS }, async () => {
+            for (let k = cursor++; k < orders; k = cursor++) {
+              const id = ids[k]!
+              await tstore.createIntent(intent(id))
+              await tstore.beginSubmit(id)
+              await tstore.recordAck({ intentId: id, brokerOrderId: `${tag}${k}`, acceptedAt: Date.now() })
+              for (const c of [3, 6, 10]) {
+                await tstore.applyBrokerEvent(
+                  b.filled(`${tag}${k}`, { cumulative: c, quantity: 3, price: 71_000 }),
+                )
+              }
+              transitions += 5
+            }
+          }),
+        )
+      } else {
+        const bids = await prepareAcked(tstore, tag, orders, 1000)
+        // Every worker pushes every fill level of the same 8 orders: heavy version conflicts and
+        // duplicates; only the distinct events count as transitions.
+        const levels = Array.from({ length: 1000 }, (_, i) => i + 1).filter((c) => c % 10 === 0)
+        const applied = await Promise.all(
+          Array.from({ length: WORKERS }, async (_, w) => {
+            let n = 0
+            for (const c of levels) {
+              const k = (c / 10 + w) % orders
+              const r = await tstore.applyBrokerEvent(
+                b.filled(bids[k]!, { cumulative: c, quantity: 10, price: 71_000 }),
+              )
+              if (r.status === 'applied') n++
+            }
+            return n
+          }),
+        )
+        transitions = applied.reduce((s, n) => s + n, 0)
+        decisions = WORKERS * levels.length
+      }
+      const seconds = (performance.now() - t0) / 1000
+      console.log(
+        `throughput, ${WORKERS} connections, ${contended ? '8 hot orders (all workers on the same orders)' : `${orders} order lifecycles, no contention`}:`,
+      )
+      console.log(
+        `  ${(transitions / seconds).toFixed(0)} transitions/s (${transitions} transitions in ${seconds.toFixed(2)} s)` +
+          (decisions
+            ? `; ${(decisions / seconds).toFixed(0)} events decided/s incl. stale and duplicates`
+            : '') +
+          '\n',
+      )
+    }
+  } finally {
+    await Promise.all(pools.map((p) => p.end()))
+    await admin.query(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`)
+    await admin.end()
+    await cluster?.stop()
+  }
+}
+
+function intent(id: string) {
+  return {
+    intentId: id,
+    account: '50123456-01',
+    strategyId: 'bench',
+    symbol: '005930',
+    side: 'buy' as const,
+    quantity: 10,
+    orderType: 'limit' as const,
+    limitPrice: 71_000,
+  }
+}
+
+async function prepareAcked(store: OrderStore, tag: string, n: number, quantity: number): Promise<string[]> {
+  const ids: string[] = []
+  for (let i = 0; i < n; i++) {
+    const id = `${tag}-${i}`
+    await store.createIntent({ ...intent(id), quantity })
+    await store.beginSubmit(id)
+    await store.recordAck({ intentId: id, brokerOrderId: `${tag}${i}`, acceptedAt: Date.now() })
+    ids.push(`${tag}${i}`)
+  }
+  return ids
+}
+
+await main()

@@ -1,0 +1,75 @@
+import { describe, expect, it } from 'vitest'
+import { fromBrokerEvent, routingIdsOf } from './broker-events'
+import { BrokerEventFactory } from './testing'
+
+const broker = new BrokerEventFactory({ at: 1_000 })
+
+describe('fromBrokerEvent', () => {
+  it('maps the contract events one to one where the meaning is plain', () => {
+    const route = { role: 'order' as const, state: 'ACKED' as const }
+    expect(fromBrokerEvent(broker.accepted('B1', { quantity: 10 }), route)).toEqual({
+      type: 'acked',
+      brokerOrderId: 'B1',
+      at: 1_000,
+    })
+    expect(
+      fromBrokerEvent(broker.filled('B1', { cumulative: 7, quantity: 3, price: 71_000 }), route),
+    ).toEqual({
+      type: 'fill',
+      brokerOrderId: 'B1',
+      cumulativeQuantity: 7,
+      fillQuantity: 3,
+      fillPrice: 71_000,
+      at: 1_000,
+    })
+    expect(fromBrokerEvent(broker.canceled('B1', { canceledQuantity: 3 }), route)).toEqual({
+      type: 'canceled',
+      canceledQuantity: 3,
+      at: 1_000,
+    })
+    expect(fromBrokerEvent(broker.expired('B1', { expiredQuantity: 3 }), route)).toEqual({
+      type: 'expired',
+      expiredQuantity: 3,
+      at: 1_000,
+    })
+    expect(fromBrokerEvent(broker.rejected('B1', { reason: 'limit', code: 'APBK0919' }), route)).toEqual({
+      type: 'rejected',
+      reason: 'limit',
+      code: 'APBK0919',
+      at: 1_000,
+    })
+    expect(
+      fromBrokerEvent(broker.replaced('B1', { newBrokerOrderId: 'B2', limitPrice: 70_900 }), route),
+    ).toEqual({
+      type: 'replace_acked',
+      brokerOrderId: 'B1',
+      newBrokerOrderId: 'B2',
+      limitPrice: 70_900,
+      at: 1_000,
+    })
+  })
+
+  it('reads a reject under a cancel request’s own number as a cancel reject', () => {
+    const e = fromBrokerEvent(broker.rejected('C1', { reason: 'nothing left' }), {
+      role: 'cancel',
+      state: 'CANCEL_PENDING',
+    })
+    expect(e).toEqual({ type: 'cancel_rejected', reason: 'nothing left', at: 1_000 })
+  })
+
+  it('reads an accepted child order as the cancel request while a cancel is pending, else as a replacement', () => {
+    const child = broker.accepted('C1', { quantity: 4, predecessorId: 'B1' })
+    expect(fromBrokerEvent(child, { role: 'order', state: 'CANCEL_PENDING' })).toEqual({
+      type: 'cancel_acked',
+      cancelRequestId: 'C1',
+      at: 1_000,
+    })
+    expect(fromBrokerEvent(child, { role: 'order', state: 'REPLACE_PENDING' })).toMatchObject({
+      type: 'replace_acked',
+      brokerOrderId: 'B1',
+      newBrokerOrderId: 'C1',
+      quantity: 4,
+    })
+    expect(routingIdsOf(child)).toEqual(['B1', 'C1'])
+  })
+})
