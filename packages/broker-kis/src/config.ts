@@ -1,0 +1,202 @@
+import { readFileSync } from 'node:fs'
+import { describeIssues } from '@vellab/broker-gateway'
+import { z } from 'zod'
+import { KisError } from './errors'
+
+/** Trading environment: the real account (실전) or the paper account (모의, "VTS"). */
+export type KisEnvironment = 'real' | 'paper'
+
+// reference/kis-openapi.md §1: default hosts per environment (WebSocket is plain ws://, path /tryitout).
+/** Official endpoints per environment. */
+export const KIS_DEFAULT_URLS: Readonly<Record<KisEnvironment, { rest: string; ws: string }>> = {
+  real: {
+    rest: 'https://openapi.koreainvestment.com:9443',
+    ws: 'ws://ops.koreainvestment.com:21000/tryitout',
+  },
+  paper: {
+    rest: 'https://openapivts.koreainvestment.com:29443',
+    ws: 'ws://ops.koreainvestment.com:31000/tryitout',
+  },
+}
+
+// reference/kis-openapi.md §8 (NOTICE-LIMITS, 2026-04-20): REST 18/s real, 1/s paper per appkey.
+/** Documented REST request limits per second, per app key. */
+export const KIS_DEFAULT_REST_LIMIT: Readonly<Record<KisEnvironment, number>> = { real: 18, paper: 1 }
+
+// reference/kis-openapi.md §8: 41 registrations per session, summed over all TRs.
+/** The broker's WebSocket registration cap per session. */
+export const KIS_MAX_SUBSCRIPTIONS = 41
+
+const secret = (what: string) =>
+  z.string({ error: `${what} is required` }).min(6, { error: `${what} is too short` })
+
+const LimitsSchema = z.object({
+  /** REST requests per second per app key. @default 18 (real) / 1 (paper) */
+  restPerSecond: z.number().positive().optional(),
+  /**
+   * Extra milliseconds added to the one-second window on top of the limiter's latency-jitter
+   * compensation (which already bounds arrival times; see `SlidingWindowLimiter`): covers clock
+   * granularity at the broker. @default 5
+   */
+  safetyMarginMs: z.number().int().nonnegative().default(5),
+  /** Access-token issuance requests per second (reference §8 "1 req/s"). @default 1 */
+  tokenPerSecond: z.number().positive().default(1),
+  /**
+   * Minimum time between two token issuances (reference §2.1: EGW00133 "1분당 1회"). @default 60000
+   */
+  tokenMinIntervalMs: z.number().int().nonnegative().default(60_000),
+  /** Approval-key issuance requests per second (reference §2.3). @default 1 */
+  approvalPerSecond: z.number().positive().default(1),
+  /** WebSocket registrations allowed in the session, at most 41. @default 41 */
+  subscriptionBudget: z.number().int().min(1).max(KIS_MAX_SUBSCRIPTIONS).default(KIS_MAX_SUBSCRIPTIONS),
+})
+
+const TimeoutsSchema = z.object({
+  /** Per-attempt timeout of a query. @default 5000 */
+  queryMs: z.number().int().positive().default(5_000),
+  /** Timeout of an order, cancel or replace request (never retried). @default 5000 */
+  orderMs: z.number().int().positive().default(5_000),
+  /** Timeout of token and approval-key requests. @default 10000 */
+  authMs: z.number().int().positive().default(10_000),
+})
+
+const RetrySchema = z.object({
+  /** Retries of an idempotent query after a transient failure or EGW00201. @default 3 */
+  maxQueryRetries: z.number().int().nonnegative().default(3),
+  /** Base of the exponential backoff (full jitter). @default 200 */
+  baseDelayMs: z.number().int().positive().default(200),
+  /** Cap of one backoff delay. @default 5000 */
+  maxDelayMs: z.number().int().positive().default(5_000),
+})
+
+const WebSocketSchema = z.object({
+  /** First reconnect delay cap (full jitter below it). @default 1000 */
+  reconnectBaseMs: z.number().int().positive().default(1_000),
+  /** Largest reconnect delay. @default 60000 */
+  reconnectMaxMs: z.number().int().positive().default(60_000),
+  /**
+   * Minimum delay after OPSP8996 "ALREADY IN USE appkey". Reference §8: ~1 s retries kept the slot
+   * locked; an ~18 s back-off recovered. @default 20000
+   */
+  appKeyInUseBackoffMs: z.number().int().positive().default(20_000),
+  /** Connection failures within `circuitWindowMs` that open the circuit. @default 5 */
+  circuitFailureThreshold: z.number().int().positive().default(5),
+  /** @default 60000 */
+  circuitWindowMs: z.number().int().positive().default(60_000),
+  /** How long an open circuit waits before one half-open probe. @default 60000 */
+  circuitOpenMs: z.number().int().positive().default(60_000),
+  /** Socket-level silence (no frame at all, PINGPONG included) that counts as stale. @default 150000 */
+  socketIdleMs: z.number().int().positive().default(150_000),
+  /** Silence of one market-data stream during the regular session that counts as stale. @default 120000 */
+  streamIdleMs: z.number().int().positive().default(120_000),
+  /** How often the idle watchdog looks. @default 5000 */
+  watchdogIntervalMs: z.number().int().positive().default(5_000),
+  /** Time allowed for the socket to open. @default 10000 */
+  connectTimeoutMs: z.number().int().positive().default(10_000),
+})
+
+/**
+ * The adapter's configuration, validated with zod. Secrets (`appKey`, `appSecret`) are never
+ * logged or put in errors; see `SecretRegistry`.
+ */
+export const KisConfigSchema = z.object({
+  environment: z.enum(['real', 'paper']),
+  appKey: secret('appKey'),
+  appSecret: secret('appSecret'),
+  /** `CANO-ACNT_PRDT_CD`, e.g. `50123456-01` (reference §4.1: CANO 8 digits, product code 2). */
+  account: z
+    .string()
+    .regex(/^\d{8}-\d{2}$/, { error: 'account must be CANO-ACNT_PRDT_CD, e.g. "50123456-01"' }),
+  /** HTS id, the `tr_key` of the execution-notice subscription (reference §7.2). */
+  htsId: z.string().min(1).max(16).optional(),
+  /** REST base URL. @default the official host of the environment */
+  restBaseUrl: z.url().optional(),
+  /** WebSocket URL. @default the official host of the environment + `/tryitout` */
+  wsUrl: z
+    .string()
+    .regex(/^wss?:\/\//, { error: 'wsUrl must start with ws:// or wss://' })
+    .optional(),
+  /** `custtype` header: `P` individual, `B` corporate (reference §3.1). @default "P" */
+  custType: z.enum(['P', 'B']).default('P'),
+  /** Use the old TR ids (reference §4.0) instead of the current ones. @default false */
+  legacyTrIds: z.boolean().default(false),
+  limits: LimitsSchema.prefault({}),
+  timeouts: TimeoutsSchema.prefault({}),
+  retry: RetrySchema.prefault({}),
+  websocket: WebSocketSchema.prefault({}),
+})
+
+/** The configuration as the caller writes it (defaults optional). */
+export type KisConfigInput = z.input<typeof KisConfigSchema>
+/** The validated configuration with defaults applied and URLs and limits resolved. */
+export type KisConfig = z.output<typeof KisConfigSchema> & {
+  restBaseUrl: string
+  wsUrl: string
+  limits: { restPerSecond: number }
+  cano: string
+  productCode: string
+}
+
+/** Validate a configuration, apply defaults and resolve environment-dependent values. */
+export function parseKisConfig(input: unknown): KisConfig {
+  const r = KisConfigSchema.safeParse(input)
+  if (!r.success) {
+    // The zod messages never echo input values, so no secret can leak from here.
+    throw new KisError('KIS_CONFIG_INVALID', describeIssues(r.error))
+  }
+  const c = r.data
+  const [cano, productCode] = c.account.split('-') as [string, string]
+  return {
+    ...c,
+    restBaseUrl: (c.restBaseUrl ?? KIS_DEFAULT_URLS[c.environment].rest).replace(/\/+$/, ''),
+    wsUrl: c.wsUrl ?? KIS_DEFAULT_URLS[c.environment].ws,
+    limits: { ...c.limits, restPerSecond: c.limits.restPerSecond ?? KIS_DEFAULT_REST_LIMIT[c.environment] },
+    cano,
+    productCode,
+  }
+}
+
+/** Options of {@link loadKisConfigFromEnv}. */
+export interface LoadKisConfigOptions {
+  /** Variables to read. @default process.env */
+  env?: Record<string, string | undefined>
+  /** Reads a secret file. @default fs.readFileSync(path, 'utf8') */
+  readFile?: (path: string) => string
+  /** Values that override the environment (limits, URLs…). */
+  overrides?: Partial<KisConfigInput>
+}
+
+/**
+ * Build a configuration from environment variables: `KIS_ENV` (`real`|`paper`), `KIS_APP_KEY` or
+ * `KIS_APP_KEY_FILE`, `KIS_APP_SECRET` or `KIS_APP_SECRET_FILE`, `KIS_ACCOUNT` (`CANO-PRDT`),
+ * `KIS_HTS_ID`, `KIS_REST_URL`, `KIS_WS_URL`. Secret files are trimmed.
+ */
+export function loadKisConfigFromEnv(options: LoadKisConfigOptions = {}): KisConfig {
+  const env = options.env ?? process.env
+  const readFile = options.readFile ?? ((p: string) => readFileSync(p, 'utf8'))
+  const fromFile = (name: string): string | undefined => {
+    const path = env[`${name}_FILE`]
+    if (!path) return env[name]
+    try {
+      return readFile(path).trim()
+    } catch (cause) {
+      throw new KisError('KIS_SECRET_UNAVAILABLE', `cannot read ${name}_FILE (${path})`, { cause })
+    }
+  }
+  const input: Record<string, unknown> = {
+    environment: env.KIS_ENV,
+    appKey: fromFile('KIS_APP_KEY'),
+    appSecret: fromFile('KIS_APP_SECRET'),
+    account: env.KIS_ACCOUNT,
+    ...(env.KIS_HTS_ID ? { htsId: env.KIS_HTS_ID } : {}),
+    ...(env.KIS_REST_URL ? { restBaseUrl: env.KIS_REST_URL } : {}),
+    ...(env.KIS_WS_URL ? { wsUrl: env.KIS_WS_URL } : {}),
+    ...options.overrides,
+  }
+  return parseKisConfig(input)
+}
+
+/** A copy of the configuration safe to log or snapshot: secrets replaced by `[REDACTED]`. */
+export function describeKisConfig(config: KisConfig): Record<string, unknown> {
+  return { ...config, appKey: '[REDACTED]', appSecret: '[REDACTED]' }
+}

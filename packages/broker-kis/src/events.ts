@@ -1,0 +1,81 @@
+import type { BrokerErrorKind } from '@vellab/broker-gateway'
+
+/** A request-rate lane. Lower lanes are served first when requests wait for the same slot. */
+export type KisLane = 'cancel' | 'order' | 'reconcile' | 'market_data'
+
+/**
+ * Everything the adapter reports for metrics and logs. Libraries do not log; the runner maps these
+ * events to its logger and metrics. No event ever carries an app key, app secret, token or
+ * approval key.
+ */
+export type KisEvent =
+  /** A request waited for a rate-limit slot. `queueDepth` counts requests still waiting after it. */
+  | { type: 'limiter.wait'; limiter: string; lane: KisLane; waitedMs: number; queueDepth: number }
+  /** One HTTP exchange finished (any status), or failed at the transport. */
+  | {
+      type: 'rest.request'
+      method: 'GET' | 'POST'
+      path: string
+      trId: string | undefined
+      status: number | undefined
+      msgCd: string | undefined
+      latencyMs: number
+      attempt: number
+      outcome: 'ok' | 'rejected' | 'http_error' | 'timeout' | 'network_error'
+    }
+  /** The broker refused a request; `code` is its `msg_cd`/`error_code` (or the HTTP status). */
+  | {
+      type: 'rest.reject'
+      operation: string
+      trId: string | undefined
+      code: string
+      kind: BrokerErrorKind
+      httpStatus: number | undefined
+    }
+  /** A safe-to-retry request will be retried after `delayMs`. */
+  | { type: 'rest.retry'; operation: string; attempt: number; delayMs: number; reason: string }
+  /** A new access token (or a stored one) is in use. */
+  | { type: 'token.acquired'; source: 'broker' | 'store'; expiresAt: number }
+  /** The broker (or our own throttle) refused to issue a token now. */
+  | { type: 'token.throttled'; retryAfterMs: number }
+  /** The current token was dropped (expired or rejected by the broker). */
+  | { type: 'token.invalidated'; reason: string }
+  | { type: 'approval.acquired' }
+  | { type: 'approval.invalidated'; reason: string }
+  | { type: 'ws.connecting'; attempt: number }
+  | { type: 'ws.open' }
+  | { type: 'ws.closed'; code: number; reason: string; clean: boolean }
+  | { type: 'ws.reconnect_scheduled'; attempt: number; delayMs: number; reason: string }
+  | { type: 'ws.circuit'; state: 'open' | 'half_open' | 'closed'; failuresInWindow: number }
+  | { type: 'ws.control'; trId: string | undefined; trKey: string | undefined; code: string; message: string }
+  | {
+      type: 'ws.subscription'
+      action: 'subscribe' | 'unsubscribe'
+      trId: string
+      trKey: string
+      result: 'sent' | 'acked' | 'refused' | 'released'
+    }
+  /** A stream (or the whole socket) was silent past its threshold; the session reconnects. */
+  | { type: 'ws.stale'; stream: string; silentMs: number; thresholdMs: number }
+  /** Data may have been missed (reconnect or stale stream): consumers must reconcile via REST. */
+  | { type: 'ws.gap'; reason: string; since: number }
+  | { type: 'ws.pingpong' }
+  /** A frame could not be decoded; it was dropped and the session continues. */
+  | { type: 'ws.decode_error'; trId: string | undefined; code: string; message: string }
+  /** A frame carried more fields per record than this version knows; extra fields were ignored. */
+  | { type: 'ws.drift'; trId: string; expectedFields: number; actualFields: number }
+
+/** The telemetry hook. Exceptions thrown by it are swallowed: telemetry never breaks trading. */
+export type KisEventListener = (event: KisEvent) => void
+
+/** Wrap a listener so it can never throw into the adapter. */
+export function safeEmitter(listener: KisEventListener | undefined): KisEventListener {
+  if (!listener) return () => {}
+  return (event) => {
+    try {
+      listener(event)
+    } catch {
+      // A broken metrics hook must not turn a placed order into an exception.
+    }
+  }
+}

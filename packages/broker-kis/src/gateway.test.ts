@@ -1,0 +1,412 @@
+import { inspect } from 'node:util'
+import { BrokerError, seededRandom } from '@vellab/broker-gateway'
+import { ManualClock } from '@vellab/broker-gateway/testing'
+import { HttpResponse, http } from 'msw'
+import { setupServer } from 'msw/node'
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest'
+import type { KisEvent } from './events'
+import { createKisGateway } from './gateway'
+import {
+  encryptNoticePayload,
+  fakeKisCredentials,
+  fakeSocketFactory,
+  noticeRecord,
+  subscribeAck,
+} from './testing'
+
+const BASE = 'http://kis-gw.test'
+const T = '/uapi/domestic-stock/v1/trading'
+const server = setupServer()
+beforeAll(() => server.listen({ onUnhandledFrame: 'error' }))
+afterEach(() => server.resetHandlers())
+afterAll(() => server.close())
+
+async function drive<T>(clock: ManualClock, p: Promise<T>, stepMs = 50, max = 400): Promise<T> {
+  let done = false
+  p.then(
+    () => {
+      done = true
+    },
+    () => {
+      done = true
+    },
+  )
+  for (let i = 0; i < max && !done; i++) await clock.advanceAsync(stepMs)
+  return p
+}
+
+function setup(env: 'real' | 'paper' = 'paper') {
+  const creds = fakeKisCredentials()
+  const clock = new ManualClock(Date.parse('2026-11-24T01:00:00Z'))
+  const events: KisEvent[] = []
+  const sockets = fakeSocketFactory()
+  const tokenValue = `eyJhbGciOiJIUzUxMiJ9.${'a'.repeat(40)}.${'b'.repeat(40)}`
+  const approvalKey = '062f61cb-c756-4b8f-9fab-92113c6fbea4'
+  server.use(
+    http.post(`${BASE}/oauth2/tokenP`, () =>
+      HttpResponse.json({
+        access_token: tokenValue,
+        token_type: 'Bearer',
+        expires_in: 86400,
+        access_token_token_expired: '2026-11-25 10:00:00',
+      }),
+    ),
+    http.post(`${BASE}/oauth2/Approval`, () => HttpResponse.json({ approval_key: approvalKey })),
+  )
+  const gw = createKisGateway({
+    config: {
+      environment: env,
+      appKey: creds.appKey,
+      appSecret: creds.appSecret,
+      account: creds.account,
+      htsId: creds.htsId,
+      restBaseUrl: BASE,
+      wsUrl: 'ws://kis-gw.test/tryitout',
+      limits: { restPerSecond: 50 },
+    },
+    clock,
+    random: seededRandom(1),
+    createSocket: sockets.create,
+    onEvent: (e) => events.push(e),
+  })
+  return { gw, clock, events, creds, sockets, tokenValue, approvalKey }
+}
+
+const ok = (extra: Record<string, unknown>, headers: Record<string, string> = {}) =>
+  HttpResponse.json(
+    { rt_cd: '0', msg_cd: '20310000', msg1: '모의투자 조회가 완료되었습니다.', ...extra },
+    { headers },
+  )
+
+const daily = (o: Record<string, string>) => ({
+  ord_dt: '20261124',
+  ord_gno_brno: '00950',
+  odno: '0000000001',
+  orgn_odno: '',
+  sll_buy_dvsn_cd: '02',
+  pdno: '005930',
+  ord_qty: '10',
+  ord_unpr: '70000',
+  ord_tmd: '100000',
+  tot_ccld_qty: '0',
+  avg_prvs: '0',
+  cncl_yn: 'N',
+  tot_ccld_amt: '0',
+  ord_dvsn_cd: '00',
+  cnc_cfrm_qty: '0',
+  rmn_qty: '10',
+  rjct_qty: '0',
+  excg_id_dvsn_Cd: 'KRX',
+  ...o,
+})
+
+describe('KisGateway', () => {
+  it('places an order with the account split into CANO/ACNT_PRDT_CD and returns the normalised ODNO', async () => {
+    const { gw, clock, creds } = setup('paper')
+    let body: Record<string, string> | undefined
+    server.use(
+      http.post(`${BASE}${T}/order-cash`, async ({ request }) => {
+        body = (await request.json()) as Record<string, string>
+        return HttpResponse.json({
+          rt_cd: '0',
+          msg_cd: '40600000',
+          msg1: 'ok',
+          output: { KRX_FWDG_ORD_ORGNO: '00950', ODNO: '38614', ORD_TMD: '152556' },
+        })
+      }),
+    )
+    const ack = await drive(
+      clock,
+      gw.placeOrder({
+        intentId: 'a1',
+        account: creds.account,
+        strategyId: 's',
+        symbol: '005930',
+        side: 'buy',
+        quantity: 3,
+        orderType: 'limit',
+        limitPrice: 70_000,
+      }),
+    )
+    expect(ack).toMatchObject({ intentId: 'a1', brokerOrderId: '0000038614' })
+    expect(ack.acceptedAt).toBeLessThanOrEqual(clock.now())
+    expect(body).toEqual({
+      CANO: creds.account.slice(0, 8),
+      ACNT_PRDT_CD: '01',
+      PDNO: '005930',
+      ORD_DVSN: '00',
+      ORD_QTY: '3',
+      ORD_UNPR: '70000',
+      EXCG_ID_DVSN_CD: 'KRX',
+    })
+  })
+
+  it('rejects a malformed intent and a foreign account before anything is sent', async () => {
+    const { gw, creds } = setup()
+    await expect(
+      gw.placeOrder({
+        intentId: 'x',
+        account: creds.account,
+        strategyId: 's',
+        symbol: '005930',
+        side: 'buy',
+        quantity: 0,
+        orderType: 'limit',
+        limitPrice: 1,
+      }),
+    ).rejects.toSatisfy((e: unknown) => BrokerError.isKind(e, 'invalid_request'))
+    await expect(gw.getPositions('99999999-01')).rejects.toSatisfy((e: unknown) =>
+      BrokerError.isKind(e, 'invalid_request'),
+    )
+  })
+
+  it('derives order status from daily-ccld quantities, linking replacements and hiding cancel requests', async () => {
+    const { gw, clock, creds } = setup('paper')
+    server.use(
+      http.get(`${BASE}${T}/inquire-daily-ccld`, () =>
+        ok({
+          output1: [
+            daily({ odno: '1', tot_ccld_qty: '0', rmn_qty: '10' }),
+            daily({ odno: '2', tot_ccld_qty: '4', rmn_qty: '6', avg_prvs: '70000' }),
+            daily({ odno: '3', tot_ccld_qty: '10', rmn_qty: '0', avg_prvs: '69950.5' }),
+            daily({ odno: '4', tot_ccld_qty: '2', rmn_qty: '0', cnc_cfrm_qty: '8', avg_prvs: '70000' }),
+            daily({ odno: '5', orgn_odno: '4', cncl_yn: 'Y', ord_qty: '8', rmn_qty: '0' }),
+            daily({ odno: '6', rmn_qty: '0' }),
+            daily({ odno: '7', orgn_odno: '6', ord_unpr: '69900', rmn_qty: '10' }),
+          ],
+          output2: { tot_ord_qty: '0' },
+        }),
+      ),
+    )
+    const orders = await drive(clock, gw.getOrders(creds.account))
+    const by = Object.fromEntries(orders.map((o) => [o.brokerOrderId.slice(-1), o]))
+    expect(Object.keys(by).sort()).toEqual(['1', '2', '3', '4', '6', '7'])
+    expect(by['1']).toMatchObject({ status: 'open', filledQuantity: 0, remainingQuantity: 10 })
+    expect(by['2']).toMatchObject({
+      status: 'partially_filled',
+      filledQuantity: 4,
+      remainingQuantity: 6,
+      averageFillPrice: 70000,
+    })
+    expect(by['3']).toMatchObject({ status: 'filled', averageFillPrice: 69950.5 })
+    expect(by['4']).toMatchObject({ status: 'canceled', filledQuantity: 2, remainingQuantity: 0 })
+    expect(by['6']).toMatchObject({ status: 'replaced' })
+    expect(by['7']).toMatchObject({ status: 'open', predecessorId: '0000000006', limitPrice: 69900 })
+    const fills = await drive(clock, gw.getFills(creds.account, { brokerOrderId: '3' }))
+    expect(fills).toEqual([
+      expect.objectContaining({
+        fillId: '0000000003:10',
+        quantity: 10,
+        cumulativeQuantity: 10,
+        price: 69951,
+      }),
+    ])
+  })
+
+  it('uses inquire-psbl-rvsecncl for open orders on real, and daily-ccld CCLD_DVSN=02 on paper (§4.3)', async () => {
+    const real = setup('real')
+    let realHits = 0
+    server.use(
+      http.get(`${BASE}${T}/inquire-psbl-rvsecncl`, ({ request }) => {
+        realHits++
+        expect(request.headers.get('tr_id')).toBe('TTTC0084R')
+        return ok({
+          output: [
+            {
+              ord_gno_brno: '06010',
+              odno: '0000000009',
+              orgn_odno: '',
+              pdno: '005930',
+              ord_qty: '5',
+              ord_unpr: '70000',
+              ord_tmd: '100000',
+              tot_ccld_qty: '1',
+              psbl_qty: '4',
+              sll_buy_dvsn_cd: '02',
+              ord_dvsn_cd: '00',
+              excg_id_dvsn_cd: 'KRX',
+            },
+          ],
+        })
+      }),
+    )
+    const open = await drive(real.clock, real.gw.getOpenOrders(real.creds.account))
+    expect(realHits).toBe(1)
+    expect(open).toEqual([
+      expect.objectContaining({
+        brokerOrderId: '0000000009',
+        status: 'partially_filled',
+        filledQuantity: 1,
+        remainingQuantity: 4,
+      }),
+    ])
+
+    const paper = setup('paper')
+    let ccld: string | null = null
+    server.use(
+      http.get(`${BASE}${T}/inquire-daily-ccld`, ({ request }) => {
+        ccld = new URL(request.url).searchParams.get('CCLD_DVSN')
+        return ok({ output1: [daily({ odno: '11' })], output2: {} })
+      }),
+    )
+    const popen = await drive(paper.clock, paper.gw.getOpenOrders(paper.creds.account))
+    expect(ccld).toBe('02')
+    expect(popen.map((o) => o.brokerOrderId)).toEqual(['0000000011'])
+  })
+
+  it('maps inquire-price into a Quote with limits, tick and flags', async () => {
+    const { gw, clock } = setup()
+    server.use(
+      http.get(`${BASE}/uapi/domestic-stock/v1/quotations/inquire-price`, ({ request }) => {
+        expect(new URL(request.url).searchParams.get('FID_INPUT_ISCD')).toBe('005930')
+        return ok({
+          output: {
+            stck_prpr: '70000',
+            stck_sdpr: '69000',
+            stck_mxpr: '89700',
+            stck_llam: '48300',
+            aspr_unit: '100',
+            stck_oprc: '69500',
+            stck_hgpr: '70500',
+            stck_lwpr: '69100',
+            acml_vol: '12345',
+            temp_stop_yn: 'N',
+            iscd_stat_cls_code: '55',
+            vi_cls_code: 'N',
+            mrkt_warn_cls_code: '01',
+            short_over_yn: 'Y',
+            mang_issu_cls_code: 'N',
+            invt_caful_yn: 'N',
+          },
+        })
+      }),
+    )
+    const q = await drive(clock, gw.getQuote('005930'))
+    expect(q).toMatchObject({
+      lastPrice: 70000,
+      basePrice: 69000,
+      upperLimit: 89700,
+      lowerLimit: 48300,
+      tickSize: 100,
+      volume: 12345,
+    })
+    expect(q.state).toEqual({
+      halted: false,
+      viActive: false,
+      marketWarning: 'caution',
+      shortTermOverheated: false,
+      shortSaleOverheated: true,
+      administrative: false,
+    })
+  })
+
+  it('streams execution notices as cumulative order events', async () => {
+    const { gw, clock, creds, sockets } = setup('paper')
+    const got: unknown[] = []
+    gw.streamOrderEvents(creds.account, (e) => got.push(e))
+    await drive(
+      clock,
+      (async () => {
+        while (sockets.sockets.length === 0) await clock.advanceAsync(10)
+      })(),
+    )
+    const s = sockets.sockets[0]!
+    s.open()
+    expect(s.subscriptions()).toEqual([
+      expect.objectContaining({ trId: 'H0STCNI9', trKey: creds.htsId, trType: '1' }),
+    ])
+    const key = 'abcdefghijklmnopqrstuvwxyzabcdef'
+    const iv = 'fedcba9876543210'
+    s.receive(subscribeAck('H0STCNI9', creds.htsId, { key, iv }))
+    const acct = creds.account.replace('-', '')
+    const rec = (o: Partial<Parameters<typeof noticeRecord>[0]>) =>
+      noticeRecord({
+        htsId: creds.htsId,
+        account: acct,
+        orderNo: '0000000042',
+        side: 'buy',
+        symbol: '005930',
+        quantity: 2,
+        price: 70000,
+        time: '100001',
+        fill: true,
+        orderQuantity: 5,
+        orderPrice: 70000,
+        ...o,
+      })
+    const frame = (r: string[]) => `1|H0STCNI9|001|${encryptNoticePayload(r.join('^'), key, iv)}`
+    s.receive(frame(rec({ fill: false, quantity: 5 })))
+    s.receive(frame(rec({})))
+    s.receive(frame(rec({}))) // duplicate
+    s.receive(frame(rec({ time: '100002', quantity: 3 })))
+    s.receive(frame(rec({ account: '9999999901', orderNo: '77' }))) // another account of the HTS id
+    expect(got.map((e) => (e as { eventId: string }).eventId)).toEqual([
+      '0000000042:accepted',
+      '0000000042:fill:2',
+      '0000000042:fill:5',
+    ])
+    // The 42nd registration is refused locally, as a BrokerError with the broker's code.
+    const many = Array.from({ length: 41 }, (_, i) => String(200000 + i))
+    expect(() => gw.streamTicks(many, () => {})).toThrow(/OPSP0008|registration/)
+    await gw.close()
+  })
+
+  it('never leaks app key, app secret, token or approval key into events, errors or snapshots', async () => {
+    const { gw, clock, creds, events, sockets, tokenValue, approvalKey } = setup('real')
+    server.use(
+      http.get(`${BASE}${T}/inquire-balance`, () =>
+        HttpResponse.json(
+          { rt_cd: '1', msg_cd: 'EGW00123', msg1: `expired token ${tokenValue} for ${creds.appKey}` },
+          { status: 500 },
+        ),
+      ),
+      http.post(`${BASE}${T}/order-cash`, () =>
+        HttpResponse.json({
+          rt_cd: '1',
+          msg_cd: 'APBK0919',
+          msg1: `secret=${creds.appSecret} approval ${approvalKey}`,
+        }),
+      ),
+    )
+    const errors: unknown[] = []
+    await drive(clock, gw.getPositions(creds.account)).catch((e: unknown) => errors.push(e))
+    await drive(
+      clock,
+      gw.placeOrder({
+        intentId: 'z',
+        account: creds.account,
+        strategyId: 's',
+        symbol: '005930',
+        side: 'buy',
+        quantity: 1,
+        orderType: 'limit',
+        limitPrice: 70_000,
+      }),
+    ).catch((e: unknown) => errors.push(e))
+    gw.streamOrderEvents(creds.account, () => {})
+    await drive(
+      clock,
+      (async () => {
+        while (sockets.sockets.length === 0) await clock.advanceAsync(10)
+      })(),
+    )
+    sockets.sockets[0]!.open()
+    sockets.sockets[0]!.receive(
+      `{"body":{"rt_cd":"1","msg_cd":"OPSP0011","msg1":"invalid approval : ${approvalKey}"}}`,
+    )
+    expect(errors).toHaveLength(2)
+    expect(events.some((e) => e.type === 'ws.control')).toBe(true)
+    const haystack = [
+      JSON.stringify(events),
+      ...errors.map((e) => `${String(e)} ${JSON.stringify(e)} ${inspect(e)} ${(e as Error).stack}`),
+      JSON.stringify(gw.snapshot()),
+      JSON.stringify(gw),
+      inspect(gw),
+    ].join('\n')
+    for (const secret of [creds.appKey, creds.appSecret, tokenValue, approvalKey]) {
+      expect(haystack.includes(secret), `leaked ${secret.slice(0, 6)}…`).toBe(false)
+    }
+    expect(haystack).toContain('[REDACTED]')
+    await gw.close()
+  })
+})

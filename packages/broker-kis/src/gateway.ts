@@ -1,0 +1,898 @@
+import type {
+  BrokerAck,
+  BrokerGateway,
+  BrokerOrder,
+  BrokerOrderEvent,
+  CancelAck,
+  CashBalance,
+  Clock,
+  Fill,
+  FillQuery,
+  OrderBookSnapshot,
+  OrderIntentInput,
+  OrderQuery,
+  OrderRef,
+  Position,
+  Quote,
+  RandomSource,
+  ReplaceAck,
+  ReplacePatch,
+  Tick,
+  Unsubscribe,
+} from '@vellab/broker-gateway'
+import {
+  BrokerError,
+  FillQuerySchema,
+  OrderIntentSchema,
+  OrderQuerySchema,
+  parseOrThrow,
+  ReplacePatchSchema,
+  SymbolSchema,
+  systemClock,
+  systemRandom,
+} from '@vellab/broker-gateway'
+import WebSocket from 'ws'
+import { z } from 'zod'
+import { type KisConfig, type KisConfigInput, parseKisConfig } from './config'
+import {
+  BalancePositionSchema,
+  BalanceSummarySchema,
+  type DailyCcldRow,
+  DailyCcldRowSchema,
+  InquirePriceSchema,
+  OrderOutputSchema,
+  PsblOrderSchema,
+  type PsblRvsecnclRow,
+  PsblRvsecnclRowSchema,
+} from './envelope'
+import { KisError } from './errors'
+import { type KisEvent, type KisEventListener, safeEmitter } from './events'
+import { isoToCompactDate, kstCompactDate, kstCompactToEpoch } from './kst'
+import { describeOrdDvsn, mapOrderIntent } from './order-mapping'
+import { SlidingWindowLimiter } from './rate-limiter'
+import { type FetchLike, KisRestClient } from './rest-client'
+import { SecretRegistry } from './secrets'
+import { ApprovalKeyManager, TokenManager } from './token-manager'
+import { type TokenStore, tokenStoreKey } from './token-store'
+import { KIS_WS_TR } from './tr-ids'
+import { type ExecutionNotice, normaliseOrderNo } from './ws/decoders'
+import { OrderNoticeTracker } from './ws/notice-tracker'
+import { type KisSocket, type KisSocketFactory, KisStreamSession } from './ws/session'
+
+/** Options of {@link createKisGateway}. */
+export interface KisGatewayOptions {
+  /** The configuration (validated here). */
+  config: KisConfigInput | KisConfig
+  /** Transport for REST. @default globalThis.fetch */
+  fetch?: FetchLike
+  /** Opens WebSockets. @default `(url) => new WebSocket(url)` from `ws` */
+  createSocket?: KisSocketFactory
+  /** @default systemClock */
+  clock?: Clock
+  /** Jitter source. @default systemRandom */
+  random?: RandomSource
+  /** Where access tokens survive restarts. @default in memory */
+  tokenStore?: TokenStore
+  /** Telemetry hook (limiter waits, rejects, reconnects, stale streams, latencies). */
+  onEvent?: KisEventListener
+  /** Stale-stream thresholds (see `KisStreamSessionOptions.streamIdleThreshold`). */
+  streamIdleThreshold?: (trId: string, now: number) => number | undefined
+}
+
+interface KnownOrder {
+  branch: string
+  ordDvsn: string
+  venue: string
+  symbol: string
+  price: number
+}
+
+/** A diagnostic snapshot with no secrets in it. */
+export interface KisGatewaySnapshot {
+  environment: string
+  account: string
+  restBaseUrl: string
+  wsUrl: string
+  limiter: { limit: number; windowMs: number; queueDepth: number }
+  tokenExpiresAt: number | undefined
+  tokensIssued: number
+  approvalKeysIssued: number
+  ws: { state: string; subscriptions: number; acknowledged: number; budget: number; connectAttempts: number }
+}
+
+const LooseArray = z.array(z.unknown())
+
+/**
+ * The KIS implementation of `BrokerGateway`. Strategy code sees contract types only: no TR ids,
+ * string numbers or `^` frames.
+ */
+export class KisGateway implements BrokerGateway {
+  readonly config: KisConfig
+  readonly limiter: SlidingWindowLimiter
+  readonly tokens: TokenManager
+  readonly approvals: ApprovalKeyManager
+  readonly rest: KisRestClient
+  readonly stream: KisStreamSession
+  readonly #secrets = new SecretRegistry()
+  readonly #clock: Clock
+  readonly #emit: KisEventListener
+  readonly #known = new Map<string, KnownOrder>()
+  readonly #tracker = new OrderNoticeTracker()
+  readonly #orderListeners = new Set<(e: BrokerOrderEvent) => void>()
+  readonly #gapListeners = new Set<(reason: string) => void>()
+  #noticeRelease: Unsubscribe | undefined
+
+  constructor(options: KisGatewayOptions) {
+    const config = 'cano' in options.config ? options.config : parseKisConfig(options.config)
+    this.config = config
+    this.#secrets.add(config.appKey)
+    this.#secrets.add(config.appSecret)
+    this.#clock = options.clock ?? systemClock
+    const random = options.random ?? systemRandom
+    const user = safeEmitter(options.onEvent)
+    // Every event passes the redactor: even a broker message echoing a key cannot leak it.
+    this.#emit = (e: KisEvent) => user(this.#secrets.redactDeep(e))
+    this.limiter = new SlidingWindowLimiter({
+      name: 'rest',
+      limit: config.limits.restPerSecond,
+      safetyMarginMs: config.limits.safetyMarginMs,
+      clock: this.#clock,
+      onEvent: this.#emit,
+    })
+    const authLimiter = new SlidingWindowLimiter({
+      name: 'auth',
+      limit: Math.min(config.limits.tokenPerSecond, config.limits.approvalPerSecond),
+      clock: this.#clock,
+      onEvent: this.#emit,
+    })
+    this.rest = new KisRestClient({
+      config,
+      ...(options.fetch ? { fetch: options.fetch } : {}),
+      clock: this.#clock,
+      random,
+      limiter: this.limiter,
+      authLimiter,
+      secrets: this.#secrets,
+      emit: this.#emit,
+    })
+    this.tokens = new TokenManager({
+      issue: () => this.rest.issueToken(),
+      storeKey: tokenStoreKey(config.environment, config.appKey),
+      ...(options.tokenStore ? { store: options.tokenStore } : {}),
+      clock: this.#clock,
+      minIssueIntervalMs: config.limits.tokenMinIntervalMs,
+      onEvent: this.#emit,
+      onSecret: (v) => this.#secrets.add(v),
+    })
+    this.rest.useTokens(this.tokens)
+    this.approvals = new ApprovalKeyManager({
+      issue: () => this.rest.issueApprovalKey(),
+      clock: this.#clock,
+      onEvent: this.#emit,
+      onSecret: (v) => this.#secrets.add(v),
+    })
+    const ws = config.websocket
+    const createSocket = options.createSocket ?? ((url: string) => new WebSocket(url) as unknown as KisSocket)
+    this.stream = new KisStreamSession({
+      url: config.wsUrl,
+      createSocket,
+      approvals: this.approvals,
+      clock: this.#clock,
+      random,
+      emit: this.#emit,
+      custType: config.custType,
+      budget: config.limits.subscriptionBudget,
+      reconnect: {
+        baseMs: ws.reconnectBaseMs,
+        maxMs: ws.reconnectMaxMs,
+        appKeyInUseMs: ws.appKeyInUseBackoffMs,
+        threshold: ws.circuitFailureThreshold,
+        windowMs: ws.circuitWindowMs,
+        openMs: ws.circuitOpenMs,
+      },
+      socketIdleMs: ws.socketIdleMs,
+      streamIdleMs: ws.streamIdleMs,
+      watchdogIntervalMs: ws.watchdogIntervalMs,
+      connectTimeoutMs: ws.connectTimeoutMs,
+      ...(options.streamIdleThreshold ? { streamIdleThreshold: options.streamIdleThreshold } : {}),
+      onGap: (reason) => {
+        for (const l of this.#gapListeners) {
+          try {
+            l(reason)
+          } catch {
+            // Listener bugs stay with the listener.
+          }
+        }
+      },
+      noticeTrIds: [KIS_WS_TR.notice.real, KIS_WS_TR.notice.paper],
+    })
+  }
+
+  // ---------------------------------------------------------------- helpers
+
+  #checkAccount(account: string, operation: string): void {
+    if (account !== this.config.account) {
+      throw new BrokerError('invalid_request', `account ${account} is not the configured account`, {
+        operation,
+      })
+    }
+  }
+
+  #accountFields(): { CANO: string; ACNT_PRDT_CD: string } {
+    return { CANO: this.config.cano, ACNT_PRDT_CD: this.config.productCode }
+  }
+
+  #today(): string {
+    return kstCompactDate(this.#clock.now())
+  }
+
+  #rows<S extends z.ZodType>(schema: S, value: unknown, operation: string): z.output<S>[] {
+    // An empty list may come as [], as a missing key, or as one all-empty object.
+    if (value === undefined || value === null || value === '') return []
+    const arr = this.rest.parse(LooseArray, Array.isArray(value) ? value : [value], operation)
+    return arr
+      .filter((r) => !(r && typeof r === 'object' && Object.values(r).every((v) => v === '' || v === null)))
+      .map((r) => this.rest.parse(schema, r, operation))
+  }
+
+  /** Register a listener told when stream data may have been missed; reconcile via REST then. */
+  onStreamGap(listener: (reason: string) => void): Unsubscribe {
+    this.#gapListeners.add(listener)
+    return () => {
+      this.#gapListeners.delete(listener)
+    }
+  }
+
+  /** A snapshot for diagnostics. Contains no secret. */
+  snapshot(): KisGatewaySnapshot {
+    return this.#secrets.redactDeep({
+      environment: this.config.environment,
+      account: this.config.account,
+      restBaseUrl: this.config.restBaseUrl,
+      wsUrl: this.config.wsUrl,
+      limiter: {
+        limit: this.limiter.limit,
+        windowMs: this.limiter.windowMs,
+        queueDepth: this.limiter.queueDepth,
+      },
+      tokenExpiresAt: this.tokens.expiresAt,
+      tokensIssued: this.tokens.issuedCount,
+      approvalKeysIssued: this.approvals.issuedCount,
+      ws: {
+        state: this.stream.state,
+        subscriptions: this.stream.budget.used,
+        acknowledged: this.stream.acknowledged,
+        budget: this.stream.budget.max,
+        connectAttempts: this.stream.connectAttempts,
+      },
+    })
+  }
+
+  toJSON(): KisGatewaySnapshot {
+    return this.snapshot()
+  }
+
+  [Symbol.for('nodejs.util.inspect.custom')](): string {
+    return `KisGateway ${JSON.stringify(this.snapshot())}`
+  }
+
+  /** Close the WebSocket session and stop timers. */
+  async close(): Promise<void> {
+    this.stream.close()
+  }
+
+  // ---------------------------------------------------------------- orders
+
+  async placeOrder(input: OrderIntentInput): Promise<BrokerAck> {
+    const intent = parseOrThrow(OrderIntentSchema, input, { operation: 'placeOrder' })
+    this.#checkAccount(intent.account, 'placeOrder')
+    const fields = mapOrderIntent(intent, this.config.environment)
+    const res = await this.rest.call({
+      op: intent.side === 'buy' ? 'order-cash-buy' : 'order-cash-sell',
+      lane: 'order',
+      operation: 'placeOrder',
+      body: { ...this.#accountFields(), PDNO: intent.symbol, ...fields },
+    })
+    const out = this.#orderOutput(res.body, 'placeOrder')
+    this.#known.set(out.odno, {
+      branch: out.branch,
+      ordDvsn: fields.ORD_DVSN,
+      venue: fields.EXCG_ID_DVSN_CD,
+      symbol: intent.symbol,
+      price: intent.limitPrice ?? 0,
+    })
+    return { intentId: intent.intentId, brokerOrderId: out.odno, acceptedAt: this.#clock.now() }
+  }
+
+  #orderOutput(body: Record<string, unknown>, operation: string): { odno: string; branch: string } {
+    try {
+      const o = this.rest.parse(OrderOutputSchema, body.output, operation)
+      return { odno: normaliseOrderNo(o.ODNO), branch: o.KRX_FWDG_ORD_ORGNO }
+    } catch (e) {
+      // rt_cd was "0": the broker took the order, we just cannot read its number.
+      throw new BrokerError(
+        'unknown_outcome',
+        'order accepted but the response has no usable ODNO; reconcile',
+        {
+          operation,
+          cause: e,
+        },
+      )
+    }
+  }
+
+  /** Branch and division of an order: from our own acks, else from the broker's lists. */
+  async #lookup(odno: string, operation: string): Promise<KnownOrder & { remaining: number }> {
+    const known = this.#known.get(odno)
+    const open = (await this.#openRows('cancel', operation)).find((o) => o.odno === odno)
+    if (!open) {
+      throw new BrokerError('rejected', `order ${odno} has nothing left to modify or cancel`, { operation })
+    }
+    return {
+      branch: known?.branch || open.branch,
+      ordDvsn: known?.ordDvsn ?? open.ordDvsn,
+      venue: known?.venue ?? (this.config.environment === 'paper' ? 'KRX' : open.venue || 'KRX'),
+      symbol: open.symbol,
+      price: open.price,
+      remaining: open.remaining,
+    }
+  }
+
+  async cancelOrder(brokerOrderId: string, ref?: OrderRef): Promise<CancelAck> {
+    if (ref?.account) this.#checkAccount(ref.account, 'cancelOrder')
+    const odno = this.#orderNo(brokerOrderId, 'cancelOrder')
+    const known = this.#known.get(odno)
+    // A known order is cancelled straight away (no lookup on the kill-switch path); the broker
+    // refuses if nothing is left. Unknown orders (after a restart) are looked up first.
+    const info = known ?? (await this.#lookup(odno, 'cancelOrder'))
+    // reference §4.2 + §9: cancel = RVSE_CNCL_DVSN_CD 02, QTY_ALL_ORD_YN Y, ORD_QTY "0", ORD_UNPR "0".
+    const res = await this.rest.call({
+      op: 'order-rvsecncl',
+      lane: 'cancel',
+      operation: 'cancelOrder',
+      body: {
+        ...this.#accountFields(),
+        KRX_FWDG_ORD_ORGNO: info.branch,
+        ORGN_ODNO: odno,
+        ORD_DVSN: info.ordDvsn || '00',
+        RVSE_CNCL_DVSN_CD: '02',
+        ORD_QTY: '0',
+        ORD_UNPR: '0',
+        QTY_ALL_ORD_YN: 'Y',
+        EXCG_ID_DVSN_CD: info.venue || 'KRX',
+      },
+    })
+    const out = this.#orderOutput(res.body, 'cancelOrder')
+    return { brokerOrderId: odno, cancelRequestId: out.odno, acceptedAt: this.#clock.now() }
+  }
+
+  async replaceOrder(brokerOrderId: string, patchInput: ReplacePatch, ref?: OrderRef): Promise<ReplaceAck> {
+    if (ref?.account) this.#checkAccount(ref.account, 'replaceOrder')
+    const patch = parseOrThrow(ReplacePatchSchema, patchInput, { operation: 'replaceOrder' })
+    const odno = this.#orderNo(brokerOrderId, 'replaceOrder')
+    const info = await this.#lookup(odno, 'replaceOrder')
+    const price = patch.limitPrice ?? info.price
+    if (!(price > 0))
+      throw new BrokerError('invalid_request', 'replace needs a limitPrice for an unpriced order', {
+        operation: 'replaceOrder',
+      })
+    if (patch.quantity !== undefined && patch.quantity > info.remaining) {
+      throw new BrokerError(
+        'invalid_request',
+        `quantity ${patch.quantity} exceeds the remaining ${info.remaining}`,
+        {
+          operation: 'replaceOrder',
+        },
+      )
+    }
+    // reference §4.2: a modify (01) of the whole remainder (Y) or of ORD_QTY shares (N); the
+    // answer's ODNO is the replacement's new number.
+    const partial = patch.quantity !== undefined && patch.quantity < info.remaining
+    const res = await this.rest.call({
+      op: 'order-rvsecncl',
+      lane: 'order',
+      operation: 'replaceOrder',
+      body: {
+        ...this.#accountFields(),
+        KRX_FWDG_ORD_ORGNO: info.branch,
+        ORGN_ODNO: odno,
+        ORD_DVSN: info.ordDvsn === '00' || !info.ordDvsn ? '00' : info.ordDvsn,
+        RVSE_CNCL_DVSN_CD: '01',
+        ORD_QTY: partial ? String(patch.quantity) : '0',
+        ORD_UNPR: String(price),
+        QTY_ALL_ORD_YN: partial ? 'N' : 'Y',
+        EXCG_ID_DVSN_CD: info.venue || 'KRX',
+      },
+    })
+    const out = this.#orderOutput(res.body, 'replaceOrder')
+    this.#known.set(out.odno, { ...info, branch: out.branch || info.branch, price })
+    return { brokerOrderId: odno, newBrokerOrderId: out.odno, acceptedAt: this.#clock.now() }
+  }
+
+  #orderNo(id: string, operation: string): string {
+    try {
+      return normaliseOrderNo(id)
+    } catch {
+      throw new BrokerError('invalid_request', `not a KIS order number: ${JSON.stringify(id.slice(0, 20))}`, {
+        operation,
+      })
+    }
+  }
+
+  // ---------------------------------------------------------------- queries
+
+  async #openRows(
+    lane: 'cancel' | 'reconcile',
+    operation: string,
+  ): Promise<
+    {
+      odno: string
+      predecessor: string
+      branch: string
+      ordDvsn: string
+      venue: string
+      symbol: string
+      side: 'buy' | 'sell'
+      quantity: number
+      price: number
+      filled: number
+      remaining: number
+      at: number
+    }[]
+  > {
+    const today = this.#today()
+    if (this.config.environment === 'real') {
+      // reference §4.3: inquire-psbl-rvsecncl lists what can still be modified or cancelled.
+      const pages = await this.rest.paginate({
+        op: 'inquire-psbl-rvsecncl',
+        lane,
+        operation,
+        query: { ...this.#accountFields(), INQR_DVSN_1: '0', INQR_DVSN_2: '0' },
+      })
+      return pages
+        .flatMap((p) => this.#rows(PsblRvsecnclRowSchema, p.output, operation))
+        .filter((r: PsblRvsecnclRow) => r.psbl_qty > 0)
+        .map((r) => ({
+          odno: normaliseOrderNo(r.odno),
+          predecessor: r.orgn_odno && Number(r.orgn_odno) > 0 ? normaliseOrderNo(r.orgn_odno) : '',
+          branch: r.ord_gno_brno,
+          ordDvsn: r.ord_dvsn_cd,
+          venue: r.excg_id_dvsn_cd,
+          symbol: r.pdno.trim(),
+          side: r.sll_buy_dvsn_cd === '01' ? ('sell' as const) : ('buy' as const),
+          quantity: r.ord_qty,
+          price: r.ord_unpr,
+          filled: r.tot_ccld_qty,
+          remaining: r.psbl_qty,
+          at: kstCompactToEpoch(today, r.ord_tmd) ?? this.#clock.now(),
+        }))
+    }
+    // reference §4.3: not offered on paper; use inquire-daily-ccld with CCLD_DVSN 02 (unfilled).
+    const rows = await this.#dailyRows({ from: today, to: today, ccld: '02' }, lane, operation)
+    return rows
+      .filter((r) => r.rmn_qty > 0 && r.cncl_yn !== 'Y')
+      .map((r) => ({
+        odno: normaliseOrderNo(r.odno),
+        predecessor: r.orgn_odno && Number(r.orgn_odno) > 0 ? normaliseOrderNo(r.orgn_odno) : '',
+        branch: r.ord_gno_brno,
+        ordDvsn: r.ord_dvsn_cd,
+        venue: r.excg_id_dvsn_cd || r.excg_id_dvsn_Cd,
+        symbol: r.pdno.trim(),
+        side: r.sll_buy_dvsn_cd === '01' ? ('sell' as const) : ('buy' as const),
+        quantity: r.ord_qty,
+        price: r.ord_unpr,
+        filled: r.tot_ccld_qty,
+        remaining: r.rmn_qty,
+        at: kstCompactToEpoch(r.ord_dt, r.ord_tmd) ?? this.#clock.now(),
+      }))
+  }
+
+  async #dailyRows(
+    q: {
+      from: string
+      to: string
+      ccld: '00' | '01' | '02'
+      side?: 'buy' | 'sell'
+      symbol?: string
+      odno?: string
+    },
+    lane: 'cancel' | 'reconcile',
+    operation: string,
+  ): Promise<DailyCcldRow[]> {
+    // reference §4.4: ≤3 months TTTC0081R, older CTSC9215R (same path).
+    const ageDays =
+      (this.#clock.now() - (kstCompactToEpoch(q.from, '000000') ?? this.#clock.now())) / 86_400_000
+    const pages = await this.rest.paginate({
+      op: ageDays > 90 ? 'inquire-daily-ccld-archive' : 'inquire-daily-ccld',
+      lane,
+      operation,
+      query: {
+        ...this.#accountFields(),
+        INQR_STRT_DT: q.from,
+        INQR_END_DT: q.to,
+        SLL_BUY_DVSN_CD: q.side === 'sell' ? '01' : q.side === 'buy' ? '02' : '00',
+        INQR_DVSN: '00',
+        PDNO: q.symbol ?? '',
+        CCLD_DVSN: q.ccld,
+        ORD_GNO_BRNO: '',
+        ODNO: q.odno ?? '',
+        INQR_DVSN_3: '00',
+        INQR_DVSN_1: '',
+        EXCG_ID_DVSN_CD: this.config.environment === 'paper' ? 'KRX' : 'ALL',
+      },
+    })
+    return pages.flatMap((p) => this.#rows(DailyCcldRowSchema, p.output1, operation))
+  }
+
+  async getOpenOrders(account: string): Promise<BrokerOrder[]> {
+    this.#checkAccount(account, 'getOpenOrders')
+    const rows = await this.#openRows('reconcile', 'getOpenOrders')
+    return rows.map((r) => {
+      const k = describeOrdDvsn(r.ordDvsn)
+      return {
+        brokerOrderId: r.odno,
+        ...(r.predecessor ? { predecessorId: r.predecessor } : {}),
+        account,
+        symbol: r.symbol,
+        side: r.side,
+        orderType: k.orderType,
+        timeInForce: k.timeInForce,
+        venue: (r.venue === 'NXT' || r.venue === 'SOR' ? r.venue : 'KRX') as 'KRX' | 'NXT' | 'SOR',
+        quantity: r.quantity,
+        ...(r.price > 0 ? { limitPrice: r.price } : {}),
+        filledQuantity: r.filled,
+        remainingQuantity: r.remaining,
+        status: r.filled > 0 ? ('partially_filled' as const) : ('open' as const),
+        submittedAt: r.at,
+      }
+    })
+  }
+
+  async getOrders(account: string, queryInput: OrderQuery = {}): Promise<BrokerOrder[]> {
+    this.#checkAccount(account, 'getOrders')
+    const q = parseOrThrow(OrderQuerySchema, queryInput, { operation: 'getOrders' })
+    const today = this.#today()
+    const rows = await this.#dailyRows(
+      {
+        from: q.from ? isoToCompactDate(q.from) : today,
+        to: q.to ? isoToCompactDate(q.to) : today,
+        ccld: '00',
+        ...(q.side ? { side: q.side } : {}),
+        ...(q.symbol ? { symbol: q.symbol } : {}),
+        ...(q.brokerOrderId ? { odno: this.#orderNo(q.brokerOrderId, 'getOrders') } : {}),
+      },
+      'reconcile',
+      'getOrders',
+    )
+    const orders = this.#ordersFromDaily(rows, account)
+    const filtered = orders.filter((o) => {
+      if (q.brokerOrderId && o.brokerOrderId !== normaliseOrderNo(q.brokerOrderId)) return false
+      if (q.state === 'open') return o.status === 'open' || o.status === 'partially_filled'
+      if (q.state === 'done') return o.status !== 'open' && o.status !== 'partially_filled'
+      return true
+    })
+    return filtered.sort(
+      (a, b) => a.submittedAt - b.submittedAt || a.brokerOrderId.localeCompare(b.brokerOrderId),
+    )
+  }
+
+  /**
+   * Orders from daily-ccld rows. Rows of cancel requests (`cncl_yn` Y, or a row whose only purpose
+   * is to point at its original) are requests, not orders: they mark their original instead.
+   */
+  #ordersFromDaily(rows: DailyCcldRow[], account: string): BrokerOrder[] {
+    const byNo = new Map<string, DailyCcldRow>()
+    for (const r of rows) byNo.set(normaliseOrderNo(r.odno), r)
+    const replacedBy = new Map<string, string>()
+    const canceledOrigins = new Set<string>()
+    for (const r of rows) {
+      const orig = r.orgn_odno && Number(r.orgn_odno) > 0 ? normaliseOrderNo(r.orgn_odno) : ''
+      if (!orig) continue
+      if (r.cncl_yn === 'Y') canceledOrigins.add(orig)
+      else replacedBy.set(orig, normaliseOrderNo(r.odno))
+    }
+    const out: BrokerOrder[] = []
+    for (const [odno, r] of byNo) {
+      if (r.cncl_yn === 'Y' && r.orgn_odno && Number(r.orgn_odno) > 0) continue
+      if (r.ord_qty <= 0) continue
+      const filled = Math.min(r.tot_ccld_qty, r.ord_qty)
+      const remaining = Math.max(0, Math.min(r.rmn_qty, r.ord_qty - filled))
+      let status: BrokerOrder['status']
+      if (remaining > 0) status = filled > 0 ? 'partially_filled' : 'open'
+      else if (filled >= r.ord_qty) status = 'filled'
+      else if ((r.rjct_qty ?? 0) > 0 && filled === 0) status = 'rejected'
+      else if (replacedBy.has(odno) && !canceledOrigins.has(odno)) status = 'replaced'
+      else status = 'canceled'
+      const k = describeOrdDvsn(r.ord_dvsn_cd)
+      const orig = r.orgn_odno && Number(r.orgn_odno) > 0 ? normaliseOrderNo(r.orgn_odno) : ''
+      const venue = r.excg_id_dvsn_cd || r.excg_id_dvsn_Cd
+      out.push({
+        brokerOrderId: odno,
+        ...(orig ? { predecessorId: orig } : {}),
+        account,
+        symbol: r.pdno.trim(),
+        side: r.sll_buy_dvsn_cd === '01' ? 'sell' : 'buy',
+        orderType: k.orderType,
+        timeInForce: k.timeInForce,
+        venue: venue === 'NXT' || venue === 'SOR' ? venue : 'KRX',
+        quantity: r.ord_qty,
+        ...(r.ord_unpr > 0 ? { limitPrice: r.ord_unpr } : {}),
+        filledQuantity: filled,
+        ...(filled > 0 && r.avg_prvs > 0 ? { averageFillPrice: r.avg_prvs } : {}),
+        remainingQuantity: remaining,
+        status,
+        submittedAt: kstCompactToEpoch(r.ord_dt, r.ord_tmd) ?? this.#clock.now(),
+      })
+    }
+    return out
+  }
+
+  /**
+   * Fills from inquire-daily-ccld. KIS reports per order the cumulative filled quantity and average
+   * price, not each execution, so each order yields one fill record keyed by its cumulative
+   * quantity (`<odno>:<cum>`): applying it is "advance to cum", idempotent by construction.
+   */
+  async getFills(account: string, queryInput: FillQuery = {}): Promise<Fill[]> {
+    this.#checkAccount(account, 'getFills')
+    const q = parseOrThrow(FillQuerySchema, queryInput, { operation: 'getFills' })
+    const today = this.#today()
+    const rows = await this.#dailyRows(
+      {
+        from: q.from ? isoToCompactDate(q.from) : today,
+        to: q.to ? isoToCompactDate(q.to) : today,
+        ccld: '01',
+        ...(q.symbol ? { symbol: q.symbol } : {}),
+        ...(q.brokerOrderId ? { odno: this.#orderNo(q.brokerOrderId, 'getFills') } : {}),
+      },
+      'reconcile',
+      'getFills',
+    )
+    const want = q.brokerOrderId ? normaliseOrderNo(q.brokerOrderId) : undefined
+    const fills: Fill[] = []
+    for (const r of rows) {
+      const odno = normaliseOrderNo(r.odno)
+      if (want && odno !== want) continue
+      if (r.tot_ccld_qty <= 0) continue
+      const price = Math.round(r.avg_prvs > 0 ? r.avg_prvs : (r.tot_ccld_amt ?? 0) / r.tot_ccld_qty)
+      if (!(price > 0)) continue
+      fills.push({
+        fillId: `${odno}:${r.tot_ccld_qty}`,
+        brokerOrderId: odno,
+        account,
+        symbol: r.pdno.trim(),
+        side: r.sll_buy_dvsn_cd === '01' ? 'sell' : 'buy',
+        quantity: r.tot_ccld_qty,
+        price,
+        cumulativeQuantity: r.tot_ccld_qty,
+        at: kstCompactToEpoch(r.ord_dt, r.ord_tmd) ?? this.#clock.now(),
+      })
+    }
+    return fills
+  }
+
+  #balanceQuery(): Record<string, string> {
+    // reference §4.5 query parameters.
+    return {
+      ...this.#accountFields(),
+      AFHR_FLPR_YN: 'N',
+      OFL_YN: '',
+      INQR_DVSN: '02',
+      UNPR_DVSN: '01',
+      FUND_STTL_ICLD_YN: 'N',
+      FNCG_AMT_AUTO_RDPT_YN: 'N',
+      PRCS_DVSN: '00',
+    }
+  }
+
+  async getPositions(account: string): Promise<Position[]> {
+    this.#checkAccount(account, 'getPositions')
+    const pages = await this.rest.paginate({
+      op: 'inquire-balance',
+      lane: 'reconcile',
+      operation: 'getPositions',
+      query: this.#balanceQuery(),
+    })
+    const merged = new Map<string, Position>()
+    for (const p of pages) {
+      for (const r of this.#rows(BalancePositionSchema, p.output1, 'getPositions')) {
+        const symbol = r.pdno.trim()
+        if (!SymbolSchema.safeParse(symbol).success) continue
+        const quantity = Math.max(0, r.hldg_qty)
+        // Merge idempotently (peers.md §(d): the same holding may be listed twice): last wins.
+        merged.set(symbol, {
+          account,
+          symbol,
+          quantity,
+          sellableQuantity: Math.min(quantity, Math.max(0, r.ord_psbl_qty)),
+          averagePrice: Math.max(0, r.pchs_avg_pric),
+          ...(r.prpr && r.prpr > 0 ? { lastPrice: r.prpr } : {}),
+        })
+      }
+    }
+    return [...merged.values()]
+  }
+
+  async getCash(account: string): Promise<CashBalance> {
+    this.#checkAccount(account, 'getCash')
+    const bal = await this.rest.call({
+      op: 'inquire-balance',
+      lane: 'reconcile',
+      operation: 'getCash',
+      query: { ...this.#balanceQuery(), CTX_AREA_FK100: '', CTX_AREA_NK100: '' },
+    })
+    // reference §3.2: output2 is an array with one element (accept a bare object too).
+    const summaryRaw = Array.isArray(bal.body.output2) ? bal.body.output2[0] : bal.body.output2
+    const summary = this.rest.parse(BalanceSummarySchema, summaryRaw, 'getCash')
+    const psbl = await this.rest.call({
+      op: 'inquire-psbl-order',
+      lane: 'reconcile',
+      operation: 'getCash',
+      query: {
+        ...this.#accountFields(),
+        PDNO: '',
+        ORD_UNPR: '',
+        ORD_DVSN: '01',
+        CMA_EVLU_AMT_ICLD_YN: 'N',
+        OVRS_ICLD_YN: 'N',
+      },
+    })
+    const orderable = this.rest.parse(PsblOrderSchema, psbl.body.output, 'getCash')
+    return {
+      account,
+      currency: 'KRW',
+      deposit: summary.dnca_tot_amt,
+      d1: summary.nxdy_excc_amt,
+      d2: summary.prvs_rcdl_excc_amt,
+      orderable: orderable.ord_psbl_cash,
+    }
+  }
+
+  async getQuote(symbolInput: string): Promise<Quote> {
+    const symbol = parseOrThrow(SymbolSchema, symbolInput, { operation: 'getQuote' })
+    const res = await this.rest.call({
+      op: 'inquire-price',
+      lane: 'market_data',
+      operation: 'getQuote',
+      // reference §4.7: J = KRX.
+      query: { FID_COND_MRKT_DIV_CODE: 'J', FID_INPUT_ISCD: symbol },
+    })
+    const o = this.rest.parse(InquirePriceSchema, res.body.output, 'getQuote')
+    // reference §4.7 lists these flags by name only; the code meanings below are KIS's published
+    // ones for mrkt_warn_cls_code (00 none, 01 caution, 02 warning, 03 risk) and Y/N flags.
+    const warn = o.mrkt_warn_cls_code
+    const quote: Quote = {
+      symbol,
+      lastPrice: o.stck_prpr,
+      basePrice: o.stck_sdpr,
+      upperLimit: o.stck_mxpr,
+      lowerLimit: o.stck_llam,
+      tickSize: o.aspr_unit,
+      ...(o.stck_oprc && o.stck_oprc > 0 ? { open: o.stck_oprc } : {}),
+      ...(o.stck_hgpr && o.stck_hgpr > 0 ? { high: o.stck_hgpr } : {}),
+      ...(o.stck_lwpr && o.stck_lwpr > 0 ? { low: o.stck_lwpr } : {}),
+      ...(o.acml_vol !== undefined && o.acml_vol >= 0 ? { volume: o.acml_vol } : {}),
+      state: {
+        halted: o.temp_stop_yn === 'Y' || o.iscd_stat_cls_code === '58',
+        viActive: o.vi_cls_code !== '' && o.vi_cls_code !== 'N' && o.vi_cls_code !== '0',
+        marketWarning:
+          warn === '01' ? 'caution' : warn === '02' ? 'warning' : warn === '03' ? 'risk' : 'none',
+        shortTermOverheated: o.iscd_stat_cls_code === '59',
+        shortSaleOverheated: o.short_over_yn === 'Y',
+        administrative: o.mang_issu_cls_code === 'Y' || o.iscd_stat_cls_code === '51',
+      },
+      at: this.#clock.now(),
+    }
+    if (
+      !(
+        quote.lastPrice > 0 &&
+        quote.basePrice > 0 &&
+        quote.upperLimit > 0 &&
+        quote.lowerLimit > 0 &&
+        quote.tickSize > 0
+      )
+    ) {
+      throw new BrokerError('protocol', 'inquire-price returned a non-positive price, limit or tick', {
+        operation: 'getQuote',
+      })
+    }
+    return quote
+  }
+
+  // ---------------------------------------------------------------- streams
+
+  #symbols(symbols: string[], operation: string): string[] {
+    return [...new Set(symbols.map((s) => parseOrThrow(SymbolSchema, s, { operation })))]
+  }
+
+  streamTicks(symbols: string[], onTick: (tick: Tick) => void): Unsubscribe {
+    const list = this.#symbols(symbols, 'streamTicks')
+    return this.#subscribe(
+      list.map((s) => ({ trId: KIS_WS_TR.trade, trKey: s })),
+      (t) => onTick(t as Tick),
+      'streamTicks',
+    )
+  }
+
+  streamOrderBooks(symbols: string[], onBook: (book: OrderBookSnapshot) => void): Unsubscribe {
+    const list = this.#symbols(symbols, 'streamOrderBooks')
+    return this.#subscribe(
+      list.map((s) => ({ trId: KIS_WS_TR.book, trKey: s })),
+      (b) => onBook(b as OrderBookSnapshot),
+      'streamOrderBooks',
+    )
+  }
+
+  #subscribe(
+    pairs: { trId: string; trKey: string }[],
+    l: (x: unknown) => void,
+    operation: string,
+    pinned = false,
+  ): Unsubscribe {
+    try {
+      return this.stream.subscribe(pairs, l, pinned)
+    } catch (e) {
+      if (KisError.isInstance(e) && e.code === 'KIS_SUBSCRIPTION_BUDGET') {
+        // reference §8: the broker would answer OPSP0008; we refuse before sending anything.
+        throw new BrokerError('rejected', e.message, { operation, brokerCode: 'OPSP0008', cause: e })
+      }
+      throw e
+    }
+  }
+
+  #onNotice(n: ExecutionNotice): void {
+    // ACNT_NO carries CANO (+ product code); notices for other accounts of the HTS id are skipped.
+    if (n.accountNo && !n.accountNo.startsWith(this.config.cano)) return
+    // Applied once per notice, then fanned out, so every listener sees the same cumulative events.
+    const events = this.#tracker.apply(n, this.config.account, this.#today(), this.#clock.now())
+    for (const l of this.#orderListeners) {
+      for (const e of events) {
+        try {
+          l(e)
+        } catch {
+          // A consumer's bug must not stop the others.
+        }
+      }
+    }
+  }
+
+  streamOrderEvents(account: string, onEvent: (event: BrokerOrderEvent) => void): Unsubscribe {
+    this.#checkAccount(account, 'streamOrderEvents')
+    const htsId = this.config.htsId
+    if (!htsId) {
+      throw new BrokerError('invalid_request', 'streamOrderEvents needs config.htsId (the notice tr_key)', {
+        operation: 'streamOrderEvents',
+      })
+    }
+    const listener = (e: BrokerOrderEvent) => onEvent(e)
+    if (!this.#noticeRelease) {
+      // The notice subscription is pinned: one registration, kept across reconnects, shared by all.
+      const trId = KIS_WS_TR.notice[this.config.environment]
+      this.#noticeRelease = this.#subscribe(
+        [{ trId, trKey: htsId }],
+        (x) => this.#onNotice(x as ExecutionNotice),
+        'streamOrderEvents',
+        true,
+      )
+    }
+    this.#orderListeners.add(listener)
+    return () => {
+      this.#orderListeners.delete(listener)
+    }
+  }
+}
+
+/**
+ * Create a KIS gateway.
+ *
+ * @example
+ * ```ts
+ * const kis = createKisGateway({
+ *   config: { environment: 'paper', appKey, appSecret, account: '50123456-01', htsId: 'myhtsid' },
+ *   onEvent: (e) => metrics.record(e),
+ * })
+ * const quote = await kis.getQuote('005930')
+ * ```
+ */
+export function createKisGateway(options: KisGatewayOptions): KisGateway {
+  return new KisGateway(options)
+}

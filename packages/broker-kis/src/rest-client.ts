@@ -1,0 +1,490 @@
+import type { Clock, RandomSource } from '@vellab/broker-gateway'
+import { BrokerError, sleep } from '@vellab/broker-gateway'
+import ky, { type KyInstance } from 'ky'
+import type { z } from 'zod'
+import { fullJitterDelay } from './backoff'
+import { classifyKisFailure, TOKEN_REJECT_CODES } from './classify'
+import type { KisConfig } from './config'
+import {
+  ApprovalResponseSchema,
+  CursorSchema,
+  KisAuthErrorSchema,
+  KisEnvelopeSchema,
+  TokenResponseSchema,
+} from './envelope'
+import type { KisEventListener, KisLane } from './events'
+import { parseKstDateTime } from './kst'
+import type { SlidingWindowLimiter } from './rate-limiter'
+import type { SecretRegistry } from './secrets'
+import type { AccessToken } from './token-store'
+import { KIS_TR_TABLE, type KisOperation, resolveTrId } from './tr-ids'
+
+/** The fetch function the client uses (the global `fetch` by default). */
+export type FetchLike = (input: Request, init?: RequestInit) => Promise<Response>
+
+/** Options of {@link KisRestClient}. */
+export interface KisRestClientOptions {
+  config: KisConfig
+  /** @default globalThis.fetch */
+  fetch?: FetchLike
+  clock: Clock
+  random: RandomSource
+  /** The REST limiter of this app key. */
+  limiter: SlidingWindowLimiter
+  /** The limiter of tokenP / Approval calls. */
+  authLimiter: SlidingWindowLimiter
+  secrets: SecretRegistry
+  emit: KisEventListener
+}
+
+/** One REST request. */
+export interface KisRequest {
+  op: KisOperation
+  lane: KisLane
+  /** The gateway method, for messages (e.g. `placeOrder`). */
+  operation: string
+  /** GET query (upper-case keys, reference §3.1). */
+  query?: Record<string, string>
+  /** POST body (upper-case keys, string values, reference §3.1). */
+  body?: Record<string, string>
+  /** `tr_cont` request header (reference §3.3). @default "" */
+  trCont?: string
+}
+
+/** A successful response. */
+export interface KisResponse {
+  body: Record<string, unknown>
+  /** `tr_cont` response header: `F`/`M` more pages, `D`/`E` last (reference §3.3). */
+  trCont: string
+  status: number
+}
+
+/** Supplies tokens to the client (a `TokenManager`). */
+export interface TokenSource {
+  get(): Promise<string>
+  invalidate(value: string, reason: string): void
+}
+
+// Errors whose code proves the connection was never established, so nothing reached the broker.
+const NOT_SENT_CODES = new Set(['ECONNREFUSED', 'ENOTFOUND', 'EAI_AGAIN', 'UND_ERR_CONNECT_TIMEOUT'])
+
+function causeCodes(e: unknown): string[] {
+  const out: string[] = []
+  for (let c: unknown = e, i = 0; c && i < 6; c = (c as { cause?: unknown }).cause, i++) {
+    const code = (c as { code?: unknown }).code
+    if (typeof code === 'string') out.push(code)
+    for (const inner of (c as { errors?: unknown[] }).errors ?? []) {
+      const ic = (inner as { code?: unknown }).code
+      if (typeof ic === 'string') out.push(ic)
+    }
+  }
+  return out
+}
+
+/** A KIS REST client: headers, TR ids, limiter, token, timeouts, retries and error classification. */
+export class KisRestClient {
+  readonly #o: KisRestClientOptions
+  readonly #ky: KyInstance
+  #tokens: TokenSource | undefined
+
+  constructor(options: KisRestClientOptions) {
+    this.#o = options
+    const f = options.fetch ?? ((input: Request, init?: RequestInit) => globalThis.fetch(input, init))
+    this.#ky = ky.create({
+      baseUrl: `${options.config.restBaseUrl}/`,
+      fetch: f as typeof fetch,
+      // Retries and timeouts are ours: they must follow the injected clock and the no-retry rule
+      // for orders.
+      retry: 0,
+      timeout: false,
+      throwHttpErrors: false,
+    })
+  }
+
+  /** Attach the token source (done once by the gateway; it depends on this client for issuance). */
+  useTokens(tokens: TokenSource): void {
+    this.#tokens = tokens
+  }
+
+  #error(
+    kind: ConstructorParameters<typeof BrokerError>[0],
+    message: string,
+    extra: ConstructorParameters<typeof BrokerError>[2] = {},
+  ): BrokerError {
+    return new BrokerError(kind, this.#o.secrets.redact(message), {
+      ...extra,
+      secrets: this.#o.secrets.list(),
+    })
+  }
+
+  /**
+   * Send with a clock-driven timeout. Returns the response, or throws `{ transport: 'timeout' |
+   * 'network', notSent, cause }`.
+   */
+  async #send(
+    method: 'GET' | 'POST',
+    path: string,
+    headers: Record<string, string>,
+    query: Record<string, string> | undefined,
+    body: Record<string, string> | undefined,
+    timeoutMs: number,
+  ): Promise<{ response: Response; text: string }> {
+    const clock = this.#o.clock
+    const ac = new AbortController()
+    let timedOut = false
+    const timer = clock.setTimeout(() => {
+      timedOut = true
+      ac.abort(new Error('timeout'))
+    }, timeoutMs)
+    try {
+      const response = await this.#ky(path.replace(/^\//, ''), {
+        method,
+        headers,
+        ...(query ? { searchParams: query } : {}),
+        ...(body ? { json: body } : {}),
+        signal: ac.signal,
+      })
+      const text = await response.text()
+      return { response, text }
+    } catch (cause) {
+      const codes = causeCodes(cause)
+      throw {
+        transport: timedOut ? 'timeout' : 'network',
+        notSent: !timedOut && codes.some((c) => NOT_SENT_CODES.has(c)),
+        cause,
+      }
+    } finally {
+      clock.clearTimeout(timer)
+    }
+  }
+
+  #backoff(attempt: number): number {
+    const r = this.#o.config.retry
+    return fullJitterDelay(attempt, { baseMs: r.baseDelayMs, maxMs: r.maxDelayMs }, this.#o.random)
+  }
+
+  /**
+   * Send one KIS request. Idempotent queries retry transient failures and EGW00201 with backoff and
+   * jitter, and refresh the token once after EGW00121/EGW00123. Requests with a side effect
+   * (orders) are sent at most once: a timeout or a connection lost after sending is
+   * `unknown_outcome`; EGW00201 is `rate_limited` (nothing was placed).
+   */
+  async call(req: KisRequest): Promise<KisResponse> {
+    const { config, clock, limiter, emit } = this.#o
+    const spec = KIS_TR_TABLE[req.op]
+    const trId = resolveTrId(req.op, config.environment, config.legacyTrIds)
+    const opName = `${req.operation} ${spec.method} ${spec.path}${trId ? ` ${trId}` : ''}`
+    if (!trId) {
+      throw this.#error(
+        'invalid_request',
+        `${req.op} is not offered in the ${config.environment} environment`,
+        {
+          operation: opName,
+        },
+      )
+    }
+    if (!this.#tokens) throw new Error('KisRestClient: no token source attached')
+    const sideEffect = spec.sideEffect
+    const maxRetries = sideEffect ? 0 : config.retry.maxQueryRetries
+    const timeoutMs = sideEffect ? config.timeouts.orderMs : config.timeouts.queryMs
+    let authRetried = false
+    for (let attempt = 0; ; attempt++) {
+      const token = await this.#tokens.get()
+      const permit = await limiter.acquire(req.lane)
+      const headers: Record<string, string> = {
+        // reference/kis-openapi.md §3.1: request headers.
+        'content-type': 'application/json; charset=utf-8',
+        authorization: `Bearer ${token}`,
+        appkey: config.appKey,
+        appsecret: config.appSecret,
+        tr_id: trId,
+        tr_cont: req.trCont ?? '',
+        custtype: config.custType,
+      }
+      const t0 = clock.now()
+      let sent: { response: Response; text: string }
+      try {
+        sent = await this.#send(spec.method, spec.path, headers, req.query, req.body, timeoutMs)
+        permit.done()
+      } catch (failure) {
+        permit.done()
+        const f = failure as { transport: 'timeout' | 'network'; notSent: boolean; cause: unknown }
+        emit({
+          type: 'rest.request',
+          method: spec.method,
+          path: spec.path,
+          trId,
+          status: undefined,
+          msgCd: undefined,
+          latencyMs: clock.now() - t0,
+          attempt,
+          outcome: f.transport === 'timeout' ? 'timeout' : 'network_error',
+        })
+        const what = f.transport === 'timeout' ? `no response within ${timeoutMs} ms` : 'connection failed'
+        if (sideEffect && !f.notSent) {
+          // Pain point peers.md §(d)1: the order may be live. Never resend; reconcile.
+          throw this.#error(
+            'unknown_outcome',
+            `${what} after the request was sent; reconcile before resending`,
+            {
+              operation: opName,
+              cause: f.cause,
+            },
+          )
+        }
+        if (attempt < maxRetries) {
+          await this.#retryWait(opName, attempt, what)
+          continue
+        }
+        throw this.#error('unavailable', what, { operation: opName, cause: f.cause })
+      }
+      const { response, text } = sent
+      const status = response.status
+      let json: unknown
+      let parsedOk = true
+      try {
+        json = JSON.parse(text)
+      } catch {
+        parsedOk = false
+      }
+      const env = parsedOk ? KisEnvelopeSchema.safeParse(json) : undefined
+      const authErr = parsedOk && !env?.success ? KisAuthErrorSchema.safeParse(json) : undefined
+      const msgCd = env?.success ? env.data.msg_cd : authErr?.success ? authErr.data.error_code : undefined
+      const ok = status >= 200 && status < 300 && env?.success === true && env.data.rt_cd === '0'
+      emit({
+        type: 'rest.request',
+        method: spec.method,
+        path: spec.path,
+        trId,
+        status,
+        msgCd,
+        latencyMs: clock.now() - t0,
+        attempt,
+        outcome: ok ? 'ok' : msgCd ? 'rejected' : 'http_error',
+      })
+      if (ok) {
+        return {
+          body: json as Record<string, unknown>,
+          trCont: (response.headers.get('tr_cont') ?? '').trim(),
+          status,
+        }
+      }
+      if (!msgCd) {
+        // No KIS envelope at all: a proxy page, an empty body or garbage.
+        const is2xx = status >= 200 && status < 300
+        const kind = is2xx
+          ? sideEffect
+            ? 'unknown_outcome'
+            : 'protocol'
+          : classifyKisFailure({ httpStatus: status, sideEffect })
+        emit({
+          type: 'rest.reject',
+          operation: opName,
+          trId,
+          code: `HTTP${status}`,
+          kind,
+          httpStatus: status,
+        })
+        if (kind === 'unavailable' && attempt < maxRetries) {
+          await this.#retryWait(opName, attempt, `HTTP ${status}`)
+          continue
+        }
+        const detail = parsedOk ? 'response is not a KIS envelope' : 'response body is not JSON'
+        throw this.#error(kind, `HTTP ${status}: ${detail}`, { operation: opName, httpStatus: status })
+      }
+      const msg1 = env?.success
+        ? env.data.msg1
+        : authErr?.success
+          ? (authErr.data.error_description ?? '')
+          : ''
+      const kind = classifyKisFailure({ httpStatus: status, code: msgCd, sideEffect })
+      emit({ type: 'rest.reject', operation: opName, trId, code: msgCd, kind, httpStatus: status })
+      if (TOKEN_REJECT_CODES.has(msgCd)) {
+        this.#tokens.invalidate(token, msgCd)
+        // reference/kis-openapi.md §6.1: one refresh-and-retry for idempotent calls only.
+        if (!sideEffect && !authRetried) {
+          authRetried = true
+          attempt--
+          continue
+        }
+      }
+      if (kind === 'rate_limited') {
+        // The broker counted differently from us: let its whole window pass before anything else.
+        limiter.blockUntil(clock.now() + limiter.windowMs)
+      }
+      if ((kind === 'rate_limited' || kind === 'unavailable') && attempt < maxRetries) {
+        await this.#retryWait(opName, attempt, msgCd)
+        continue
+      }
+      throw this.#error(kind, msg1 || `rt_cd ${env?.success ? env.data.rt_cd : '?'}`, {
+        operation: opName,
+        brokerCode: msgCd,
+        httpStatus: status,
+      })
+    }
+  }
+
+  async #retryWait(operation: string, attempt: number, reason: string): Promise<void> {
+    const delayMs = this.#backoff(attempt)
+    this.#o.emit({ type: 'rest.retry', operation, attempt: attempt + 1, delayMs, reason })
+    await sleep(this.#o.clock, delayMs)
+  }
+
+  /**
+   * Fetch every page of a continued query (reference §3.3): while the response header `tr_cont` is
+   * `F` or `M`, send `tr_cont: N` with the body's `ctx_area_fk100`/`ctx_area_nk100` as
+   * `CTX_AREA_FK100`/`CTX_AREA_NK100`.
+   */
+  async paginate(req: KisRequest, maxPages = 200): Promise<Record<string, unknown>[]> {
+    const pages: Record<string, unknown>[] = []
+    let query = { CTX_AREA_FK100: '', CTX_AREA_NK100: '', ...req.query }
+    let trCont = ''
+    const seen = new Set<string>()
+    for (let page = 0; page < maxPages; page++) {
+      const res = await this.call({ ...req, query, trCont })
+      pages.push(res.body)
+      if (res.trCont !== 'F' && res.trCont !== 'M') return pages
+      const cursor = CursorSchema.safeParse(res.body)
+      const fk = cursor.success ? (cursor.data.ctx_area_fk100 ?? '') : ''
+      const nk = cursor.success ? (cursor.data.ctx_area_nk100 ?? '') : ''
+      const key = `${fk}\u0000${nk}`
+      if (seen.has(key)) {
+        throw this.#error('protocol', `pagination cursor repeated on page ${page + 1}; refusing to loop`, {
+          operation: `${req.operation} ${req.op}`,
+        })
+      }
+      seen.add(key)
+      query = { ...query, CTX_AREA_FK100: fk, CTX_AREA_NK100: nk }
+      trCont = 'N'
+    }
+    throw this.#error('protocol', `more than ${maxPages} pages`, { operation: `${req.operation} ${req.op}` })
+  }
+
+  /** Parse `schema` from a response value, or throw `protocol` naming the operation. */
+  parse<S extends z.ZodType>(schema: S, value: unknown, operation: string): z.output<S> {
+    const r = schema.safeParse(value)
+    if (r.success) return r.data
+    const issues = r.error.issues.map((i) => `${i.path.join('.') || '(root)'}: ${i.message}`).join('; ')
+    throw this.#error('protocol', `unexpected response shape: ${issues}`, { operation, cause: r.error })
+  }
+
+  async #authPost(path: string, body: Record<string, string>, operation: string): Promise<unknown> {
+    const { clock, config, emit } = this.#o
+    const permit = await this.#o.authLimiter.acquire('order')
+    const t0 = clock.now()
+    let sent: { response: Response; text: string }
+    try {
+      sent = await this.#send(
+        'POST',
+        path,
+        { 'content-type': 'application/json; charset=utf-8' },
+        undefined,
+        body,
+        config.timeouts.authMs,
+      )
+      permit.done()
+    } catch (failure) {
+      permit.done()
+      const f = failure as { transport: string; cause: unknown }
+      emit({
+        type: 'rest.request',
+        method: 'POST',
+        path,
+        trId: undefined,
+        status: undefined,
+        msgCd: undefined,
+        latencyMs: clock.now() - t0,
+        attempt: 0,
+        outcome: f.transport === 'timeout' ? 'timeout' : 'network_error',
+      })
+      throw this.#error('unavailable', `${f.transport === 'timeout' ? 'timeout' : 'connection failed'}`, {
+        operation,
+        cause: f.cause,
+      })
+    }
+    const { response, text } = sent
+    let json: unknown
+    try {
+      json = JSON.parse(text)
+    } catch {
+      json = undefined
+    }
+    const authErr = KisAuthErrorSchema.safeParse(json)
+    const envErr = KisEnvelopeSchema.safeParse(json)
+    const code = authErr.success
+      ? authErr.data.error_code
+      : envErr.success && envErr.data.rt_cd !== '0'
+        ? envErr.data.msg_cd
+        : undefined
+    const ok = response.status >= 200 && response.status < 300 && !code
+    emit({
+      type: 'rest.request',
+      method: 'POST',
+      path,
+      trId: undefined,
+      status: response.status,
+      msgCd: code,
+      latencyMs: clock.now() - t0,
+      attempt: 0,
+      outcome: ok ? 'ok' : code ? 'rejected' : 'http_error',
+    })
+    if (ok && json !== undefined) return json
+    // reference/kis-openapi.md §2.1: tokenP/Approval errors are HTTP 403 with error_code/error_description.
+    const kind = classifyKisFailure({ httpStatus: response.status, code, sideEffect: false })
+    emit({
+      type: 'rest.reject',
+      operation,
+      trId: undefined,
+      code: code ?? `HTTP${response.status}`,
+      kind,
+      httpStatus: response.status,
+    })
+    const message = authErr.success
+      ? (authErr.data.error_description ?? '')
+      : envErr.success
+        ? envErr.data.msg1
+        : `HTTP ${response.status}`
+    throw this.#error(json === undefined && ok ? 'protocol' : kind, message || `HTTP ${response.status}`, {
+      operation,
+      httpStatus: response.status,
+      ...(code ? { brokerCode: code } : {}),
+      ...(code === 'EGW00133' ? { retryAfterMs: config.limits.tokenMinIntervalMs } : {}),
+    })
+  }
+
+  /** `POST /oauth2/tokenP` (reference §2.1). The expiry comes from the absolute KST timestamp. */
+  async issueToken(): Promise<AccessToken> {
+    const { config, clock } = this.#o
+    const op = 'POST /oauth2/tokenP'
+    const issuedAt = clock.now()
+    const json = await this.#authPost(
+      '/oauth2/tokenP',
+      { grant_type: 'client_credentials', appkey: config.appKey, appsecret: config.appSecret },
+      op,
+    )
+    const t = this.parse(TokenResponseSchema, json, op)
+    this.#o.secrets.add(t.access_token)
+    // mojito's note (reference §2.1): expires_in drifts; trust access_token_token_expired.
+    const absolute = t.access_token_token_expired ? parseKstDateTime(t.access_token_token_expired) : undefined
+    const relative = t.expires_in !== undefined ? issuedAt + Number(t.expires_in) * 1000 : undefined
+    const expiresAt = absolute ?? relative
+    if (expiresAt === undefined || !Number.isFinite(expiresAt)) {
+      throw this.#error('protocol', 'token response has no usable expiry', { operation: op })
+    }
+    return { value: t.access_token, issuedAt, expiresAt }
+  }
+
+  /** `POST /oauth2/Approval` (reference §2.3: the secret travels as `secretkey`). */
+  async issueApprovalKey(): Promise<string> {
+    const { config } = this.#o
+    const op = 'POST /oauth2/Approval'
+    const json = await this.#authPost(
+      '/oauth2/Approval',
+      { grant_type: 'client_credentials', appkey: config.appKey, secretkey: config.appSecret },
+      op,
+    )
+    const r = this.parse(ApprovalResponseSchema, json, op)
+    this.#o.secrets.add(r.approval_key)
+    return r.approval_key
+  }
+}

@@ -1,0 +1,298 @@
+import { seededRandom } from '@vellab/broker-gateway'
+import { ManualClock } from '@vellab/broker-gateway/testing'
+import { describe, expect, it } from 'vitest'
+import { KisError } from '../errors'
+import type { KisEvent } from '../events'
+import {
+  dataFrame,
+  encryptNoticePayload,
+  fakeSocketFactory,
+  noticeRecord,
+  subscribeAck,
+  tradeRecord,
+} from '../testing'
+import type { ExecutionNotice } from './decoders'
+import { KisStreamSession } from './session'
+
+const KEY = 'abcdefghijklmnopqrstuvwxyzabcdef'
+const IV = '0123456789abcdef'
+// Tuesday 2026-11-24 10:00 KST: inside the regular session.
+const T0 = Date.parse('2026-11-24T01:00:00Z')
+
+function setup(over: { budget?: number; threshold?: number } = {}) {
+  const clock = new ManualClock(T0)
+  const events: KisEvent[] = []
+  const gaps: string[] = []
+  const { create, sockets } = fakeSocketFactory()
+  let approvals = 0
+  const invalidations: string[] = []
+  const session = new KisStreamSession({
+    url: 'ws://sim/tryitout',
+    createSocket: create,
+    approvals: {
+      get: async () => `approval-key-${++approvals}`,
+      invalidate: (r) => invalidations.push(r),
+    },
+    clock,
+    random: seededRandom(3),
+    emit: (e) => events.push(e),
+    custType: 'P',
+    budget: over.budget ?? 41,
+    reconnect: {
+      baseMs: 1000,
+      maxMs: 60_000,
+      appKeyInUseMs: 20_000,
+      threshold: over.threshold ?? 5,
+      windowMs: 60_000,
+      openMs: 60_000,
+    },
+    socketIdleMs: 150_000,
+    streamIdleMs: 120_000,
+    watchdogIntervalMs: 5_000,
+    connectTimeoutMs: 10_000,
+    onGap: (r) => gaps.push(r),
+    noticeTrIds: ['H0STCNI0', 'H0STCNI9'],
+  })
+  const last = () => sockets[sockets.length - 1]!
+  return { clock, events, gaps, sockets, session, last, invalidations, approvals: () => approvals }
+}
+
+describe('KisStreamSession', () => {
+  it('opens with the approval key, subscribes, answers PINGPONG, and delivers ticks', async () => {
+    const { clock, session, last, events } = setup()
+    const ticks: unknown[] = []
+    session.subscribe([{ trId: 'H0STCNT0', trKey: '005930' }], (t) => ticks.push(t))
+    await clock.advanceAsync(0)
+    last().open()
+    expect(last().subscriptions()).toEqual([
+      { trType: '1', trId: 'H0STCNT0', trKey: '005930', approvalKey: 'approval-key-1' },
+    ])
+    last().receive(subscribeAck('H0STCNT0', '005930'))
+    const ping = '{"header":{"tr_id":"PINGPONG","datetime":"20261124100000"}}'
+    last().receive(ping)
+    expect(last().sent.at(-1)).toBe(ping)
+    last().receive(
+      dataFrame('H0STCNT0', [
+        tradeRecord({
+          symbol: '005930',
+          time: '100001',
+          price: 70000,
+          volume: 1,
+          cumulative: 5,
+          date: '20261124',
+        }),
+      ]),
+    )
+    expect(ticks).toEqual([expect.objectContaining({ symbol: '005930', price: 70000 })])
+    expect(session.acknowledged).toBe(1)
+    expect(events.map((e) => e.type)).toContain('ws.pingpong')
+  })
+
+  it('refuses the 42nd registration locally and sends nothing for it', async () => {
+    const { clock, session, last } = setup()
+    const codes = Array.from({ length: 41 }, (_, i) => String(100000 + i))
+    session.subscribe(
+      codes.map((c) => ({ trId: 'H0STCNT0', trKey: c })),
+      () => {},
+    )
+    await clock.advanceAsync(0)
+    last().open()
+    expect(last().subscriptions()).toHaveLength(41)
+    let err: unknown
+    try {
+      session.subscribe([{ trId: 'H0STASP0', trKey: '005930' }], () => {})
+    } catch (e) {
+      err = e
+    }
+    expect(KisError.isInstance(err) && err.code).toBe('KIS_SUBSCRIPTION_BUDGET')
+    expect(last().subscriptions()).toHaveLength(41)
+    // All or nothing: a batch that does not fit reserves nothing.
+    expect(session.budget.used).toBe(41)
+  })
+
+  it('releases a registration (tr_type 2) when the last listener leaves', async () => {
+    const { clock, session, last } = setup()
+    const off = session.subscribe([{ trId: 'H0STASP0', trKey: '005930' }], () => {})
+    await clock.advanceAsync(0)
+    last().open()
+    off()
+    off()
+    expect(
+      last()
+        .subscriptions()
+        .map((s) => s.trType),
+    ).toEqual(['1', '2'])
+    expect(session.budget.used).toBe(0)
+  })
+
+  it('resubscribes everything after a reconnect, pinned notices first, and signals a gap', async () => {
+    const { clock, session, last, sockets, gaps, events } = setup()
+    session.subscribe([{ trId: 'H0STCNT0', trKey: '005930' }], () => {})
+    session.subscribe([{ trId: 'H0STCNI0', trKey: 'htsid' }], () => {}, true)
+    await clock.advanceAsync(0)
+    last().open()
+    last().receive(subscribeAck('H0STCNT0', '005930'))
+    last().serverClose(1006)
+    expect(events).toContainEqual(expect.objectContaining({ type: 'ws.closed', clean: false }))
+    await clock.advanceAsync(2_000)
+    expect(sockets).toHaveLength(2)
+    last().open()
+    expect(
+      last()
+        .subscriptions()
+        .map((s) => s.trId),
+    ).toEqual(['H0STCNI0', 'H0STCNT0'])
+    // The gap is reported once the session works again (first ack), not on a bare open.
+    expect(gaps).toEqual([])
+    last().receive(subscribeAck('H0STCNI0', 'htsid'))
+    last().receive(subscribeAck('H0STCNT0', '005930'))
+    expect(gaps).toEqual(['reconnected'])
+  })
+
+  it('decrypts notices with the key/iv from the ack', async () => {
+    const { clock, session, last } = setup()
+    const got: ExecutionNotice[] = []
+    session.subscribe([{ trId: 'H0STCNI0', trKey: 'htsid' }], (n) => got.push(n as ExecutionNotice), true)
+    await clock.advanceAsync(0)
+    last().open()
+    last().receive(subscribeAck('H0STCNI0', 'htsid', { key: KEY, iv: IV }))
+    const rec = noticeRecord({
+      htsId: 'htsid',
+      account: '5012345601',
+      orderNo: '77',
+      side: 'sell',
+      symbol: '005930',
+      quantity: 3,
+      price: 70000,
+      time: '100002',
+      fill: true,
+      orderQuantity: 3,
+      orderPrice: 70000,
+    })
+    last().receive(`1|H0STCNI0|001|${encryptNoticePayload(rec.join('^'), KEY, IV)}`)
+    expect(got).toEqual([
+      expect.objectContaining({ orderNo: '0000000077', side: 'sell', isFill: true, quantity: 3 }),
+    ])
+  })
+
+  it('turns malformed frames into decode_error events and keeps going', async () => {
+    const { clock, session, last, events } = setup()
+    const ticks: unknown[] = []
+    session.subscribe([{ trId: 'H0STCNT0', trKey: '005930' }], (t) => ticks.push(t))
+    await clock.advanceAsync(0)
+    last().open()
+    for (const bad of [
+      'garbage',
+      '0|H0STCNT0|002|1^2^3',
+      '1|H0STCNI0|001|AAAA',
+      '{"header":',
+      '0|H0XXXXX0|001|a',
+    ])
+      last().receive(bad)
+    last().receive(
+      dataFrame('H0STCNT0', [
+        [
+          ...tradeRecord({
+            symbol: '005930',
+            time: '100001',
+            price: 70000,
+            volume: 1,
+            cumulative: 5,
+            date: '20261124',
+          }),
+          'extra',
+        ],
+      ]),
+    )
+    expect(events.filter((e) => e.type === 'ws.decode_error')).toHaveLength(5)
+    expect(events).toContainEqual({
+      type: 'ws.drift',
+      trId: 'H0STCNT0',
+      expectedFields: 46,
+      actualFields: 47,
+    })
+    expect(ticks).toHaveLength(1)
+    expect(session.state).toBe('open')
+  })
+
+  it('OPSP0011: drops the approval key and reconnects with a fresh one', async () => {
+    const { clock, session, last, invalidations } = setup()
+    session.subscribe([{ trId: 'H0STCNT0', trKey: '005930' }], () => {})
+    await clock.advanceAsync(0)
+    last().open()
+    last().receive('{"body":{"rt_cd":"1","msg_cd":"OPSP0011","msg1":"invalid approval : approval-key-1"}}')
+    expect(invalidations).toEqual(['OPSP0011'])
+    await clock.advanceAsync(2_000)
+    last().open()
+    expect(last().subscriptions()[0]?.approvalKey).toBe('approval-key-2')
+  })
+
+  it('OPSP8996 + unclean closes: long backoff and a bounded number of attempts per minute', async () => {
+    const { clock, session, sockets, events } = setup({ threshold: 5 })
+    session.subscribe([{ trId: 'H0STCNT0', trKey: '005930' }], () => {})
+    await clock.advanceAsync(0)
+    // The broker keeps refusing for 10 minutes: every socket opens, says OPSP8996 and drops.
+    const attempts: number[] = []
+    const until = T0 + 10 * 60_000
+    while (clock.now() < until) {
+      const s = sockets[sockets.length - 1]!
+      if (s.readyState === 0) {
+        attempts.push(clock.now())
+        s.open()
+        s.receive('{"body":{"rt_cd":"9","msg_cd":"OPSP8996","msg1":"ALREADY IN USE appkey"}}')
+        s.serverClose(1006)
+      }
+      await clock.advanceAsync(1_000)
+    }
+    for (const t of attempts) {
+      expect(attempts.filter((a) => a >= t && a < t + 60_000).length).toBeLessThanOrEqual(3)
+    }
+    const delays = events.flatMap((e) => (e.type === 'ws.reconnect_scheduled' ? [e] : []))
+    expect(delays.every((d) => d.reason === 'appkey_in_use' && d.delayMs >= 20_000)).toBe(true)
+    expect(attempts.length).toBeGreaterThan(5)
+  })
+
+  it('a silent market-data stream during the session is stale: reconnect and gap', async () => {
+    const { clock, session, last, events, gaps, sockets } = setup()
+    session.subscribe([{ trId: 'H0STCNT0', trKey: '005930' }], () => {})
+    await clock.advanceAsync(0)
+    last().open()
+    last().receive(subscribeAck('H0STCNT0', '005930'))
+    // PINGPONG keeps the socket alive, but the stream itself stays silent.
+    const first = last()
+    for (let i = 0; i < 14 && !events.some((e) => e.type === 'ws.stale'); i++) {
+      await clock.advanceAsync(10_000)
+      first.receive('{"header":{"tr_id":"PINGPONG","datetime":"x"}}')
+    }
+    expect(events).toContainEqual(
+      expect.objectContaining({ type: 'ws.stale', stream: 'H0STCNT0|005930', thresholdMs: 120_000 }),
+    )
+    expect(clock.now() - T0).toBeGreaterThan(120_000)
+    await clock.advanceAsync(2_000)
+    expect(sockets.length).toBe(2)
+    last().open()
+    last().receive(subscribeAck('H0STCNT0', '005930'))
+    expect(gaps).toEqual(['reconnected'])
+  })
+
+  it('a notices-only session is not declared stale while PINGPONG flows', async () => {
+    const { clock, session, last, events } = setup()
+    session.subscribe([{ trId: 'H0STCNI0', trKey: 'h' }], () => {}, true)
+    await clock.advanceAsync(0)
+    last().open()
+    for (let i = 0; i < 60; i++) {
+      await clock.advanceAsync(10_000)
+      last().receive('{"header":{"tr_id":"PINGPONG","datetime":"x"}}')
+    }
+    expect(events.filter((e) => e.type === 'ws.stale')).toEqual([])
+  })
+
+  it('a socket with no frames at all past socketIdleMs is stale', async () => {
+    const { clock, session, last, events } = setup()
+    session.subscribe([{ trId: 'H0STCNI0', trKey: 'h' }], () => {}, true)
+    await clock.advanceAsync(0)
+    last().open()
+    await clock.advanceAsync(160_000)
+    expect(events).toContainEqual(expect.objectContaining({ type: 'ws.stale', stream: 'socket' }))
+  })
+})

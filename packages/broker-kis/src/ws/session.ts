@@ -1,0 +1,558 @@
+import type { Clock, RandomSource, TimerHandle } from '@vellab/broker-gateway'
+import { KisError } from '../errors'
+import type { KisEventListener } from '../events'
+import { kstCompactDate, kstMinuteOfDay } from '../kst'
+import { decryptNoticePayload, type NoticeCipherKey } from './aes'
+import {
+  type Decoded,
+  decodeBookFrame,
+  decodeNoticeRecords,
+  decodeTradeFrame,
+  type ExecutionNotice,
+} from './decoders'
+import { type KisControlFrame, type KisDataFrame, parseKisFrame } from './frame'
+import { ReconnectPolicy, type ReconnectReason } from './reconnect'
+import { SubscriptionBudget } from './subscription-budget'
+
+/** The slice of a `ws` WebSocket the session uses. */
+export interface KisSocket {
+  readonly readyState: number
+  send(data: string): void
+  close(code?: number, reason?: string): void
+  terminate(): void
+  on(event: 'open', listener: () => void): unknown
+  on(event: 'message', listener: (data: unknown, isBinary: boolean) => void): unknown
+  on(event: 'close', listener: (code: number, reason: unknown) => void): unknown
+  on(event: 'error', listener: (error: Error) => void): unknown
+  removeAllListeners(): unknown
+}
+
+/** Opens a socket (e.g. `(url) => new WebSocket(url)` from `ws`). */
+export type KisSocketFactory = (url: string) => KisSocket
+
+/** A consumer of one subscription's decoded items. */
+export type StreamListener = (item: unknown) => void
+
+/** Options of {@link KisStreamSession}. */
+export interface KisStreamSessionOptions {
+  url: string
+  createSocket: KisSocketFactory
+  /** Supplies the approval key (an `ApprovalKeyManager`). */
+  approvals: { get(): Promise<string>; invalidate(reason: string): void }
+  clock: Clock
+  random: RandomSource
+  emit: KisEventListener
+  custType: string
+  /** Registration cap. */
+  budget: number
+  reconnect: {
+    baseMs: number
+    maxMs: number
+    appKeyInUseMs: number
+    threshold: number
+    windowMs: number
+    openMs: number
+  }
+  socketIdleMs: number
+  streamIdleMs: number
+  watchdogIntervalMs: number
+  connectTimeoutMs: number
+  /**
+   * Silence threshold of a stream at `now`, or `undefined` for "no watchdog now". The default
+   * watches market data during the KRX regular session (09:00–15:30 KST, weekdays) only, and never
+   * watches execution notices (they are silent whenever nothing trades).
+   */
+  streamIdleThreshold?: (trId: string, now: number) => number | undefined
+  /** Called when data may have been missed (reconnect after being live, stale stream). */
+  onGap: (reason: string) => void
+  /** Real-time TRs whose payloads are encrypted notices. */
+  noticeTrIds: readonly string[]
+}
+
+interface Subscription {
+  trId: string
+  trKey: string
+  pinned: boolean
+  listeners: Set<StreamListener>
+  acked: boolean
+  lastDataAt: number
+}
+
+type State = 'idle' | 'connecting' | 'open' | 'waiting' | 'closed'
+
+const keyOf = (trId: string, trKey: string) => `${trId}|${trKey}`
+
+/**
+ * One WebSocket session per app key (reference §8): opened with the approval key, multiplexing
+ * every subscription, resubscribing after every reconnect, answering PINGPONG, decoding frames,
+ * and watching for silence. Malformed frames become `ws.decode_error` events and never throw.
+ */
+export class KisStreamSession {
+  readonly #o: KisStreamSessionOptions
+  readonly #subs = new Map<string, Subscription>()
+  readonly budget: SubscriptionBudget
+  readonly #policy: ReconnectPolicy
+  readonly #ciphers = new Map<string, NoticeCipherKey>()
+  readonly #driftReported = new Set<string>()
+  #state: State = 'idle'
+  #socket: KisSocket | undefined
+  #reconnectTimer: TimerHandle | undefined
+  #connectTimer: TimerHandle | undefined
+  #watchdog: TimerHandle | undefined
+  #lastFrameAt = 0
+  #wasLive = false
+  #healthy = false
+  #pendingReason: ReconnectReason | undefined
+  #connectAttempts = 0
+  #gapSince = 0
+
+  constructor(options: KisStreamSessionOptions) {
+    this.#o = options
+    this.budget = new SubscriptionBudget(options.budget)
+    this.#policy = new ReconnectPolicy({
+      baseMs: options.reconnect.baseMs,
+      maxMs: options.reconnect.maxMs,
+      appKeyInUseMs: options.reconnect.appKeyInUseMs,
+      random: options.random,
+      breaker: {
+        threshold: options.reconnect.threshold,
+        windowMs: options.reconnect.windowMs,
+        openMs: options.reconnect.openMs,
+      },
+    })
+  }
+
+  /** Connection attempts made so far (for tests and diagnostics). */
+  get connectAttempts(): number {
+    return this.#connectAttempts
+  }
+
+  /** `idle` | `connecting` | `open` | `waiting` (for a reconnect) | `closed`. */
+  get state(): State {
+    return this.#state
+  }
+
+  /** Registrations acknowledged by the broker. */
+  get acknowledged(): number {
+    let n = 0
+    for (const s of this.#subs.values()) if (s.acked) n++
+    return n
+  }
+
+  /**
+   * Register listeners for several (trId, trKey) pairs at once, all or nothing against the budget
+   * (throws `KisError` `KIS_SUBSCRIPTION_BUDGET`). Returns a function that releases them.
+   */
+  subscribe(
+    pairs: readonly { trId: string; trKey: string }[],
+    listener: StreamListener,
+    pinned = false,
+  ): () => void {
+    if (this.#state === 'closed') throw new KisError('KIS_SESSION_CLOSED', 'the stream session is closed')
+    const keys = pairs.map((p) => keyOf(p.trId, p.trKey))
+    this.budget.reserve(keys)
+    const fresh: Subscription[] = []
+    for (const p of pairs) {
+      const k = keyOf(p.trId, p.trKey)
+      let s = this.#subs.get(k)
+      if (!s) {
+        s = {
+          trId: p.trId,
+          trKey: p.trKey,
+          pinned,
+          listeners: new Set(),
+          acked: false,
+          lastDataAt: this.#o.clock.now(),
+        }
+        this.#subs.set(k, s)
+        fresh.push(s)
+      }
+      if (pinned) s.pinned = true
+      s.listeners.add(listener)
+    }
+    if (this.#state === 'open') for (const s of fresh) this.#sendSub(s, '1')
+    else this.#ensureConnecting()
+    let released = false
+    return () => {
+      if (released) return
+      released = true
+      for (const k of keys) {
+        const s = this.#subs.get(k)
+        if (!s) continue
+        s.listeners.delete(listener)
+        if (s.listeners.size === 0 && !s.pinned) {
+          this.#subs.delete(k)
+          this.budget.release(k)
+          if (this.#state === 'open') this.#sendSub(s, '2')
+          this.#o.emit({
+            type: 'ws.subscription',
+            action: 'unsubscribe',
+            trId: s.trId,
+            trKey: s.trKey,
+            result: 'released',
+          })
+        }
+      }
+    }
+  }
+
+  /** Close the session for good. */
+  close(): void {
+    this.#state = 'closed'
+    for (const t of [this.#reconnectTimer, this.#connectTimer, this.#watchdog])
+      if (t) this.#o.clock.clearTimeout(t)
+    this.#reconnectTimer = this.#connectTimer = this.#watchdog = undefined
+    const s = this.#socket
+    this.#socket = undefined
+    if (s) {
+      s.removeAllListeners()
+      s.on('error', () => {})
+      try {
+        s.close(1000, 'client closing')
+      } catch {
+        s.terminate()
+      }
+    }
+  }
+
+  #ensureConnecting(): void {
+    if (this.#state === 'idle') void this.#connect()
+  }
+
+  async #connect(): Promise<void> {
+    if (this.#state === 'closed') return
+    this.#state = 'connecting'
+    this.#healthy = false
+    this.#pendingReason = undefined
+    this.#connectAttempts++
+    this.#o.emit({ type: 'ws.connecting', attempt: this.#connectAttempts })
+    let approval: string
+    try {
+      approval = await this.#o.approvals.get()
+    } catch {
+      this.#scheduleReconnect('approval_failed')
+      return
+    }
+    if (this.#state !== 'connecting') return
+    let socket: KisSocket
+    try {
+      socket = this.#o.createSocket(this.#o.url)
+    } catch {
+      this.#scheduleReconnect('error')
+      return
+    }
+    this.#socket = socket
+    this.#connectTimer = this.#o.clock.setTimeout(() => {
+      this.#connectTimer = undefined
+      if (this.#socket === socket && this.#state === 'connecting') this.#drop(socket, 'connect_timeout')
+    }, this.#o.connectTimeoutMs)
+    socket.on('open', () => {
+      if (this.#socket !== socket) return
+      if (this.#connectTimer) this.#o.clock.clearTimeout(this.#connectTimer)
+      this.#connectTimer = undefined
+      this.#state = 'open'
+      this.#approvalKey = approval
+      this.#lastFrameAt = this.#o.clock.now()
+      this.#o.emit({ type: 'ws.open' })
+      // Pinned subscriptions (execution notices) go first.
+      const subs = [...this.#subs.values()].sort((a, b) => Number(b.pinned) - Number(a.pinned))
+      for (const s of subs) {
+        s.acked = false
+        s.lastDataAt = this.#o.clock.now()
+        this.#sendSub(s, '1')
+      }
+      this.#armWatchdog()
+    })
+    socket.on('message', (data, isBinary) => {
+      if (this.#socket !== socket) return
+      this.#lastFrameAt = this.#o.clock.now()
+      const text = isBinary ? Buffer.from(data as Buffer).toString('utf8') : String(data)
+      this.#onText(text)
+    })
+    socket.on('error', () => {
+      // 'close' follows; the reconnect is scheduled there.
+    })
+    socket.on('close', (code, reason) => {
+      if (this.#socket !== socket) return
+      const r = this.#pendingReason ?? (code === 1000 ? 'closed' : 'error')
+      this.#o.emit({ type: 'ws.closed', code, reason: String(reason ?? ''), clean: code === 1000 })
+      this.#socket = undefined
+      this.#scheduleReconnect(r)
+    })
+  }
+
+  #approvalKey = ''
+
+  #drop(socket: KisSocket, reason: ReconnectReason): void {
+    this.#pendingReason = reason
+    try {
+      socket.terminate()
+    } catch {
+      // Already gone.
+    }
+    // `ws` emits 'close' after terminate; a fake socket may not, so make sure we move on.
+    if (this.#socket === socket) {
+      this.#socket = undefined
+      socket.removeAllListeners()
+      this.#o.emit({ type: 'ws.closed', code: 1006, reason, clean: false })
+      this.#scheduleReconnect(reason)
+    }
+  }
+
+  #scheduleReconnect(reason: ReconnectReason): void {
+    if (this.#state === 'closed') return
+    if (this.#watchdog) this.#o.clock.clearTimeout(this.#watchdog)
+    this.#watchdog = undefined
+    if (this.#healthy && !this.#wasLive) {
+      this.#wasLive = true
+      this.#gapSince = this.#o.clock.now()
+    }
+    this.#state = 'waiting'
+    for (const s of this.#subs.values()) s.acked = false
+    const now = this.#o.clock.now()
+    this.#healthy = false
+    const before = this.#policy.breaker.state(now)
+    const { delayMs, circuit } = this.#policy.onFailure(now, reason)
+    if (circuit !== before || circuit === 'open') {
+      this.#o.emit({
+        type: 'ws.circuit',
+        state: circuit,
+        failuresInWindow: this.#policy.breaker.failuresInWindow(now),
+      })
+    }
+    this.#o.emit({ type: 'ws.reconnect_scheduled', attempt: this.#policy.attempt, delayMs, reason })
+    this.#reconnectTimer = this.#o.clock.setTimeout(() => {
+      this.#reconnectTimer = undefined
+      void this.#connect()
+    }, delayMs)
+  }
+
+  #sendSub(s: Subscription, trType: '1' | '2'): void {
+    // reference/kis-openapi.md §7.2: one JSON frame per (tr_id, tr_key); tr_type 1 register, 2 release.
+    const msg = {
+      header: {
+        approval_key: this.#approvalKey,
+        custtype: this.#o.custType,
+        tr_type: trType,
+        'content-type': 'utf-8',
+      },
+      body: { input: { tr_id: s.trId, tr_key: s.trKey } },
+    }
+    try {
+      this.#socket?.send(JSON.stringify(msg))
+      this.#o.emit({
+        type: 'ws.subscription',
+        action: trType === '1' ? 'subscribe' : 'unsubscribe',
+        trId: s.trId,
+        trKey: s.trKey,
+        result: 'sent',
+      })
+    } catch {
+      // The close handler reconnects and resubscribes.
+    }
+  }
+
+  #markHealthy(): void {
+    if (!this.#healthy) {
+      this.#healthy = true
+      this.#policy.onSuccess(this.#o.clock.now())
+      if (this.#wasLive) {
+        // Back after an outage (once, however many attempts it took): whatever happened meanwhile
+        // is only in REST now, so consumers reconcile.
+        this.#wasLive = false
+        this.#o.emit({ type: 'ws.gap', reason: 'reconnected', since: this.#gapSince })
+        this.#o.onGap('reconnected')
+      }
+    }
+  }
+
+  #onText(text: string): void {
+    let frame: ReturnType<typeof parseKisFrame>
+    try {
+      frame = parseKisFrame(text)
+    } catch (e) {
+      this.#decodeError(undefined, e)
+      return
+    }
+    if (frame.kind === 'pingpong') {
+      // reference §7.4: echo the heartbeat as a text frame.
+      try {
+        this.#socket?.send(frame.raw)
+      } catch {
+        // The close handler takes over.
+      }
+      this.#o.emit({ type: 'ws.pingpong' })
+      return
+    }
+    if (frame.kind === 'control') this.#onControl(frame)
+    else this.#onData(frame)
+  }
+
+  #onControl(c: KisControlFrame): void {
+    const code = c.msgCd ?? ''
+    this.#o.emit({ type: 'ws.control', trId: c.trId, trKey: c.trKey, code, message: c.msg1 ?? '' })
+    const s = c.trId && c.trKey !== undefined ? this.#subs.get(keyOf(c.trId, c.trKey)) : undefined
+    // reference §6.3 / §7.3 control codes.
+    switch (code) {
+      case 'OPSP0000':
+      case 'OPSP0002': // already subscribed: the registration exists
+        if (c.trId && c.cipher) this.#ciphers.set(c.trId, c.cipher)
+        if (s) {
+          s.acked = true
+          s.lastDataAt = this.#o.clock.now()
+          this.#o.emit({
+            type: 'ws.subscription',
+            action: 'subscribe',
+            trId: s.trId,
+            trKey: s.trKey,
+            result: 'acked',
+          })
+        }
+        this.#markHealthy()
+        return
+      case 'OPSP0008':
+        if (s) {
+          s.acked = false
+          this.#o.emit({
+            type: 'ws.subscription',
+            action: 'subscribe',
+            trId: s.trId,
+            trKey: s.trKey,
+            result: 'refused',
+          })
+        }
+        return
+      case 'OPSP0011':
+        // Invalid approval key: get a fresh one before reconnecting.
+        this.#o.approvals.invalidate(code)
+        if (this.#socket) this.#drop(this.#socket, 'auth')
+        return
+      case 'OPSP8996':
+        // reference §8: the slot is held by a stale session; back off long, never loop tightly.
+        this.#pendingReason = 'appkey_in_use'
+        return
+      default:
+        if (c.rtCd === '0' && c.msg1?.startsWith('UNSUB')) return
+        if (c.rtCd === '0' && s) {
+          s.acked = true
+          this.#markHealthy()
+        }
+    }
+  }
+
+  #decodeError(trId: string | undefined, e: unknown): void {
+    const code = KisError.isInstance(e) ? e.code : 'KIS_FRAME_MALFORMED'
+    const message = e instanceof Error ? e.message : String(e)
+    this.#o.emit({ type: 'ws.decode_error', trId, code, message })
+  }
+
+  #drift<T>(trId: string, d: Decoded<T>): void {
+    if (d.fieldsPerRecord > d.expectedFields) {
+      const k = `${trId}:${d.fieldsPerRecord}`
+      if (!this.#driftReported.has(k)) {
+        this.#driftReported.add(k)
+        this.#o.emit({
+          type: 'ws.drift',
+          trId,
+          expectedFields: d.expectedFields,
+          actualFields: d.fieldsPerRecord,
+        })
+      }
+    }
+  }
+
+  #dispatch(trId: string, trKey: string, item: unknown): void {
+    const s = this.#subs.get(keyOf(trId, trKey))
+    if (!s) return
+    s.lastDataAt = this.#o.clock.now()
+    for (const l of s.listeners) {
+      try {
+        l(item)
+      } catch {
+        // A consumer's bug must not kill the socket for everyone else.
+      }
+    }
+  }
+
+  #onData(f: KisDataFrame): void {
+    this.#markHealthy()
+    const now = this.#o.clock.now()
+    try {
+      if (f.trId === 'H0STCNT0') {
+        const d = decodeTradeFrame(f.payload, f.count)
+        this.#drift(f.trId, d)
+        for (const t of d.items) this.#dispatch(f.trId, t.symbol, t)
+      } else if (f.trId === 'H0STASP0') {
+        const d = decodeBookFrame(f.payload, f.count, kstCompactDate(now))
+        this.#drift(f.trId, d)
+        for (const b of d.items) this.#dispatch(f.trId, b.symbol, b)
+      } else if (this.#o.noticeTrIds.includes(f.trId)) {
+        let plain = f.payload
+        if (f.encrypted) {
+          const k = this.#ciphers.get(f.trId)
+          if (!k)
+            throw new KisError('KIS_DECRYPT_FAILED', 'no key/iv received for this TR yet', { trId: f.trId })
+          plain = decryptNoticePayload(f.payload, k, f.trId)
+        }
+        const d = decodeNoticeRecords(plain, f.count, f.trId)
+        this.#drift(f.trId, d)
+        for (const n of d.items) this.#dispatchNotice(f.trId, n)
+      } else {
+        this.#o.emit({
+          type: 'ws.decode_error',
+          trId: f.trId,
+          code: 'KIS_FRAME_MALFORMED',
+          message: 'unknown real-time TR',
+        })
+      }
+    } catch (e) {
+      this.#decodeError(f.trId, e)
+    }
+  }
+
+  #dispatchNotice(trId: string, n: ExecutionNotice): void {
+    // Notices are keyed by HTS id, which the record carries as CUST_ID; deliver to every notice
+    // subscription of this TR (one per HTS id in practice).
+    for (const s of this.#subs.values()) if (s.trId === trId) this.#dispatch(trId, s.trKey, n)
+  }
+
+  /** Default stale thresholds: market data during the regular session only. */
+  #threshold(trId: string, now: number): number | undefined {
+    if (this.#o.streamIdleThreshold) return this.#o.streamIdleThreshold(trId, now)
+    if (this.#o.noticeTrIds.includes(trId)) return undefined
+    const day = new Date(now + 9 * 3_600_000).getUTCDay()
+    const m = kstMinuteOfDay(now)
+    // reference §9 session times: regular 09:00–15:30 KST.
+    if (day === 0 || day === 6 || m < 9 * 60 || m >= 15 * 60 + 30) return undefined
+    return this.#o.streamIdleMs
+  }
+
+  #armWatchdog(): void {
+    if (this.#watchdog) this.#o.clock.clearTimeout(this.#watchdog)
+    this.#watchdog = this.#o.clock.setTimeout(() => {
+      this.#watchdog = undefined
+      if (this.#state !== 'open' || !this.#socket) return
+      const now = this.#o.clock.now()
+      const silent = now - this.#lastFrameAt
+      if (silent > this.#o.socketIdleMs) {
+        this.#stale('socket', silent, this.#o.socketIdleMs)
+        return
+      }
+      for (const s of this.#subs.values()) {
+        const th = this.#threshold(s.trId, now)
+        if (th === undefined) continue
+        const quiet = now - s.lastDataAt
+        if (quiet > th) {
+          this.#stale(keyOf(s.trId, s.trKey), quiet, th)
+          return
+        }
+      }
+      this.#armWatchdog()
+    }, this.#o.watchdogIntervalMs)
+  }
+
+  #stale(stream: string, silentMs: number, thresholdMs: number): void {
+    this.#o.emit({ type: 'ws.stale', stream, silentMs, thresholdMs })
+    if (this.#socket) this.#drop(this.#socket, 'stale')
+  }
+}

@@ -1,0 +1,90 @@
+import type { Clock, TimerHandle } from '@vellab/broker-gateway'
+import { createKisSim, type KisSim, type KisSimOptions, type SimAppInfo } from '@vellab/kis-sim'
+import type { KisConfigInput } from '../src/config'
+import type { KisEvent } from '../src/events'
+import { createKisGateway, type KisGateway, type KisGatewayOptions } from '../src/gateway'
+
+/** 2026-11-24 (Tuesday) 10:00 KST: inside the regular session. */
+export const SIM_START = '2026-11-24 10:00:00'
+
+export interface SimRig {
+  sim: KisSim
+  app: SimAppInfo
+  account: string
+  gateway: KisGateway
+  events: KisEvent[]
+  close(): Promise<void>
+}
+
+/**
+ * A simulator with a real-speed clock starting at SIM_START (so its virtual KST date is fixed) and
+ * a gateway whose clock reads the simulator's time and uses host timers, so both agree on "today".
+ */
+export async function startRig(
+  env: 'real' | 'paper',
+  options: {
+    sim?: KisSimOptions
+    config?: Partial<KisConfigInput>
+    gateway?: Partial<KisGatewayOptions>
+  } = {},
+): Promise<SimRig> {
+  const sim = await createKisSim({
+    clock: { mode: 'real', start: SIM_START },
+    market: { priceModel: 'static', fillModel: 'manual' },
+    ...options.sim,
+  })
+  const app = sim.apps.find((a) => a.env === env)
+  if (!app) throw new Error(`simulator has no ${env} app`)
+  const acct = app.accounts[0]!
+  sim.control.seedAccount(acct.cano, { productCode: acct.productCode, cash: 100_000_000 })
+  const account = `${acct.cano}-${acct.productCode}`
+  // The simulator's virtual time (real mode runs at host speed with ms resolution), so jumps made
+  // with control.clock.advance move both sides; timers are the host's.
+  const clock: Clock = {
+    now: () => sim.control.clock.now(),
+    setTimeout: (fn, ms) => globalThis.setTimeout(fn, ms) as unknown as TimerHandle,
+    clearTimeout: (h) => globalThis.clearTimeout(h as unknown as ReturnType<typeof setTimeout>),
+  }
+  const events: KisEvent[] = []
+  const gateway = createKisGateway({
+    config: {
+      environment: env,
+      appKey: app.appkey,
+      appSecret: app.appsecret,
+      account,
+      htsId: app.htsId,
+      restBaseUrl: sim.restUrl,
+      wsUrl: `${sim.wsUrl}/tryitout`,
+      ...options.config,
+    },
+    clock,
+    onEvent: (e) => events.push(e),
+    ...options.gateway,
+  })
+  return {
+    sim,
+    app,
+    account,
+    gateway,
+    events,
+    close: async () => {
+      await gateway.close()
+      await sim.close()
+    },
+  }
+}
+
+/** Poll (real time) until `probe` returns a value. */
+export async function until<T>(
+  what: string,
+  probe: () => T | undefined | false | Promise<T | undefined | false>,
+  timeoutMs = 5_000,
+): Promise<T> {
+  const deadline = Date.now() + timeoutMs
+  for (;;) {
+    const v = await probe()
+    if (v !== undefined && v !== false) return v as T
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`)
+    await new Promise((r) => setTimeout(r, 20))
+  }
+}

@@ -1,0 +1,39 @@
+import { createTestDatabase, type TestDatabase } from '@vellab/testkit/postgres'
+import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { PostgresTokenStore } from '../src/token-store'
+
+describe('PostgresTokenStore (real PostgreSQL)', () => {
+  let db: TestDatabase
+  beforeAll(async () => {
+    db = await createTestDatabase('kis')
+  })
+  afterAll(async () => {
+    await db?.drop()
+  })
+
+  it('creates its table idempotently, round-trips a token and never replaces a newer one', async () => {
+    const store = new PostgresTokenStore(db.pool)
+    await store.ensureSchema()
+    await store.ensureSchema()
+    expect(await store.load('paper:abc')).toBeUndefined()
+    await store.save('paper:abc', { value: 'tok-new-000000', issuedAt: 1_000, expiresAt: 90_000_000 })
+    expect(await store.load('paper:abc')).toEqual({
+      value: 'tok-new-000000',
+      issuedAt: 1_000,
+      expiresAt: 90_000_000,
+    })
+    // A slower process finishing an older refresh must not clobber the newer token.
+    await store.save('paper:abc', { value: 'tok-old-000000', issuedAt: 500, expiresAt: 80_000_000 })
+    expect((await store.load('paper:abc'))?.value).toBe('tok-new-000000')
+    await store.save('paper:abc', { value: 'tok-newer-0000', issuedAt: 2_000, expiresAt: 95_000_000 })
+    expect((await store.load('paper:abc'))?.value).toBe('tok-newer-0000')
+  })
+
+  it('is shared by two stores (two processes) on the same database', async () => {
+    const a = new PostgresTokenStore(db.pool)
+    const b = new PostgresTokenStore(db.pool)
+    await a.ensureSchema()
+    await a.save('real:k', { value: 'shared-token-00', issuedAt: 1, expiresAt: 2 })
+    expect((await b.load('real:k'))?.value).toBe('shared-token-00')
+  })
+})
