@@ -54,3 +54,5 @@ export type SimEvent =
   | { type: 'fault'; id: string; on: string; effect: string }
   | { type: 'ws-session'; appkey: string; outcome: string }
   | { type: 'ws-close'; appkey: string; clean: boolean }
+  /** A bug inside the simulator, answered with HTTP 500 EGW00002 instead of crashing. */
+  | { type: 'internal-error'; message: string }

@@ -917,14 +917,17 @@ export class Exchange {
     if (ex !== '' && ex !== 'KRX' && !(ex === 'SOR' && acct.env === 'real')) {
       return { ok: false, key: 'EXCHANGE_NOT_SUPPORTED' }
     }
-    // reference §4.2: already-filled quantity cannot be modified or cancelled.
-    if (orig.status !== 'open' || orig.remaining <= 0) return { ok: false, key: 'NOTHING_TO_AMEND' }
+    // reference §4.2: already-filled quantity cannot be modified or cancelled, and neither can
+    // quantity a still-unconfirmed modify/cancel has claimed (psbl_qty excludes it): a second cancel
+    // while the first is pending has nothing left to cancel.
+    const amendable = this.amendableQty(orig)
+    if (amendable <= 0) return { ok: false, key: 'NOTHING_TO_AMEND' }
     const phases = this.calendar.phasesAt(now)
     if (phases.length === 0) return { ok: false, key: this.closedKey(now, acct.env) }
     const sym = this.symbols.get(orig.symbol)
     if (!sym) return { ok: false, key: 'PRODUCT_NOT_FOUND' }
-    const qty = input.qtyAll ? orig.remaining : input.qty
-    if (!Number.isInteger(qty) || qty <= 0 || qty > orig.remaining) return { ok: false, key: 'BAD_QUANTITY' }
+    const qty = input.qtyAll ? amendable : input.qty
+    if (!Number.isInteger(qty) || qty <= 0 || qty > amendable) return { ok: false, key: 'BAD_QUANTITY' }
     let spec = orig.spec
     let price = 0
     let reservePrice = orig.reservePrice
@@ -973,6 +976,20 @@ export class Exchange {
       this.pendingAmends.set(amend.odno, timer)
     }
     return { ok: true, order: amend }
+  }
+
+  /**
+   * What a new modify/cancel may still take from `orig` (psbl_qty, reference §4.3): the open
+   * remainder minus what unconfirmed modify/cancel orders have already claimed.
+   */
+  amendableQty(orig: SimOrder): number {
+    if (orig.status !== 'open' || orig.remaining <= 0) return 0
+    let claimed = 0
+    for (const odno of this.pendingAmends.keys()) {
+      const a = this.orders.get(odno)
+      if (a?.status === 'pending' && a.origOdno === orig.odno) claimed += a.qty
+    }
+    return Math.max(0, orig.remaining - claimed)
   }
 
   /** Confirms a pending modify/cancel now (tests use it to end a race early). */

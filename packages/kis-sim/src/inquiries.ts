@@ -152,7 +152,7 @@ export function psblRvsecnclRow(core: SimCore, o: SimOrder): Row {
     ord_tmd: o.time,
     tot_ccld_qty: int(o.filledQty),
     tot_ccld_amt: int(o.filledAmount),
-    psbl_qty: int(o.remaining),
+    psbl_qty: int(core.exchange.amendableQty(o)),
     sll_buy_dvsn_cd: o.side === 'sell' ? '01' : '02',
     ord_dvsn_cd: o.ordDvsn,
     mgco_aptm_odno: '',

@@ -47,6 +47,7 @@ export const DEFAULT_MESSAGES = {
   OPSQ2000: same('OPSQ2000', 'ERROR : INPUT INVALID_CHECK_ACNO'),
   OPSQ2001: same('OPSQ2001', 'ERROR : INPUT INVALID_CHECK_MRKT_DIV_CODE'),
   OPSQ2002: same('OPSQ2002', 'ERROR : INPUT INVALID_CHECK_FIELD_LENGTH'),
+  OPSQ9995: same('OPSQ9995', 'body not found'),
   OPSQ9997: same('OPSQ9997', 'invalid json format'),
   OPSQ9999: same('OPSQ9999', 'tr_id not found'),
   // reference §3.2 / §6.4 success codes

@@ -59,6 +59,9 @@ interface AuthedContext {
   trId: string
 }
 
+/** Request bodies above this are refused with HTTP 413 (the rest of the body is read and dropped). */
+const MAX_BODY_BYTES = 1_048_576
+
 const TRADING = '/uapi/domestic-stock/v1/trading'
 const QUOTES = '/uapi/domestic-stock/v1/quotations'
 
@@ -135,9 +138,11 @@ function tokenP(core: SimCore, req: RestRequest): RestResponse {
 
 function revokeP(core: SimCore, req: RestRequest): RestResponse {
   const b = (req.json ?? {}) as Record<string, unknown>
+  if (req.jsonError) return oauthError(core, 'EGW00101')
   const app = core.auth.apps.get(str(b.appkey))
   if (!str(b.appkey)) return oauthError(core, 'EGW00102')
   if (!app) return oauthError(core, 'EGW00103')
+  if (!str(b.appsecret)) return oauthError(core, 'EGW00104')
   if (str(b.appsecret) !== app.appsecret) return oauthError(core, 'EGW00105')
   const rec = core.auth.tokens.get(str(b.token))
   if (!rec || rec.appkey !== app.appkey || !core.auth.revoke(rec.token)) return oauthError(core, 'EGW00121')
@@ -738,6 +743,9 @@ function authenticate(
   if (!allowed.includes(trId)) {
     // reference §3.1: a real TR on the paper host → EGW00213 "모의투자 tr이 아닙니다".
     if (env === 'paper' && looksReal(trId)) return gatewayError(core, 'EGW00213', env, trId)
+    // reference §4.0 / §9: inquire-psbl-rvsecncl and chk-holiday are not offered on paper at all.
+    if (env === 'paper' && route.paper.length === 0)
+      return gatewayError(core, 'PAPER_NOT_SUPPORTED_API', env, trId)
     return gatewayError(core, 'OPSQ0002', env, trId)
   }
   const ct = h.custtype
@@ -747,13 +755,24 @@ function authenticate(
   if (core.validateHashkey && h.hashkey !== undefined && req.method === 'POST') {
     if (h.hashkey !== hashOf(req.raw)) return gatewayError(core, 'EGW00131', env, trId)
   }
-  if (req.method === 'POST') {
-    const ctype = h['content-type']
-    if (ctype !== undefined && !ctype.toLowerCase().includes('json'))
-      return gatewayError(core, 'EGW00132', env, trId)
-    if (req.jsonError) return gatewayError(core, 'OPSQ9997', env, trId)
-  }
+  const badBody = checkPostBody(core, req, env, trId)
+  if (badBody) return badBody
   return { app, env, trId }
+}
+
+/** Content type and JSON body of a POST to /uapi (reference §3.1, §6.1, §6.2). */
+function checkPostBody(core: SimCore, req: RestRequest, env: SimEnv, trId: string): RestResponse | undefined {
+  if (req.method !== 'POST') return undefined
+  const ctype = req.headers['content-type']
+  if (ctype !== undefined && !ctype.toLowerCase().includes('json'))
+    return gatewayError(core, 'EGW00132', env, trId)
+  // reference §6.2: OPSQ9995 body not found, OPSQ9997 invalid json format. A body that parses but
+  // is not a JSON object (`null`, `[]`, `"x"`) cannot carry the upper-case fields either.
+  if (req.raw.trim() === '') return gatewayError(core, 'OPSQ9995', env, trId)
+  const j = req.json
+  if (req.jsonError || j === null || typeof j !== 'object' || Array.isArray(j))
+    return gatewayError(core, 'OPSQ9997', env, trId)
+  return undefined
 }
 
 /** The simulator's hashkey (reference §2.4: algorithm UNVERIFIED; sha256 hex of the raw body). */
@@ -764,6 +783,8 @@ export function hashOf(raw: string): string {
 function hashkey(core: SimCore, req: RestRequest): RestResponse {
   const ctx = authenticate(core, req, undefined)
   if ('status' in ctx) return ctx
+  const badBody = checkPostBody(core, req, ctx.env, ctx.trId)
+  if (badBody) return badBody
   return { status: 200, body: { JsonBody: req.json ?? {}, HASH: hashOf(req.raw) } }
 }
 
@@ -820,9 +841,18 @@ export function writeResponse(core: SimCore, res: ServerResponse, r: RestRespons
   res.end(body)
 }
 
+/**
+ * The request target as an absolute URL. An origin-form target is appended to a dummy origin rather
+ * than resolved against it, so `//x/y` stays a path instead of becoming host `x`.
+ */
+function requestUrl(req: IncomingMessage): string {
+  const target = req.url ?? '/'
+  return target.startsWith('/') ? `http://sim${target}` : target
+}
+
 /** Parses the request line, headers and body. */
 export function parseRequest(req: IncomingMessage, raw: string): RestRequest {
-  const url = new URL(req.url ?? '/', 'http://sim')
+  const url = new URL(requestUrl(req))
   const headers: Record<string, string> = {}
   for (const [k, v] of Object.entries(req.headers)) {
     if (typeof v === 'string') headers[k.toLowerCase()] = v
@@ -862,18 +892,69 @@ export class RestFrontend {
   handle(req: IncomingMessage, res: ServerResponse): void {
     const chunks: Buffer[] = []
     let size = 0
+    // A client that disconnects mid-request may make the streams emit 'error' (ECONNRESET); there
+    // is nobody left to answer, so it must never surface as an unhandled 'error' event.
+    req.on('error', () => {})
+    res.on('error', () => {})
     req.on('data', (c: Buffer) => {
       size += c.length
-      if (size <= 1_048_576) chunks.push(c)
+      if (size <= MAX_BODY_BYTES) chunks.push(c)
     })
-    req.on('end', () => {
-      const parsed = parseRequest(req, Buffer.concat(chunks).toString('utf8'))
-      if (parsed.path.startsWith('/__sim/')) {
-        this.control(parsed, res)
+    req.on('end', () =>
+      this.safely(res, () => {
+        // A request target that is not a URL (e.g. `GET http://[`) is refused, not parsed.
+        if (!URL.canParse(requestUrl(req))) {
+          writeResponse(this.core, res, {
+            status: 400,
+            body: envelope(false, this.core.msg('EGW00101', 'real')),
+            msgCd: 'EGW00101',
+          })
+          return
+        }
+        if (size > MAX_BODY_BYTES) {
+          // The reference has no code for an oversized body; EGW00101 유효하지 않은 요청입니다.
+          writeResponse(this.core, res, {
+            status: 413,
+            body: envelope(false, this.core.msg('EGW00101', 'real')),
+            msgCd: 'EGW00101',
+          })
+          return
+        }
+        const parsed = parseRequest(req, Buffer.concat(chunks).toString('utf8'))
+        if (parsed.path.startsWith('/__sim/')) {
+          this.control(parsed, res)
+          return
+        }
+        this.dispatch(parsed, req, res)
+      }),
+    )
+  }
+
+  /**
+   * Runs `fn`; a bug in the simulator becomes HTTP 500 `EGW00002 서버 에러가 발생했습니다.` (reference
+   * §6.1) and an `internal-error` event instead of an uncaught exception that kills the process.
+   */
+  private safely(res: ServerResponse, fn: () => void): void {
+    try {
+      fn()
+    } catch (err) {
+      try {
+        this.core.log({ type: 'internal-error', message: err instanceof Error ? err.message : String(err) })
+      } catch {
+        // The observer itself failed (possibly the very error being handled); the client still
+        // gets its answer below.
+      }
+      if (res.headersSent || res.destroyed) {
+        res.destroy()
         return
       }
-      this.dispatch(parsed, req, res)
-    })
+      const m = this.core.msg('EGW00002', 'real')
+      writeResponse(this.core, res, {
+        status: this.core.status.gateway,
+        body: envelope(false, m),
+        msgCd: m.msgCd,
+      })
+    }
   }
 
   private dispatch(r: RestRequest, req: IncomingMessage, res: ServerResponse): void {
@@ -899,24 +980,25 @@ export class RestFrontend {
         beforeHost ||= e.timebase === 'host'
       }
     }
-    const run = (): void => {
-      const out = this.outcome(
-        r,
-        effects,
-        rules.map((x) => x.id),
-      )
-      if (out === 'reset') {
-        req.socket.destroy()
-        return
-      }
-      if (out === 'hang') {
-        this.hanging.add(res)
-        res.on('close', () => this.hanging.delete(res))
-        return
-      }
-      if (after > 0) this.delay(after, afterHost, () => writeResponse(core, res, out))
-      else writeResponse(core, res, out)
-    }
+    const run = (): void =>
+      this.safely(res, () => {
+        const out = this.outcome(
+          r,
+          effects,
+          rules.map((x) => x.id),
+        )
+        if (out === 'reset') {
+          req.socket.destroy()
+          return
+        }
+        if (out === 'hang') {
+          this.hanging.add(res)
+          res.on('close', () => this.hanging.delete(res))
+          return
+        }
+        if (after > 0) this.delay(after, afterHost, () => writeResponse(core, res, out))
+        else writeResponse(core, res, out)
+      })
     if (before > 0) this.delay(before, beforeHost, run)
     else run()
   }

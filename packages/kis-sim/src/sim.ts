@@ -258,7 +258,8 @@ export async function createKisSim(options: KisSimOptions = {}): Promise<KisSim>
     res.writeHead(426, { 'content-type': 'text/plain' })
     res.end('kis-sim: WebSocket only')
   })
-  const wss = new WebSocketServer({ server: wsHttp, perMessageDeflate: false })
+  // Control frames are a few hundred bytes; cap inbound frames at 1 MiB (ws closes with 1009).
+  const wss = new WebSocketServer({ server: wsHttp, perMessageDeflate: false, maxPayload: 1_048_576 })
   const hub = new WsHub(core, options.ws ?? {})
   wss.on('connection', (socket, req) => hub.attach(socket, req))
   const control = createControl(core, hub, () => hub.flush())

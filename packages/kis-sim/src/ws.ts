@@ -141,7 +141,14 @@ export class WsHub {
     this.all.add(s)
     socket.on('message', (data, isBinary) => {
       if (isBinary) return
-      this.onMessage(s, data.toString())
+      try {
+        this.onMessage(s, data.toString())
+      } catch (err) {
+        // A simulator bug must not take the process down: answer like the server's own internal
+        // error (reference §6.3 OPSP0007) and report it.
+        core.log({ type: 'internal-error', message: err instanceof Error ? err.message : String(err) })
+        this.control(s, { tr_id: '', tr_key: '', encrypt: 'N' }, '1', 'OPSP0007')
+      }
     })
     // reference §7.4: a pong frame or a ping frame also answers PINGPONG.
     socket.on('pong', () => this.answered(s, 'pong'))
@@ -214,7 +221,11 @@ export class WsHub {
     const h = { tr_id: trId, tr_key: trKey, encrypt: 'N' }
     if (!header || typeof header !== 'object') return this.control(s, h, '1', 'OPSP9998')
     const approvalKey = typeof header.approval_key === 'string' ? header.approval_key : ''
-    const rec = core.auth.checkApproval(approvalKey, core.clock.now())
+    // reference §2.3: the key is checked when the session is established; an established session
+    // keeps working after the key's 24 h, so a bound session accepts its own appkey's keys for good.
+    const known = core.auth.approvals.get(approvalKey)
+    const rec =
+      s.app && known?.appkey === s.app.appkey ? known : core.auth.checkApproval(approvalKey, core.clock.now())
     if (!rec) {
       // reference §6.3: "invalid approval : <approval_key>"
       return this.control(s, h, '1', 'OPSP0011', approvalKey)
