@@ -1,0 +1,35 @@
+import { describe, expect, it } from 'vitest'
+import { loadRunnerConfig } from './config'
+
+describe('loadRunnerConfig', () => {
+  it('defaults to a zero-setup sim session', () => {
+    expect(loadRunnerConfig({})).toEqual({
+      mode: 'sim',
+      runSeconds: 20,
+      symbols: ['005930', '000660'],
+      orderQuantity: 1,
+      decisionIntervalMs: 1_000,
+      simStart: '2026-11-24 09:05:00',
+    })
+  })
+
+  it('reads the environment and coerces numbers', () => {
+    const c = loadRunnerConfig({
+      VELLAB_MODE: 'sim',
+      DATABASE_URL: 'postgres://u@127.0.0.1:5432/x',
+      VELLAB_RUN_SECONDS: '0',
+      VELLAB_SYMBOLS: '005930, 035720',
+    })
+    expect(c).toMatchObject({
+      databaseUrl: 'postgres://u@127.0.0.1:5432/x',
+      runSeconds: 0,
+      symbols: ['005930', '035720'],
+    })
+  })
+
+  it('names every invalid setting in one error', () => {
+    expect(() =>
+      loadRunnerConfig({ VELLAB_MODE: 'yolo', VELLAB_RUN_SECONDS: '-1', VELLAB_SYMBOLS: 'abc' }),
+    ).toThrow(/invalid runner configuration:\n {2}mode: .*\n {2}runSeconds: .*\n {2}symbols/s)
+  })
+})

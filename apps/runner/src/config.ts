@@ -1,0 +1,52 @@
+import { z } from 'zod'
+
+/**
+ * The runner's configuration, from the environment. Secrets never come from here directly: the KIS
+ * adapter reads them from the environment or a secret file itself (`loadKisConfigFromEnv`).
+ */
+export const RunnerConfigSchema = z.object({
+  /** `sim` runs against the in-process KIS simulator; `paper`/`real` against KIS. @default 'sim' */
+  mode: z.enum(['sim', 'paper', 'real']).default('sim'),
+  /** A PostgreSQL URL; without one an embedded PostgreSQL is started in `dataDir`. */
+  databaseUrl: z.string().url().optional(),
+  /**
+   * Where the embedded PostgreSQL keeps its data. In `sim` mode the default is a fresh temporary
+   * directory per run, because the in-process simulator's books live in memory and start empty:
+   * orders persisted by an earlier run would refer to a broker that no longer knows them.
+   */
+  dataDir: z.string().min(1).optional(),
+  /** How long the session runs before a graceful stop; 0 = until SIGINT/SIGTERM. @default 20 */
+  runSeconds: z.coerce.number().int().nonnegative().default(20),
+  /** Symbols the demo strategy quotes. @default ['005930', '000660'] */
+  symbols: z
+    .string()
+    .default('005930,000660')
+    .transform((s) => s.split(',').map((x) => x.trim()))
+    .pipe(z.array(z.string().regex(/^[0-9A-Z]{6}$/)).min(1)),
+  /** Shares per demo order. @default 1 */
+  orderQuantity: z.coerce.number().int().positive().default(1),
+  /** Milliseconds between strategy decisions. @default 1000 */
+  decisionIntervalMs: z.coerce.number().int().positive().default(1_000),
+  /** Simulator start (KST, `YYYY-MM-DD HH:MM:SS`): a trading day's morning, so the session is open. */
+  simStart: z.string().default('2026-11-24 09:05:00'),
+})
+export type RunnerConfig = z.output<typeof RunnerConfigSchema>
+
+/** Read the configuration from environment variables (`VELLAB_*`, `DATABASE_URL`). */
+export function loadRunnerConfig(env: NodeJS.ProcessEnv = process.env): RunnerConfig {
+  const r = RunnerConfigSchema.safeParse({
+    mode: env.VELLAB_MODE,
+    databaseUrl: env.DATABASE_URL,
+    dataDir: env.VELLAB_DATA_DIR,
+    runSeconds: env.VELLAB_RUN_SECONDS,
+    symbols: env.VELLAB_SYMBOLS,
+    orderQuantity: env.VELLAB_ORDER_QUANTITY,
+    decisionIntervalMs: env.VELLAB_DECISION_INTERVAL_MS,
+    simStart: env.VELLAB_SIM_START,
+  })
+  if (!r.success) {
+    const lines = r.error.issues.map((i) => `  ${i.path.join('.') || '(root)'}: ${i.message}`)
+    throw new Error(`invalid runner configuration:\n${lines.join('\n')}`)
+  }
+  return r.data
+}

@@ -1,0 +1,134 @@
+import type { BrokerGateway, BrokerOrderStatus } from '@vellab/broker-gateway'
+import type { OrderState, OrderStore } from '@vellab/order-fsm'
+import type { SessionStats } from './session'
+
+/** The subset of the simulator's ledger the report reads. */
+export interface LedgerView {
+  ordersByAppkey: Record<string, number>
+  rateViolations: readonly unknown[]
+}
+
+export interface RunReport {
+  stats: SessionStats
+  ordersByState: Partial<Record<OrderState, number>>
+  filledShares: number
+  brokerOrdersReceived: number
+  rateViolations: number
+  /** Orders whose local state or filled quantity disagrees with the broker's books. */
+  drift: { intentId: string; brokerOrderId: string; local: string; broker: string }[]
+  checks: { name: string; ok: boolean; detail: string }[]
+}
+
+/**
+ * What the run did, and the stack's promises checked against the simulator's own ledger: every
+ * order the broker received belongs to exactly one intent we sent, no rate limit was exceeded, and
+ * no order is left in a state nobody can explain.
+ */
+export async function summarize(input: {
+  store: OrderStore
+  gateway: BrokerGateway
+  account: string
+  strategyId: string
+  stats: SessionStats
+  ledger: LedgerView
+  appkey: string
+}): Promise<RunReport> {
+  const states: OrderState[] = [
+    'INTENT_CREATED',
+    'SUBMITTED',
+    'ACKED',
+    'PARTIAL_FILLED',
+    'FILLED',
+    'REJECTED',
+    'CANCEL_PENDING',
+    'CANCELED',
+    'EXPIRED',
+    'RECONCILE_REQUIRED',
+    'REPLACE_PENDING',
+  ] as OrderState[]
+  const ordersByState: Partial<Record<OrderState, number>> = {}
+  let filledShares = 0
+  for (const s of states) {
+    const orders = await input.store.listByState(s, {
+      account: input.account,
+      strategyId: input.strategyId,
+      limit: 100_000,
+    })
+    if (orders.length) ordersByState[s] = orders.length
+    for (const o of orders) filledShares += o.filledQuantity
+  }
+  // Local projection vs the broker's books: what reconciliation would act on.
+  const brokerOrders = new Map(
+    (await input.gateway.getOrders(input.account)).map((o) => [o.brokerOrderId, o]),
+  )
+  const drift: RunReport['drift'] = []
+  for (const s of states) {
+    for (const o of await input.store.listByState(s, {
+      account: input.account,
+      strategyId: input.strategyId,
+      limit: 100_000,
+    })) {
+      if (!o.brokerOrderId) continue
+      const b = brokerOrders.get(o.brokerOrderId)
+      const localStatus = LOCAL_TO_BROKER[o.state]
+      if (!b || b.filledQuantity !== o.filledQuantity || (localStatus && !localStatus.includes(b.status))) {
+        drift.push({
+          intentId: o.intentId,
+          brokerOrderId: o.brokerOrderId,
+          local: `${o.state} filled ${o.filledQuantity}`,
+          broker: b ? `${b.status} filled ${b.filledQuantity}` : 'unknown to the broker',
+        })
+      }
+    }
+  }
+  const received = input.ledger.ordersByAppkey[input.appkey] ?? 0
+  const { stats } = input
+  // Cancels are orders too at KIS (order-rvsecncl gets its own number), as are acked sends.
+  const expectedAtBroker = stats.acked + stats.unknownOutcomes
+  const checks = [
+    {
+      name: 'nothing sent twice',
+      ok: received <= expectedAtBroker + stats.cancelsSent,
+      detail: `broker received ${received} order requests; we sent ${stats.sent} orders and ${stats.cancelsSent} cancels`,
+    },
+    {
+      name: 'no rate limit exceeded',
+      ok: input.ledger.rateViolations.length === 0,
+      detail: `${input.ledger.rateViolations.length} violations`,
+    },
+    {
+      name: 'no order left unexplained',
+      ok: (ordersByState.SUBMITTED ?? 0) === 0 && (ordersByState.INTENT_CREATED ?? 0) === 0,
+      detail: `${ordersByState.SUBMITTED ?? 0} SUBMITTED, ${ordersByState.INTENT_CREATED ?? 0} INTENT_CREATED after drain`,
+    },
+    {
+      name: 'local books match the broker',
+      ok: drift.length === 0,
+      detail: drift.length ? `${drift.length} orders drifted` : `${brokerOrders.size} broker orders agree`,
+    },
+    {
+      name: 'every broker event applied',
+      ok: stats.eventErrors === 0,
+      detail: `${stats.eventsApplied} applied, ${stats.eventErrors} failed`,
+    },
+  ]
+  return {
+    stats,
+    ordersByState,
+    filledShares,
+    brokerOrdersReceived: received,
+    rateViolations: input.ledger.rateViolations.length,
+    drift,
+    checks,
+  }
+}
+
+/** Broker statuses consistent with each local state (settled states only; in-flight ones are skipped). */
+const LOCAL_TO_BROKER: Partial<Record<OrderState, readonly BrokerOrderStatus[]>> = {
+  ACKED: ['open'],
+  PARTIAL_FILLED: ['partially_filled'],
+  FILLED: ['filled'],
+  CANCELED: ['canceled', 'partially_filled', 'filled'],
+  REJECTED: ['rejected'],
+  EXPIRED: ['expired', 'canceled'],
+}

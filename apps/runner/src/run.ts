@@ -1,0 +1,166 @@
+import { randomBytes } from 'node:crypto'
+import type { Clock } from '@vellab/broker-gateway'
+import { createKisGateway } from '@vellab/broker-kis'
+import { createKisSim } from '@vellab/kis-sim'
+import { createOrderStore } from '@vellab/order-fsm'
+import { createRiskGateway, KillSwitchBoard, PostgresKillSwitchStore, RiskState } from '@vellab/risk-kr'
+import type { RunnerConfig } from './config'
+import { migrate, openDatabase } from './database'
+import { type RunReport, summarize } from './report'
+import { TradingSession } from './session'
+
+const STRATEGY = 'demo-quoter'
+
+export interface RunOptions {
+  log: (line: string) => void
+  /** Aborting stops the session gracefully (drain, then report). */
+  signal?: AbortSignal
+}
+
+/**
+ * One runner session in `sim` mode: database (embedded or URL) and migrations, the in-process KIS
+ * simulator, the KIS adapter, order store recovery, kill switches and risk, then the strategy until
+ * `runSeconds` pass or `signal` aborts; then drain and report.
+ */
+export async function run(config: RunnerConfig, options: RunOptions): Promise<RunReport> {
+  const { log } = options
+  if (config.mode !== 'sim') {
+    // Live modes need reviewed symbol reference data (master file) for risk and the lease on the
+    // appkey; both are still to come, so refuse rather than trade half-armed.
+    throw new Error(`mode ${config.mode} is not supported by this runner yet; use VELLAB_MODE=sim`)
+  }
+  const database = await openDatabase({
+    ...(config.databaseUrl ? { url: config.databaseUrl } : {}),
+    ...(config.dataDir ? { dataDir: config.dataDir } : {}),
+    log,
+  })
+  const cleanups: (() => Promise<void>)[] = [() => database.close()]
+  const cleanup = async () => {
+    for (const c of cleanups.reverse()) await c().catch((e) => log(`cleanup: ${(e as Error).message}`))
+  }
+  try {
+    const applied = await migrate(database.db)
+    log(
+      `database ready (${database.kind}); ${applied.length ? `applied ${applied.join(', ')}` : 'schema up to date'}`,
+    )
+
+    // The in-process KIS simulator, its clock set to a trading morning and running at real speed.
+    const sim = await createKisSim({ clock: { mode: 'accelerated', speed: 1, start: config.simStart } })
+    cleanups.push(() => sim.close())
+    const app = sim.apps.find((a) => a.env === 'real')
+    const simAccount = app?.accounts[0]
+    if (!app || !simAccount) throw new Error('the simulator has no real-environment app')
+    const account = `${simAccount.cano}-${simAccount.productCode}`
+    log(`KIS simulator: REST ${sim.restUrl}, WebSocket ${sim.wsUrl}, account ${account}`)
+
+    // Everything runs on exchange time, so sessions, quote ages and order timestamps agree.
+    const clock: Clock = {
+      now: () => sim.control.clock.now(),
+      setTimeout: (fn, ms) => setTimeout(fn, ms),
+      clearTimeout: (h) => clearTimeout(h as ReturnType<typeof setTimeout>),
+    }
+    // Execution notices are not replayed by KIS: trade only once the notice subscription is live.
+    let noticesLive: () => void = () => {}
+    const noticesReady = new Promise<void>((r) => {
+      noticesLive = r
+    })
+    const gateway = createKisGateway({
+      config: {
+        environment: 'real',
+        appKey: app.appkey,
+        appSecret: app.appsecret,
+        account,
+        htsId: app.htsId,
+        restBaseUrl: sim.restUrl,
+        wsUrl: `${sim.wsUrl}/tryitout`,
+      },
+      clock,
+      onEvent: (e) => {
+        if (e.type === 'ws.subscription' && e.trId.startsWith('H0STCNI') && e.result === 'acked')
+          noticesLive()
+        if (
+          process.env.VELLAB_DEBUG ||
+          e.type === 'rest.reject' ||
+          e.type === 'ws.gap' ||
+          e.type === 'ws.stale'
+        )
+          log(`kis     ${e.type} ${JSON.stringify(e)}`)
+      },
+    })
+    cleanups.push(() => gateway.close())
+
+    const store = createOrderStore({ db: database.db as never, clock, actor: 'runner' })
+    const recovery = await store.recover({ actor: 'runner:startup' })
+    log(`order store recovered: ${JSON.stringify(recovery)}`)
+
+    const board = new KillSwitchBoard({ store: new PostgresKillSwitchStore(database.db as never), clock })
+    await board.load()
+    const risk = createRiskGateway({
+      strategies: { [STRATEGY]: { sessions: ['regular'], entryCutoffMs: 60_000 } },
+      limits: { strategies: { [STRATEGY]: { maxOrderQuantity: 100, maxOrdersPerMinute: 120 } } },
+    })
+    const riskState = new RiskState({ killSwitches: board, guards: risk.options.guards })
+    riskState.upsertAccount({
+      account,
+      paper: false,
+      beneficialOwner: 'demo',
+      holderType: 'individual',
+      nsdsReady: false,
+    })
+    for (const symbol of config.symbols) {
+      // Demo reference data; a live deployment loads the exchange master file (reference/krx-market-rules.md §9).
+      riskState.upsertSymbol({
+        symbol,
+        kind: 'stock',
+        market: 'KOSPI',
+        listedShares: 1_000_000_000,
+        marketCap: 1e14,
+        nxtEligible: false,
+      })
+    }
+    riskState.setPositions(account, await gateway.getPositions(account))
+
+    const session = new TradingSession({
+      gateway,
+      store,
+      risk,
+      riskState,
+      account,
+      strategyId: STRATEGY,
+      symbols: config.symbols,
+      quantity: config.orderQuantity,
+      clock,
+      runId: `${Date.now().toString(36)}${randomBytes(2).toString('hex')}`,
+      log,
+    })
+    session.start()
+    const ready = await Promise.race([
+      noticesReady.then(() => true),
+      new Promise((r) => setTimeout(() => r(false), 15_000)),
+    ])
+    if (!ready) throw new Error('the execution-notice stream did not come up within 15 s; not trading blind')
+    log('execution notices live: trading')
+
+    const deadline = config.runSeconds > 0 ? Date.now() + config.runSeconds * 1_000 : Number.POSITIVE_INFINITY
+    while (!options.signal?.aborted && Date.now() < deadline) {
+      await session.decide()
+      await new Promise((r) => setTimeout(r, config.decisionIntervalMs))
+    }
+    await session.drain()
+    await new Promise((r) => setTimeout(r, 1_000)) // let the cancel notices arrive
+    await session.stop()
+
+    const report = await summarize({
+      store,
+      gateway,
+      account,
+      strategyId: STRATEGY,
+      stats: session.stats,
+      ledger: sim.control.ledger(),
+      appkey: app.appkey,
+    })
+    return report
+  } finally {
+    await cleanup()
+  }
+}
