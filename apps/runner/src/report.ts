@@ -1,5 +1,5 @@
 import type { BrokerGateway, BrokerOrderStatus } from '@vellab/broker-gateway'
-import type { OrderState, OrderStore } from '@vellab/order-fsm'
+import { ORDER_STATES, type OrderState, type OrderStore } from '@vellab/order-fsm'
 import type { SessionStats } from './session'
 
 /** The subset of the simulator's ledger the report reads. */
@@ -33,19 +33,7 @@ export async function summarize(input: {
   ledger: LedgerView
   appkey: string
 }): Promise<RunReport> {
-  const states: OrderState[] = [
-    'INTENT_CREATED',
-    'SUBMITTED',
-    'ACKED',
-    'PARTIAL_FILLED',
-    'FILLED',
-    'REJECTED',
-    'CANCEL_PENDING',
-    'CANCELED',
-    'EXPIRED',
-    'RECONCILE_REQUIRED',
-    'REPLACE_PENDING',
-  ] as OrderState[]
+  const states = ORDER_STATES
   const ordersByState: Partial<Record<OrderState, number>> = {}
   let filledShares = 0
   for (const s of states) {
