@@ -96,5 +96,7 @@ export type {
   SessionRegime,
 } from './sessions-data'
 export { KRX_SESSION_OVERRIDES, KRX_SESSION_REGIMES } from './sessions-data'
+export type { MarketWideShortBan } from './short-sale-rules'
+export { MARKET_WIDE_SHORT_BANS } from './short-sale-rules'
 export type { InstrumentKind, TickBand, TickTable } from './ticks'
 export { KRX_TICK_TABLES, TickGrid, TickRules } from './ticks'

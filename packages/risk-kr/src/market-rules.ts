@@ -187,7 +187,26 @@ export class KrxMarketRules {
       }
       this.#closures.set(day, c)
     }
-    for (const o of data.overrides) this.#overrides.set(parseKstDate(o.date), o)
+    for (const o of data.overrides) {
+      // Validate windows now: schedules are built lazily inside `check`, which must never throw.
+      for (const [id, w] of Object.entries(o.phases)) {
+        if (typeof w !== 'object') continue
+        let open: number
+        let close: number
+        try {
+          open = parseClock(w.open)
+          close = parseClock(w.close)
+        } catch (e) {
+          throw new RiskError('RULES_INVALID', `override ${o.date} ${id}: ${(e as Error).message}`, {
+            cause: e,
+          })
+        }
+        if (open >= close) {
+          throw new RiskError('RULES_INVALID', `override ${o.date} ${id} opens at or after it closes`)
+        }
+      }
+      this.#overrides.set(parseKstDate(o.date), o)
+    }
     this.#regimes = data.regimes
       .map((regime) => ({ from: parseKstDate(regime.from), regime }))
       .sort((a, b) => b.from - a.from)

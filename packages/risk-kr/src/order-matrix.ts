@@ -165,13 +165,21 @@ export const ORDER_TYPE_MATRIX: readonly MatrixEntry[] = [
 
 /**
  * Codes accepted while a symbol is in a call auction inside a continuous phase (VI, or the 30-minute
- * auctions of a short-term overheated name): the call-auction column of §1.2 (§4.2, §4.5).
+ * auctions of a short-term overheated name): the call-auction column of §1.2 applied to the codes
+ * the phase speaks (§4.2 "no IOC/FOK, no best/top-priority, no midpoint", §4.5). Keyed by phase,
+ * because the KRX after-market has its own codes: there only the plain limit `41` survives (a VI
+ * there must not block `41` just because `00`/`01` do not exist in that book). A continuous phase
+ * missing from this table accepts nothing during an auction (fail closed).
  */
-export const AUCTION_FALLBACK: Readonly<Record<'KRX' | 'NXT', readonly OrderDivisionCode[]>> = {
-  KRX: ['00', '01'],
+export const AUCTION_FALLBACK: Readonly<Partial<Record<PhaseId, readonly OrderDivisionCode[]>>> = {
+  krx_continuous: ['00', '01'],
+  // §4.2: "KRX after-market: VI applies; rates UNVERIFIED" — limit only, no 42–47.
+  krx_after_market: ['41'],
   // §2.1: NXT VI becomes a 2-minute single-price auction from Regime B; its order-type rules are
   // UNVERIFIED, so limit only.
-  NXT: ['00'],
+  nxt_pre_market: ['00'],
+  nxt_main: ['00'],
+  nxt_after_market: ['00'],
 }
 
 /** Codes the KIS smart order router takes (§2.4). */

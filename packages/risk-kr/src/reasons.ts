@@ -12,7 +12,11 @@ export const REASON_CATALOGUE = {
   QUOTE_STALE: { rule: '§9', summary: 'the broker quote is older than the allowed age' },
   REFERENCE_MISSING: { rule: '§4.1', summary: 'a price the rule needs (e.g. today’s close) is unknown' },
   ORDER_UNKNOWN: { rule: 'limits', summary: 'replace/cancel of an order not in the open-order book' },
-  INVALID_REQUEST: { rule: 'limits', summary: 'the request contradicts the order it modifies' },
+  INVALID_REQUEST: {
+    rule: '§1.2, §4.1',
+    summary:
+      'the request is malformed: price fields do not fit the type/session, or it contradicts the order it modifies',
+  },
   // Calendar and sessions
   CALENDAR_UNCOVERED: { rule: '§1.3, §5', summary: 'the date is outside reviewed calendar coverage' },
   CALENDAR_PROVISIONAL: { rule: '§5.2', summary: 'the date is in a provisional (unreviewed) year' },
@@ -35,6 +39,10 @@ export const REASON_CATALOGUE = {
   AFTER_MARKET_EXCLUDED: {
     rule: '§1.1 notes',
     summary: 'ETPs and short-term overheated names are excluded from the KRX after-market',
+  },
+  SINGLE_PRICE_EXCLUDED: {
+    rule: '§1.1',
+    summary: 'NXT-eligible stocks are excluded from the KRX 16:00–18:00 single-price session',
   },
   SOR_SESSION_UNSUPPORTED: { rule: '§2.4', summary: 'SOR takes regular-session orders only' },
   // Order types
@@ -82,7 +90,10 @@ export const REASON_CATALOGUE = {
   SHORT_SESSION_BANNED: { rule: '§2.1, §6 item 3', summary: 'short sales only in the regular/main session' },
   SHORT_UPTICK_RULE: { rule: '§6 item 3', summary: 'short price at or below the last trade (uptick rule)' },
   SHORT_PRICELESS: { rule: '§6 item 4', summary: 'market/best/top-priority short sales are rejected' },
-  SHORT_SALE_BANNED: { rule: '§6', summary: 'short selling banned by configuration for the symbol' },
+  SHORT_SALE_BANNED: {
+    rule: '§6',
+    summary: 'short selling banned: market-wide (before 2025-03-31) or by configuration for the symbol',
+  },
   // Kill switches (H15)
   KILL_SWITCH_ENGAGED: { rule: 'kill-switch, H15', summary: 'a kill switch covering the order is engaged' },
   KILL_SWITCH_STATE_UNKNOWN: {

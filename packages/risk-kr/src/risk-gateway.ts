@@ -1,4 +1,5 @@
 import type { OrderIntent, Quote, Side, TradingSession } from '@vellab/broker-gateway'
+import { PRICED_ORDER_TYPES, PRICELESS_ORDER_TYPES } from '@vellab/broker-gateway'
 import type { ResolvedRiskGatewayOptions, RiskGatewayOptions, ScopeLimits, StrategyPolicy } from './config'
 import { RiskGatewayOptionsSchema } from './config'
 import type {
@@ -22,6 +23,7 @@ import { dailyLimits, intersectBands, percentBand } from './price-limits'
 import type { ReasonCode, RiskReason } from './reasons'
 import { reason } from './reasons'
 import type { PhaseId } from './sessions-data'
+import { marketWideShortBanOn } from './short-sale-rules'
 import type { TickGrid } from './ticks'
 
 /** `allow`: send it. `reject`: do not send. `review`: hold for a human (see `RiskContext.approvals`). */
@@ -102,6 +104,7 @@ class Collector {
 }
 
 const SHORT_ALLOWED_SESSIONS: ReadonlySet<TradingSession> = new Set(['regular'])
+const CLOSE_PRICE_SESSIONS: ReadonlySet<TradingSession> = new Set(['pre_close_price', 'post_close_price'])
 const OFF_HOURS_SESSIONS: ReadonlySet<TradingSession> = new Set([
   'pre_close_price',
   'post_close_price',
@@ -237,7 +240,7 @@ export function createRiskGateway(
     }
     const phase = res.phase
     const auction = phase.definition.kind === 'continuous' && inCallAuction(phase, quote)
-    if (!(auction ? AUCTION_FALLBACK[phase.definition.venue].includes(code) : phase.accepts.has(code))) {
+    if (!(auction ? (AUCTION_FALLBACK[phase.id]?.includes(code) ?? false) : phase.accepts.has(code))) {
       c.reject(
         'ORDER_TYPE_NOT_ACCEPTED',
         `${code} in ${phase.id}${auction ? ' (call auction: VI/overheated)' : ''}`,
@@ -654,6 +657,24 @@ export function createRiskGateway(
     if (venue === 'NXT' && !sym.ref.nxtEligible) c.reject('NXT_INELIGIBLE')
     if (venue === 'SOR' && session !== 'regular') c.reject('SOR_SESSION_UNSUPPORTED', session)
 
+    // The intent's price fields must fit its type and session; otherwise the tick and band checks
+    // below would be skipped for a price the broker then sends (or ignores). The contract's parser
+    // enforces this too, but `check` must not depend on its caller having used it.
+    const closePrice = CLOSE_PRICE_SESSIONS.has(session)
+    if (closePrice && intent.limitPrice !== undefined) {
+      // §4.1: close-price sessions trade at the fixed close; any other price is rejected.
+      c.reject('INVALID_REQUEST', `${session} trades at the close; no limitPrice`)
+    } else if (!closePrice && PRICED_ORDER_TYPES.has(intent.orderType) && intent.limitPrice === undefined) {
+      c.reject('INVALID_REQUEST', `a ${intent.orderType} order needs a limitPrice`)
+    } else if (PRICELESS_ORDER_TYPES.has(intent.orderType) && intent.limitPrice !== undefined) {
+      // §1.2: KIS sends ORD_UNPR "0" for these; a price would be silently dropped.
+      c.reject('INVALID_REQUEST', `a ${intent.orderType} order takes no limitPrice`)
+    }
+    if ((intent.orderType === 'stop_limit') !== (intent.stopPrice !== undefined)) {
+      // §1.2: `22` needs CNDT_PRIC; no other type carries one.
+      c.reject('INVALID_REQUEST', 'stopPrice goes with stop_limit orders only, and they need one')
+    }
+
     const quote = sym.quote
     const res = resolve(venue === 'NXT' ? 'NXT' : 'KRX', session, day, ms)
     const code = orderDivisionCode(intent.orderType, intent.timeInForce, session, venue)
@@ -663,6 +684,11 @@ export function createRiskGateway(
       c.phase = res.phase.id
       if (policy && policy.entryCutoffMs > 0 && ms >= res.sessionEndMs - policy.entryCutoffMs) {
         c.reject('ENTRY_CUTOFF', `${policy.entryCutoffMs} ms before ${venue}/${session} ends`)
+      }
+      if (res.phase.id === 'krx_single_price' && sym.ref.nxtEligible) {
+        // §1.1 [N2][N3]: from the NXT launch (2025-03-04) NXT-eligible stocks are excluded from the
+        // 16:00–18:00 single-price session; the exchange would refuse the order.
+        c.reject('SINGLE_PRICE_EXCLUDED')
       }
       if (
         res.phase.id === 'krx_after_market' &&
@@ -699,11 +725,15 @@ export function createRiskGateway(
 
     // Value: priced orders at their price; priceless ones at the upper limit, as KIS reserves
     // buying power (§4.1); close-price orders at the best estimate of the close.
+    // §1.1: the pre-open close-price trade is at the previous close (the base price on ex-right
+    // days); the post-close one at today's close.
     const unitPrice =
       intent.limitPrice ??
-      (session === 'pre_close_price' || session === 'post_close_price'
-        ? (sym.ref.todayClose ?? quote.lastPrice)
-        : (band?.upper ?? quote.upperLimit))
+      (session === 'pre_close_price'
+        ? quote.basePrice
+        : session === 'post_close_price'
+          ? (sym.ref.todayClose ?? quote.lastPrice)
+          : (band?.upper ?? quote.upperLimit))
     const value = unitPrice * intent.quantity
 
     // H3 / §7.2 [N46]: the exchange's per-order size limit, a hard reject.
@@ -774,6 +804,8 @@ export function createRiskGateway(
   ): void {
     // reference/krx-market-rules.md §6 "Sell-side pre-trade checks" items 2–4, H16.
     if (shortBans.has(intent.symbol)) c.reject('SHORT_SALE_BANNED')
+    const marketWide = marketWideShortBanOn(day)
+    if (marketWide) c.reject('SHORT_SALE_BANNED', marketWide)
     if (account && !account.nsdsReady) c.reject('SHORT_NSDS_NOT_READY')
     const available = ctx.borrowAvailable(intent.account, intent.symbol, day)
     if (available < intent.quantity) c.reject('SHORT_NO_BORROW', `${available} borrowed shares available`)
