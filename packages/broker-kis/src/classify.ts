@@ -25,12 +25,42 @@ const AUTH = new Set([
   'EGW00121',
   'EGW00122',
   'EGW00123',
+  // session key / corporate / account / HTS id / user checks (§6.1 EGW00124–00130)
+  'EGW00124',
+  'EGW00125',
+  'EGW00126',
+  'EGW00127',
+  'EGW00128',
+  'EGW00129',
+  'EGW00130',
   'EGW00205',
   'EGW00206',
   'EGW00207',
 ])
 const INVALID = new Set([
   'EGW00101',
+  // §6.1 EGW00106–00120: OAuth request-field checks; EGW00204 bad gateway instance; EGW00211/00212
+  // missing personal fields; EGW00303/00304 corporate IP / customer key invalid.
+  'EGW00106',
+  'EGW00107',
+  'EGW00108',
+  'EGW00109',
+  'EGW00110',
+  'EGW00111',
+  'EGW00112',
+  'EGW00113',
+  'EGW00114',
+  'EGW00115',
+  'EGW00116',
+  'EGW00117',
+  'EGW00118',
+  'EGW00119',
+  'EGW00120',
+  'EGW00204',
+  'EGW00211',
+  'EGW00212',
+  'EGW00303',
+  'EGW00304',
   'EGW00131',
   'EGW00132',
   'EGW00208',
@@ -83,6 +113,8 @@ const TRANSIENT = new Set([
  *   `rate_limited` (a definite reject: nothing was placed), token/app-key codes are `auth`, input
  *   checks are `invalid_request`, transient codes are `unavailable` — or `unknown_outcome` for
  *   requests with a side effect.
+ * - An `EGW…` code missing from the table is treated like a transient one (it cannot prove that
+ *   nothing happened).
  * - Any other code with an envelope is a business rejection (`rejected`), whatever the HTTP status
  *   (reference §3.4: clients must check `rt_cd` regardless of status).
  * - Without a code, the HTTP status decides: 401/403 `auth`, 429 `rate_limited`, other 4xx
@@ -95,6 +127,10 @@ export function classifyKisFailure(f: KisFailure): BrokerErrorKind {
     if (AUTH.has(code)) return 'auth'
     if (INVALID.has(code)) return 'invalid_request'
     if (TRANSIENT.has(code)) return f.sideEffect ? 'unknown_outcome' : 'unavailable'
+    // A gateway code this table does not know: the gateway sits in front of the order system and
+    // some of its codes mean "timed out after forwarding" (EGW00301/00302), so an unknown one cannot
+    // prove that nothing happened.
+    if (code.startsWith('EGW')) return f.sideEffect ? 'unknown_outcome' : 'unavailable'
     return 'rejected'
   }
   const s = f.httpStatus

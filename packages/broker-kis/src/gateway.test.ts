@@ -254,6 +254,116 @@ describe('KisGateway', () => {
     expect(popen.map((o) => o.brokerOrderId)).toEqual(['0000000011'])
   })
 
+  describe('replaceOrder (reference §4.2)', () => {
+    // A resting 10-share limit buy at 70,000 with nothing filled, as real psbl-rvsecncl lists it.
+    function realWithOpenOrder(ordDvsn = '00', price = '70000') {
+      const r = setup('real')
+      const sent: Record<string, string>[] = []
+      let n = 100
+      server.use(
+        http.get(`${BASE}${T}/inquire-psbl-rvsecncl`, () =>
+          ok({
+            output: [
+              {
+                ord_gno_brno: '06010',
+                odno: '0000000009',
+                orgn_odno: '',
+                pdno: '005930',
+                ord_qty: '10',
+                ord_unpr: price,
+                ord_tmd: '100000',
+                tot_ccld_qty: '0',
+                psbl_qty: '10',
+                sll_buy_dvsn_cd: '02',
+                ord_dvsn_cd: ordDvsn,
+                excg_id_dvsn_cd: 'KRX',
+              },
+            ],
+          }),
+        ),
+        http.post(`${BASE}${T}/order-rvsecncl`, async ({ request }) => {
+          sent.push((await request.json()) as Record<string, string>)
+          return HttpResponse.json({
+            rt_cd: '0',
+            msg_cd: 'APBK0013',
+            msg1: 'ok',
+            output: { KRX_FWDG_ORD_ORGNO: '06010', ODNO: String(++n), ORD_TMD: '100001' },
+          })
+        }),
+      )
+      return { ...r, sent }
+    }
+
+    it('a price change modifies the whole remainder (01, QTY_ALL_ORD_YN Y) and returns the new ODNO', async () => {
+      const { gw, clock, creds, sent } = realWithOpenOrder()
+      const ack = await drive(clock, gw.replaceOrder('9', { limitPrice: 69_900 }, { account: creds.account }))
+      expect(ack).toMatchObject({ brokerOrderId: '0000000009', newBrokerOrderId: '0000000101' })
+      expect(sent).toEqual([
+        expect.objectContaining({
+          ORGN_ODNO: '0000000009',
+          KRX_FWDG_ORD_ORGNO: '06010',
+          RVSE_CNCL_DVSN_CD: '01',
+          ORD_DVSN: '00',
+          QTY_ALL_ORD_YN: 'Y',
+          ORD_QTY: '0',
+          ORD_UNPR: '69900',
+        }),
+      ])
+    })
+
+    it('reducing the quantity: modify q shares, then cancel the rest of the original', async () => {
+      // KRX semantics of 일부정정: ORD_QTY shares move under a new number and the rest keeps resting
+      // under the original. "Reduce to 3" alone as a partial modify would leave 7 working.
+      const { gw, clock, creds, sent } = realWithOpenOrder()
+      const ack = await drive(clock, gw.replaceOrder('9', { quantity: 3 }, { account: creds.account }))
+      expect(
+        sent.map((b) => [b.ORGN_ODNO, b.RVSE_CNCL_DVSN_CD, b.QTY_ALL_ORD_YN, b.ORD_QTY, b.ORD_UNPR]),
+      ).toEqual([
+        ['0000000009', '01', 'N', '3', '70000'],
+        ['0000000009', '02', 'Y', '0', '0'],
+      ])
+      expect(ack).toMatchObject({ brokerOrderId: '0000000009', newBrokerOrderId: '0000000101' })
+    })
+
+    it('reducing and repricing; a failed cancel of the rest says what happened', async () => {
+      const { gw, clock, creds, sent } = realWithOpenOrder()
+      const ack = await drive(
+        clock,
+        gw.replaceOrder('9', { quantity: 4, limitPrice: 69_800 }, { account: creds.account }),
+      )
+      expect(sent.map((b) => [b.RVSE_CNCL_DVSN_CD, b.QTY_ALL_ORD_YN, b.ORD_QTY, b.ORD_UNPR])).toEqual([
+        ['01', 'N', '4', '69800'],
+        ['02', 'Y', '0', '0'],
+      ])
+      expect(ack.newBrokerOrderId).toBe('0000000101')
+      let calls = 0
+      server.use(
+        http.post(`${BASE}${T}/order-rvsecncl`, () =>
+          ++calls === 1
+            ? HttpResponse.json({
+                rt_cd: '0',
+                msg_cd: 'APBK0013',
+                msg1: 'ok',
+                output: { KRX_FWDG_ORD_ORGNO: '06010', ODNO: '555', ORD_TMD: '100002' },
+              })
+            : new HttpResponse('', { status: 502 }),
+        ),
+      )
+      const err = await drive(clock, gw.replaceOrder('9', { quantity: 2 }, { account: creds.account })).catch(
+        (e: unknown) => e,
+      )
+      expect(BrokerError.isKind(err, 'unknown_outcome')).toBe(true)
+      expect((err as Error).message).toMatch(/replacement 0000000555 holds 2 shares/)
+      expect(calls).toBe(2)
+    })
+
+    it('repricing a priceless order (시장가 01) turns it into a limit order (00): ORD_UNPR needs a priced division', async () => {
+      const { gw, clock, creds, sent } = realWithOpenOrder('01', '0')
+      await drive(clock, gw.replaceOrder('9', { limitPrice: 69_900 }, { account: creds.account }))
+      expect(sent[0]).toMatchObject({ RVSE_CNCL_DVSN_CD: '01', ORD_DVSN: '00', ORD_UNPR: '69900' })
+    })
+  })
+
   it('maps inquire-price into a Quote with limits, tick and flags', async () => {
     const { gw, clock } = setup()
     server.use(
@@ -340,6 +450,8 @@ describe('KisGateway', () => {
     s.receive(frame(rec({}))) // duplicate
     s.receive(frame(rec({ time: '100002', quantity: 3 })))
     s.receive(frame(rec({ account: '9999999901', orderNo: '77' }))) // another account of the HTS id
+    // Same CANO, another product (e.g. 22 개인연금): a different account, also linked to the HTS id.
+    s.receive(frame(rec({ account: `${acct.slice(0, 8)}22`, orderNo: '78' })))
     expect(got.map((e) => (e as { eventId: string }).eventId)).toEqual([
       '0000000042:accepted',
       '0000000042:fill:2',

@@ -102,6 +102,19 @@ export interface KisGatewaySnapshot {
 
 const LooseArray = z.array(z.unknown())
 
+// reference §5: divisions that carry no price (ORD_UNPR "0"); a reprice makes them limit orders.
+const PRICELESS_ORD_DVSN: ReadonlySet<string> = new Set([
+  '01',
+  '03',
+  '04',
+  '05',
+  '06',
+  '13',
+  '14',
+  '15',
+  '16',
+])
+
 /**
  * The KIS implementation of `BrokerGateway`. Strategy code sees contract types only: no TR ids,
  * string numbers or `^` frames.
@@ -366,46 +379,98 @@ export class KisGateway implements BrokerGateway {
     return { brokerOrderId: odno, cancelRequestId: out.odno, acceptedAt: this.#clock.now() }
   }
 
+  /**
+   * Replace a resting order (reference §4.2). The replacement always gets a new ODNO.
+   *
+   * - Without a smaller `quantity`: one modify of the whole remainder (RVSE_CNCL_DVSN_CD 01,
+   *   QTY_ALL_ORD_YN Y). A priceless division (market, best/top-priority limit…) becomes a limit
+   *   order (00) when repriced, since only a priced division carries ORD_UNPR.
+   * - With a smaller `quantity` q: a modify of q shares (QTY_ALL_ORD_YN N, ORD_QTY q) creates the
+   *   replacement, then the original's rest is cancelled (02, Y). A partial modify alone is not a
+   *   reduction: on KRX it moves only ORD_QTY shares under the new number and leaves the rest
+   *   working under the original, so without the cancel the exposure would not shrink. Should the
+   *   cancel fail, the total working quantity is still what it was before the replace, never more.
+   */
   async replaceOrder(brokerOrderId: string, patchInput: ReplacePatch, ref?: OrderRef): Promise<ReplaceAck> {
     if (ref?.account) this.#checkAccount(ref.account, 'replaceOrder')
     const patch = parseOrThrow(ReplacePatchSchema, patchInput, { operation: 'replaceOrder' })
     const odno = this.#orderNo(brokerOrderId, 'replaceOrder')
     const info = await this.#lookup(odno, 'replaceOrder')
-    const price = patch.limitPrice ?? info.price
-    if (!(price > 0))
-      throw new BrokerError('invalid_request', 'replace needs a limitPrice for an unpriced order', {
-        operation: 'replaceOrder',
-      })
     if (patch.quantity !== undefined && patch.quantity > info.remaining) {
       throw new BrokerError(
         'invalid_request',
         `quantity ${patch.quantity} exceeds the remaining ${info.remaining}`,
-        {
-          operation: 'replaceOrder',
-        },
+        { operation: 'replaceOrder' },
       )
     }
-    // reference §4.2: a modify (01) of the whole remainder (Y) or of ORD_QTY shares (N); the
-    // answer's ODNO is the replacement's new number.
+    const price = patch.limitPrice ?? info.price
+    const ordDvsn =
+      !info.ordDvsn || (patch.limitPrice !== undefined && PRICELESS_ORD_DVSN.has(info.ordDvsn))
+        ? '00'
+        : info.ordDvsn
+    const priceless = PRICELESS_ORD_DVSN.has(ordDvsn)
+    if (!priceless && !(price > 0)) {
+      throw new BrokerError('invalid_request', 'replace needs a limitPrice for an unpriced order', {
+        operation: 'replaceOrder',
+      })
+    }
     const partial = patch.quantity !== undefined && patch.quantity < info.remaining
+    const common = {
+      ...this.#accountFields(),
+      KRX_FWDG_ORD_ORGNO: info.branch,
+      ORGN_ODNO: odno,
+      EXCG_ID_DVSN_CD: info.venue || 'KRX',
+    }
     const res = await this.rest.call({
       op: 'order-rvsecncl',
       lane: 'order',
       operation: 'replaceOrder',
       body: {
-        ...this.#accountFields(),
-        KRX_FWDG_ORD_ORGNO: info.branch,
-        ORGN_ODNO: odno,
-        ORD_DVSN: info.ordDvsn === '00' || !info.ordDvsn ? '00' : info.ordDvsn,
+        ...common,
+        ORD_DVSN: ordDvsn,
         RVSE_CNCL_DVSN_CD: '01',
         ORD_QTY: partial ? String(patch.quantity) : '0',
-        ORD_UNPR: String(price),
+        ORD_UNPR: priceless ? '0' : String(price),
         QTY_ALL_ORD_YN: partial ? 'N' : 'Y',
-        EXCG_ID_DVSN_CD: info.venue || 'KRX',
       },
     })
     const out = this.#orderOutput(res.body, 'replaceOrder')
-    this.#known.set(out.odno, { ...info, branch: out.branch || info.branch, price })
+    this.#known.set(out.odno, {
+      ...info,
+      ordDvsn,
+      branch: out.branch || info.branch,
+      price: priceless ? 0 : price,
+    })
+    if (partial) {
+      try {
+        await this.rest.call({
+          op: 'order-rvsecncl',
+          lane: 'cancel',
+          operation: 'replaceOrder',
+          body: {
+            ...common,
+            ORD_DVSN: info.ordDvsn || '00',
+            RVSE_CNCL_DVSN_CD: '02',
+            ORD_QTY: '0',
+            ORD_UNPR: '0',
+            QTY_ALL_ORD_YN: 'Y',
+          },
+        })
+      } catch (e) {
+        if (!BrokerError.isInstance(e)) throw e
+        // Say what did happen: the replacement exists; the original's rest may still be working.
+        throw new BrokerError(
+          e.kind,
+          `replacement ${out.odno} holds ${patch.quantity} shares, but cancelling the rest of ${odno} failed; cancel it: ${e.message}`,
+          {
+            operation: 'replaceOrder',
+            cause: e,
+            ...(e.brokerCode ? { brokerCode: e.brokerCode } : {}),
+            ...(e.httpStatus ? { httpStatus: e.httpStatus } : {}),
+          },
+        )
+      }
+    }
     return { brokerOrderId: odno, newBrokerOrderId: out.odno, acceptedAt: this.#clock.now() }
   }
 
@@ -840,8 +905,9 @@ export class KisGateway implements BrokerGateway {
   }
 
   #onNotice(n: ExecutionNotice): void {
-    // ACNT_NO carries CANO (+ product code); notices for other accounts of the HTS id are skipped.
-    if (n.accountNo && !n.accountNo.startsWith(this.config.cano)) return
+    // ACNT_NO (reference §7.9, 10 chars) is CANO + ACNT_PRDT_CD; one HTS id receives notices for
+    // every linked account (§7.9, NOTICE-LIMITS), including other products of the same CANO.
+    if (n.accountNo && !this.#isOwnAccountNo(n.accountNo)) return
     // Applied once per notice, then fanned out, so every listener sees the same cumulative events.
     const events = this.#tracker.apply(n, this.config.account, this.#today(), this.#clock.now())
     for (const l of this.#orderListeners) {
@@ -853,6 +919,12 @@ export class KisGateway implements BrokerGateway {
         }
       }
     }
+  }
+
+  #isOwnAccountNo(accountNo: string): boolean {
+    const { cano, productCode } = this.config
+    if (accountNo.length >= cano.length + productCode.length) return accountNo === `${cano}${productCode}`
+    return accountNo === cano
   }
 
   streamOrderEvents(account: string, onEvent: (event: BrokerOrderEvent) => void): Unsubscribe {

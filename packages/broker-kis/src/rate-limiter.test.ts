@@ -144,6 +144,34 @@ describe('SlidingWindowLimiter', () => {
     expect(grants.map((g) => g.lane)).toEqual(['market_data', 'cancel', 'order', 'reconcile', 'market_data'])
   })
 
+  it('does not starve lower lanes: a quote waits at most maxLaneWaitMs behind a flood of orders', async () => {
+    // 1 slot/s, orders arriving every 200 ms for 30 s; one market-data request at t = 100.
+    const arrivals: { at: number; lane: KisLane }[] = [
+      ...Array.from({ length: 150 }, (_, i) => ({ at: i * 200, lane: 'order' as KisLane })),
+      { at: 100, lane: 'market_data' },
+    ]
+    const { grants } = await run(1, 0, arrivals)
+    const quote = grants.find((g) => g.lane === 'market_data')!
+    // Served at the first slot after 5 s of waiting, not after the whole order backlog (~150 s).
+    expect(quote.at - quote.arrived).toBeLessThanOrEqual(5_000 + 1_000)
+  })
+
+  it('property: aging never delays a cancel, and every waiter is served', async () => {
+    await fc.assert(
+      fc.asyncProperty(fc.integer({ min: 1, max: 5 }), arrivalArb, async (limit, arrivals) => {
+        const { grants } = await run(limit, 0, arrivals)
+        expect(grants).toHaveLength(arrivals.length)
+        // Whenever a grant goes to a non-cancel lane, no cancel that arrived earlier is still waiting.
+        for (const g of grants) {
+          if (g.lane === 'cancel') continue
+          const starvedCancel = grants.find((c) => c.lane === 'cancel' && c.arrived < g.at && c.at > g.at)
+          expect(starvedCancel).toBeUndefined()
+        }
+      }),
+      { numRuns: 40 },
+    )
+  })
+
   it('keeps FIFO order within a lane', async () => {
     const arrivals = Array.from({ length: 10 }, (_, i) => ({ at: i, lane: 'order' as KisLane }))
     const { grants } = await run(2, 0, arrivals)

@@ -22,6 +22,13 @@ export interface SlidingWindowLimiterOptions {
   clock?: Clock
   onEvent?: KisEventListener
   /**
+   * A request waiting longer than this in the order, reconcile or market-data lane is served
+   * before younger requests of higher lanes (oldest first), so a flood of orders cannot starve
+   * reconciliation or the quotes pre-trade risk needs. The cancel lane is never overtaken.
+   * @default 5000
+   */
+  maxLaneWaitMs?: number
+  /**
    * A request whose permit is never marked done counts as complete this long after it was sent.
    * @default 30000
    */
@@ -65,7 +72,9 @@ interface Waiter {
  * safetyMarginMs`; while request `i` is still in flight, request `i + limit` waits. Any `limit + 1`
  * consecutive requests therefore arrive more than one window apart, at a throughput cost of only
  * the latency jitter, not the latency. Waiting requests are served lane by lane (cancel, order,
- * reconcile, market_data), first come first served within a lane.
+ * reconcile, market_data), first come first served within a lane; a request that has waited more
+ * than `maxLaneWaitMs` in a lower lane is served before younger requests of the order, reconcile and
+ * market-data lanes (never before a cancel), so no lane starves.
  */
 export class SlidingWindowLimiter {
   readonly name: string
@@ -76,6 +85,7 @@ export class SlidingWindowLimiter {
   readonly #emit: KisEventListener | undefined
   readonly #grants: Grant[] = []
   readonly #maxInFlightMs: number
+  readonly #maxLaneWaitMs: number
   #minRtt = Number.POSITIVE_INFINITY
   #rttSamples = 0
   readonly #queues = new Map<KisLane, Waiter[]>(KIS_LANES.map((l) => [l, []]))
@@ -94,6 +104,7 @@ export class SlidingWindowLimiter {
     this.#clock = options.clock ?? systemClock
     this.#emit = options.onEvent
     this.#maxInFlightMs = options.maxInFlightMs ?? 30_000
+    this.#maxLaneWaitMs = options.maxLaneWaitMs ?? 5_000
   }
 
   /** Requests waiting for a slot, over all lanes. */
@@ -185,7 +196,18 @@ export class SlidingWindowLimiter {
     }
   }
 
-  #next(): Waiter | undefined {
+  #next(now: number): Waiter | undefined {
+    const cancels = this.#queues.get('cancel')!
+    if (cancels.length) return cancels.shift()
+    // Starvation guard: the oldest overdue head of a lower lane goes before younger higher lanes.
+    let overdue: Waiter | undefined
+    for (const lane of KIS_LANES) {
+      if (lane === 'cancel') continue
+      const head = this.#queues.get(lane)![0]
+      if (!head || now - head.enqueuedAt < this.#maxLaneWaitMs) continue
+      if (!overdue || head.enqueuedAt < overdue.enqueuedAt) overdue = head
+    }
+    if (overdue) return this.#queues.get(overdue.lane)!.shift()
     for (const lane of KIS_LANES) {
       const q = this.#queues.get(lane)!
       if (q.length) return q.shift()
@@ -209,7 +231,7 @@ export class SlidingWindowLimiter {
         }, at - now)
         return
       }
-      const w = this.#next()!
+      const w = this.#next(now)!
       const permit = this.#record(now)
       if (w.signal && w.onAbort) w.signal.removeEventListener('abort', w.onAbort)
       this.#emit?.({

@@ -421,3 +421,84 @@ describe('KisRestClient', () => {
     ).rejects.toSatisfy((e: unknown) => BrokerError.isKind(e, 'invalid_request'))
   })
 })
+
+describe('KisRestClient order safety', () => {
+  // [description, expected kind, response]. Every case: the order POST is sent exactly once.
+  const CASES: [string, string, () => Response][] = [
+    [
+      'HTTP 502 proxy page (no envelope)',
+      'unknown_outcome',
+      () => new HttpResponse('<html>bad gateway</html>', { status: 502 }),
+    ],
+    ['HTTP 500 empty body', 'unknown_outcome', () => new HttpResponse('', { status: 500 })],
+    [
+      'HTTP 504 JSON without rt_cd',
+      'unknown_outcome',
+      () => HttpResponse.json({ error: 'timeout' }, { status: 504 }),
+    ],
+    ['EGW00001 after sending', 'unknown_outcome', () => egw('EGW00001', '일시적 오류가 발생했습니다.')],
+    ['EGW00002 after sending', 'unknown_outcome', () => egw('EGW00002', '서버 에러가 발생했습니다.')],
+    [
+      'HTTP 500 carrying a success envelope (rt_cd "0")',
+      'unknown_outcome',
+      () =>
+        HttpResponse.json(
+          {
+            rt_cd: '0',
+            msg_cd: 'APBK0013',
+            msg1: '주문 전송 완료 되었습니다.',
+            output: { ODNO: '0000000001' },
+          },
+          { status: 500 },
+        ),
+    ],
+    [
+      'an EGW code this version does not know',
+      'unknown_outcome',
+      () => egw('EGW00399', '새 게이트웨이 오류'),
+    ],
+    [
+      'EGW00201 (a definite reject)',
+      'rate_limited',
+      () => egw('EGW00201', '초당 거래건수를 초과하였습니다.'),
+    ],
+    [
+      'business reject on HTTP 200',
+      'rejected',
+      () => HttpResponse.json({ rt_cd: '1', msg_cd: 'APBK0919', msg1: '주문가능금액을 초과 했습니다' }),
+    ],
+  ]
+  it.each(CASES)('%s → %s, sent once', async (_d, kind, respond) => {
+    const { client, clock } = setup()
+    let hits = 0
+    server.use(
+      http.post(ORDER, () => {
+        hits++
+        return respond()
+      }),
+    )
+    const err = await drive(
+      clock,
+      client.call({ op: 'order-cash-buy', lane: 'order', operation: 'placeOrder', body: orderBody('1') }),
+    ).catch((e: unknown) => e)
+    expect(BrokerError.isInstance(err) && err.kind).toBe(kind)
+    expect(hits).toBe(1)
+  })
+
+  it('a query answered 500 with a success envelope is not taken as success nor as a business reject', async () => {
+    const { client, clock } = setup()
+    let hits = 0
+    server.use(
+      http.get(BALANCE, () => {
+        hits++
+        return HttpResponse.json({ rt_cd: '0', msg_cd: 'X', msg1: '', output1: [] }, { status: 500 })
+      }),
+    )
+    const err = await drive(
+      clock,
+      client.call({ op: 'inquire-balance', lane: 'reconcile', operation: 'q', query: {} }),
+    ).catch((e: unknown) => e)
+    expect(BrokerError.isKind(err, 'unavailable')).toBe(true)
+    expect(hits).toBe(4)
+  })
+})

@@ -249,8 +249,19 @@ export class KisRestClient {
       }
       const env = parsedOk ? KisEnvelopeSchema.safeParse(json) : undefined
       const authErr = parsedOk && !env?.success ? KisAuthErrorSchema.safeParse(json) : undefined
-      const msgCd = env?.success ? env.data.msg_cd : authErr?.success ? authErr.data.error_code : undefined
-      const ok = status >= 200 && status < 300 && env?.success === true && env.data.rt_cd === '0'
+      const is2xx = status >= 200 && status < 300
+      // A success envelope on a non-2xx status (reference §3.4: "clients must check rt_cd regardless
+      // of status") is contradictory: it is neither a success nor a business reject, so only the
+      // status decides (5xx on an order → unknown_outcome).
+      const contradictory = !is2xx && env?.success === true && env.data.rt_cd === '0'
+      const msgCd = contradictory
+        ? undefined
+        : env?.success
+          ? env.data.msg_cd
+          : authErr?.success
+            ? authErr.data.error_code
+            : undefined
+      const ok = is2xx && env?.success === true && env.data.rt_cd === '0'
       emit({
         type: 'rest.request',
         method: spec.method,
@@ -270,8 +281,7 @@ export class KisRestClient {
         }
       }
       if (!msgCd) {
-        // No KIS envelope at all: a proxy page, an empty body or garbage.
-        const is2xx = status >= 200 && status < 300
+        // No KIS envelope at all (a proxy page, an empty body or garbage), or a contradictory one.
         const kind = is2xx
           ? sideEffect
             ? 'unknown_outcome'
@@ -289,7 +299,11 @@ export class KisRestClient {
           await this.#retryWait(opName, attempt, `HTTP ${status}`)
           continue
         }
-        const detail = parsedOk ? 'response is not a KIS envelope' : 'response body is not JSON'
+        const detail = contradictory
+          ? 'success envelope on an error status'
+          : parsedOk
+            ? 'response is not a KIS envelope'
+            : 'response body is not JSON'
         throw this.#error(kind, `HTTP ${status}: ${detail}`, { operation: opName, httpStatus: status })
       }
       const msg1 = env?.success

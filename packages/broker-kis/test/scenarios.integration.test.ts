@@ -22,7 +22,7 @@ const buy = (r: SimRig, quantity: number, id: string, price = 69_000) =>
 
 describe('kis-sim scenarios', () => {
   it('lost order response (socket reset, then a hang): unknown_outcome, and the ledger shows exactly one order each', async () => {
-    rig = await startRig('real', { config: { timeouts: { orderMs: 800 } } })
+    rig = await startRig('real', { config: { timeouts: { orderMs: 300 } } })
     const r = rig
     r.sim.control.faults.add({
       on: 'rest',
@@ -50,6 +50,18 @@ describe('kis-sim scenarios', () => {
     expect(mine.map((o) => o.quantity).sort()).toEqual([1, 2])
   })
 
+  it('a quantity-reducing replace leaves exactly the new quantity working (no remainder on the original)', async () => {
+    rig = await startRig('real')
+    const r = rig
+    const ack = await buy(r, 5, 'rq-1')
+    const rack = await r.gateway.replaceOrder(ack.brokerOrderId, { quantity: 2 }, { account: r.account })
+    const open = await until('original gone from open orders', async () => {
+      const o = await r.gateway.getOpenOrders(r.account)
+      return o.some((x) => x.brokerOrderId === ack.brokerOrderId) ? undefined : o
+    })
+    expect(open.map((o) => [o.brokerOrderId, o.remainingQuantity])).toEqual([[rack.newBrokerOrderId, 2]])
+  })
+
   it('EGW00201 bursts: orders come back rate_limited with zero extra orders; queries retry through', async () => {
     rig = await startRig('real')
     const r = rig
@@ -67,10 +79,10 @@ describe('kis-sim scenarios', () => {
     expect(limited).toHaveLength(3)
     expect(acked).toHaveLength(1)
     expect(r.sim.control.orders({ appkey: r.app.appkey }).length).toBe(1)
-    r.sim.control.faults.add({ on: 'rest', path: 'inquire-price', count: 2, effect: { type: 'rate-limit' } })
+    r.sim.control.faults.add({ on: 'rest', path: 'inquire-price', count: 1, effect: { type: 'rate-limit' } })
     const q = await r.gateway.getQuote('005930')
     expect(q.lastPrice).toBeGreaterThan(0)
-    expect(r.events.filter((e) => e.type === 'rest.retry')).toHaveLength(2)
+    expect(r.events.filter((e) => e.type === 'rest.retry')).toHaveLength(1)
     expect(r.sim.control.ledger().rateViolations.filter((v) => !v.forced)).toEqual([])
   })
 
@@ -128,14 +140,14 @@ describe('kis-sim scenarios', () => {
 
   it('unclean disconnect with OPSP8996: bounded reconnect attempts per minute, then resubscribed', async () => {
     rig = await startRig('real', {
-      sim: { ws: { deadSessionHoldMs: 3_000 }, limits: { timebase: 'host' } },
+      sim: { ws: { deadSessionHoldMs: 1_500 }, limits: { timebase: 'host' } },
       config: {
         websocket: {
-          reconnectBaseMs: 100,
-          appKeyInUseBackoffMs: 1_000,
+          reconnectBaseMs: 50,
+          appKeyInUseBackoffMs: 500,
           circuitFailureThreshold: 3,
-          circuitWindowMs: 10_000,
-          circuitOpenMs: 2_000,
+          circuitWindowMs: 5_000,
+          circuitOpenMs: 1_000,
         },
       },
     })
@@ -153,14 +165,14 @@ describe('kis-sim scenarios', () => {
     const ledger = r.sim.control.ledger()
     const connects = ledger.wsConnects.filter((c) => c.appkey === r.app.appkey)
     expect(connects.some((c) => c.outcome === 'in-use')).toBe(true)
-    // 1 s floor + jitter against a 3 s hold: a handful of attempts, never a tight loop.
+    // 0.5 s floor + jitter against a 1.5 s hold: a handful of attempts, never a tight loop.
     expect(connects.length).toBeLessThanOrEqual(6)
     expect(ledger.maxConnectsPerMinute[r.app.appkey]).toBeLessThanOrEqual(6)
     expect(
       r.events
         .filter((e) => e.type === 'ws.reconnect_scheduled')
         .every(
-          (e) => e.type === 'ws.reconnect_scheduled' && (e.reason !== 'appkey_in_use' || e.delayMs >= 1_000),
+          (e) => e.type === 'ws.reconnect_scheduled' && (e.reason !== 'appkey_in_use' || e.delayMs >= 500),
         ),
     ).toBe(true)
   })
@@ -195,7 +207,7 @@ describe('kis-sim scenarios', () => {
 
   it('a stalled stream (open socket, no data, no PINGPONG) is detected, reconnected and reported as a gap', async () => {
     rig = await startRig('real', {
-      config: { websocket: { socketIdleMs: 1_500, watchdogIntervalMs: 250, reconnectBaseMs: 100 } },
+      config: { websocket: { socketIdleMs: 600, watchdogIntervalMs: 100, reconnectBaseMs: 50 } },
     })
     const r = rig
     const gaps: string[] = []

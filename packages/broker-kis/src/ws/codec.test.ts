@@ -237,6 +237,17 @@ describe('H0STCNI0 notices: AES-256-CBC + decoder', () => {
     )
   })
 
+  it('a receipt (CNTG_YN 1) with blank CNTG_QTY/CNTG_UNPR still decodes (§7.9, §10 item 10); a fill does not', () => {
+    const receipt = noticeRecord({ ...base, fill: false, orderQuantity: 5 })
+    receipt[9] = ''
+    receipt[10] = ''
+    const n = decodeNoticeRecords(receipt.join('^'), 1, 'H0STCNI0').items[0]!
+    expect(n).toMatchObject({ isFill: false, quantity: 0, price: 0, orderQuantity: 5 })
+    const fill = noticeRecord({ ...base, fill: true })
+    fill[9] = ''
+    expect(() => decodeNoticeRecords(fill.join('^'), 1, 'H0STCNI0')).toThrow(/KIS_FRAME_VALUE/)
+  })
+
   it('fails to decrypt with the wrong key, bad base64 or bad lengths — as KIS_DECRYPT_FAILED', () => {
     const b64 = encryptNoticePayload('hello^world', KEY, IV)
     const other = 'abcdefghijklmnopqrstuvwxyzabcdef'

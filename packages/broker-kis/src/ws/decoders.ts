@@ -188,8 +188,12 @@ export function decodeNoticeRecords(
       throw new KisError('KIS_FRAME_VALUE', 'bad ODER_NO/OODER_NO', { trId, cause })
     }
     if (!orderNo) throw new KisError('KIS_FRAME_VALUE', 'ODER_NO is empty', { trId })
-    const quantity = int((f[9] ?? '').trim(), 'CNTG_QTY', trId)
-    const price = int((f[10] ?? '').trim(), 'CNTG_UNPR', trId)
+    // On a receipt (CNTG_YN 1) fields 9/10 carry the order quantity/price or 0, and captures
+    // disagree (reference §7.9, §10 item 10): a blank there must not drop the receipt. On a fill
+    // they are the execution and must be numbers.
+    const isFill = cntgYn === '2'
+    const quantity = isFill ? int((f[9] ?? '').trim(), 'CNTG_QTY', trId) : optInt(f[9])
+    const price = isFill ? int((f[10] ?? '').trim(), 'CNTG_UNPR', trId) : optInt(f[10])
     if (quantity < 0 || price < 0)
       throw new KisError('KIS_FRAME_VALUE', 'negative quantity or price', { trId })
     items.push({
@@ -205,7 +209,7 @@ export function decodeNoticeRecords(
       price,
       time,
       refused: f[12] === '1',
-      isFill: cntgYn === '2',
+      isFill,
       acceptance: acpt === '1' ? 'received' : acpt === '2' ? 'confirmed' : 'ioc_fok_canceled',
       orderQuantity: optInt(f[16]),
       orderPrice: optInt(f[25]),

@@ -1,6 +1,8 @@
+import { createServer, type Socket } from 'node:net'
 import { seededRandom } from '@vellab/broker-gateway'
 import { ManualClock } from '@vellab/broker-gateway/testing'
 import { describe, expect, it } from 'vitest'
+import WebSocket from 'ws'
 import { KisError } from '../errors'
 import type { KisEvent } from '../events'
 import {
@@ -12,14 +14,16 @@ import {
   tradeRecord,
 } from '../testing'
 import type { ExecutionNotice } from './decoders'
-import { KisStreamSession } from './session'
+import { type KisSocket, type KisSocketFactory, KisStreamSession } from './session'
 
 const KEY = 'abcdefghijklmnopqrstuvwxyzabcdef'
 const IV = '0123456789abcdef'
 // Tuesday 2026-11-24 10:00 KST: inside the regular session.
 const T0 = Date.parse('2026-11-24T01:00:00Z')
 
-function setup(over: { budget?: number; threshold?: number } = {}) {
+function setup(
+  over: { budget?: number; threshold?: number; createSocket?: KisSocketFactory; url?: string } = {},
+) {
   const clock = new ManualClock(T0)
   const events: KisEvent[] = []
   const gaps: string[] = []
@@ -27,8 +31,8 @@ function setup(over: { budget?: number; threshold?: number } = {}) {
   let approvals = 0
   const invalidations: string[] = []
   const session = new KisStreamSession({
-    url: 'ws://sim/tryitout',
-    createSocket: create,
+    url: over.url ?? 'ws://sim/tryitout',
+    createSocket: over.createSocket ?? create,
     approvals: {
       get: async () => `approval-key-${++approvals}`,
       invalidate: (r) => invalidations.push(r),
@@ -294,5 +298,57 @@ describe('KisStreamSession', () => {
     last().open()
     await clock.advanceAsync(160_000)
     expect(events).toContainEqual(expect.objectContaining({ type: 'ws.stale', stream: 'socket' }))
+  })
+
+  it('OPSP8996 on a socket the server keeps open: the client drops it itself and backs off long', async () => {
+    const { clock, session, sockets, events } = setup()
+    session.subscribe([{ trId: 'H0STCNI0', trKey: 'h' }], () => {}, true)
+    await clock.advanceAsync(0)
+    const s = sockets[0]!
+    s.open()
+    s.receive('{"body":{"rt_cd":"9","msg_cd":"OPSP8996","msg1":"ALREADY IN USE appkey"}}')
+    // No close from the server: without a client-side drop the session would sit on a dead socket.
+    expect(s.readyState).toBe(3)
+    const scheduled = events.filter((e) => e.type === 'ws.reconnect_scheduled')
+    expect(scheduled).toEqual([expect.objectContaining({ reason: 'appkey_in_use' })])
+    expect(scheduled[0]!.type === 'ws.reconnect_scheduled' && scheduled[0]!.delayMs).toBeGreaterThanOrEqual(
+      20_000,
+    )
+    await clock.advanceAsync(19_000)
+    expect(sockets).toHaveLength(1)
+    session.close()
+  })
+
+  it('a connect timeout against a real ws socket never leaves an unhandled error (no process crash)', async () => {
+    // A TCP server that accepts and never answers the HTTP upgrade.
+    const held: Socket[] = []
+    const server = createServer((c) => held.push(c))
+    await new Promise<void>((r) => server.listen(0, '127.0.0.1', r))
+    const port = (server.address() as { port: number }).port
+    const uncaught: unknown[] = []
+    const onUncaught = (e: unknown) => uncaught.push(e)
+    process.on('uncaughtException', onUncaught)
+    try {
+      const { clock, session, events } = setup({
+        url: `ws://127.0.0.1:${port}`,
+        createSocket: (url) => new WebSocket(url) as unknown as KisSocket,
+      })
+      session.subscribe([{ trId: 'H0STCNI0', trKey: 'h' }], () => {}, true)
+      await clock.advanceAsync(0)
+      await clock.advanceAsync(10_000)
+      // ws emits the aborted handshake's 'error' on process.nextTick; advanceAsync already let a
+      // macrotask turn pass, one more makes sure.
+      await new Promise((r) => setImmediate(r))
+      expect(events).toContainEqual(
+        expect.objectContaining({ type: 'ws.reconnect_scheduled', reason: 'connect_timeout' }),
+      )
+      session.close()
+      await new Promise((r) => setImmediate(r))
+    } finally {
+      process.off('uncaughtException', onUncaught)
+      for (const c of held) c.destroy()
+      await new Promise((r) => server.close(() => r(undefined)))
+    }
+    expect(uncaught).toEqual([])
   })
 })

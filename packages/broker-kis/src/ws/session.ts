@@ -283,17 +283,29 @@ export class KisStreamSession {
 
   #approvalKey = ''
 
-  #drop(socket: KisSocket, reason: ReconnectReason): void {
+  /**
+   * Leave `socket` and schedule a reconnect for `reason`. `clean` sends a close frame (a socket the
+   * broker refused, which holds no session); otherwise the socket is terminated.
+   */
+  #drop(socket: KisSocket, reason: ReconnectReason, clean = false): void {
     this.#pendingReason = reason
     try {
-      socket.terminate()
+      if (clean) socket.close(1000, reason)
+      else socket.terminate()
     } catch {
-      // Already gone.
+      try {
+        socket.terminate()
+      } catch {
+        // Already gone.
+      }
     }
     // `ws` emits 'close' after terminate; a fake socket may not, so make sure we move on.
     if (this.#socket === socket) {
       this.#socket = undefined
       socket.removeAllListeners()
+      // `ws` reports an aborted handshake (terminate while CONNECTING) as an 'error' on the next
+      // tick: an EventEmitter 'error' with no listener would crash the process.
+      socket.on('error', () => {})
       this.#o.emit({ type: 'ws.closed', code: 1006, reason, clean: false })
       this.#scheduleReconnect(reason)
     }
@@ -429,7 +441,10 @@ export class KisStreamSession {
         return
       case 'OPSP8996':
         // reference §8: the slot is held by a stale session; back off long, never loop tightly.
-        this.#pendingReason = 'appkey_in_use'
+        // Do not wait for the broker to close this socket (§9 says it does, but if it does not the
+        // session would sit on a refused socket until the idle watchdog fires with a short backoff).
+        if (this.#socket) this.#drop(this.#socket, 'appkey_in_use', true)
+        else this.#pendingReason = 'appkey_in_use'
         return
       default:
         if (c.rtCd === '0' && c.msg1?.startsWith('UNSUB')) return
