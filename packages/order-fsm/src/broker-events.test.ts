@@ -49,27 +49,31 @@ describe('fromBrokerEvent', () => {
     })
   })
 
-  it('reads a reject under a cancel request’s own number as a cancel reject', () => {
+  it('reads a reject under a cancel request’s own number as a cancel reject naming that request', () => {
     const e = fromBrokerEvent(broker.rejected('C1', { reason: 'nothing left' }), {
       role: 'cancel',
       state: 'CANCEL_PENDING',
     })
-    expect(e).toEqual({ type: 'cancel_rejected', reason: 'nothing left', at: 1_000 })
+    expect(e).toEqual({ type: 'cancel_rejected', reason: 'nothing left', cancelRequestId: 'C1', at: 1_000 })
   })
 
-  it('reads an accepted child order as the cancel request while a cancel is pending, else as a replacement', () => {
+  it('reads an accepted child order as a replacement in every state (adapters announce cancels otherwise)', () => {
     const child = broker.accepted('C1', { quantity: 4, predecessorId: 'B1' })
-    expect(fromBrokerEvent(child, { role: 'order', state: 'CANCEL_PENDING' })).toEqual({
-      type: 'cancel_acked',
-      cancelRequestId: 'C1',
-      at: 1_000,
-    })
-    expect(fromBrokerEvent(child, { role: 'order', state: 'REPLACE_PENDING' })).toMatchObject({
-      type: 'replace_acked',
-      brokerOrderId: 'B1',
-      newBrokerOrderId: 'C1',
-      quantity: 4,
-    })
+    for (const state of [
+      'ACKED',
+      'PARTIAL_FILLED',
+      'CANCEL_PENDING',
+      'REPLACE_PENDING',
+      'RECONCILE_REQUIRED',
+    ] as const) {
+      expect(fromBrokerEvent(child, { role: 'order', state })).toEqual({
+        type: 'replace_acked',
+        brokerOrderId: 'B1',
+        newBrokerOrderId: 'C1',
+        quantity: 4,
+        at: 1_000,
+      })
+    }
     expect(routingIdsOf(child)).toEqual(['B1', 'C1'])
   })
 })

@@ -25,9 +25,14 @@ export function routingIdsOf(event: BrokerOrderEvent): string[] {
  * event. Pure. `route` tells which of the order's numbers the event came under, because the same
  * broker word means different things for an order and for a cancel request.
  *
- * - `accepted` → `acked`; with a `predecessorId` it announces a child order: the cancel request
- *   while a cancel is pending (KIS numbers cancels too), otherwise a replacement.
- * - `rejected` under a cancel request's number → `cancel_rejected`; otherwise `rejected`.
+ * - `accepted` → `acked`; with a `predecessorId` it announces a replacement (the new number of a
+ *   modify, 정정), whatever the order's state: a KIS cancel's own number comes only in the REST
+ *   answer (`CancelAck.cancelRequestId`), never as an `accepted` notice (broker-kis
+ *   `OrderNoticeTracker`, the contract's `InMemoryBroker`). Reading it as a cancel ack while a
+ *   cancel is pending would file a modify that raced the cancel under the wrong role, and its
+ *   fills would be refused.
+ * - `rejected` under a cancel request's number → `cancel_rejected` naming that request; otherwise
+ *   `rejected`.
  * - `filled` → `fill` at the reported cumulative level; `canceled`, `expired` map one to one;
  *   `replaced` → `replace_acked`.
  */
@@ -35,9 +40,6 @@ export function fromBrokerEvent(event: BrokerOrderEvent, route: BrokerEventRoute
   switch (event.type) {
     case 'accepted': {
       if (!event.predecessorId) return { type: 'acked', brokerOrderId: event.brokerOrderId, at: event.at }
-      if (route.state === 'CANCEL_PENDING') {
-        return { type: 'cancel_acked', cancelRequestId: event.brokerOrderId, at: event.at }
-      }
       return {
         type: 'replace_acked',
         brokerOrderId: event.predecessorId,
@@ -48,7 +50,14 @@ export function fromBrokerEvent(event: BrokerOrderEvent, route: BrokerEventRoute
       }
     }
     case 'rejected':
-      if (route.role === 'cancel') return { type: 'cancel_rejected', reason: event.reason, at: event.at }
+      if (route.role === 'cancel') {
+        return {
+          type: 'cancel_rejected',
+          reason: event.reason,
+          cancelRequestId: event.brokerOrderId,
+          at: event.at,
+        }
+      }
       return {
         type: 'rejected',
         reason: event.reason,

@@ -10,6 +10,7 @@ export type OrderFsmErrorCode =
   | 'intent_conflict'
   | 'broker_id_conflict'
   | 'concurrency_exhausted'
+  | 'store_unavailable'
 
 /**
  * Base class of this package's errors. Check with `OrderFsmError.isInstance(e)` (works across
@@ -128,4 +129,61 @@ export class ConcurrencyExhaustedError extends OrderFsmError {
   constructor(intentId: string, attempts: number) {
     super('concurrency_exhausted', `order ${intentId}: gave up after ${attempts} version conflicts`)
   }
+}
+
+/**
+ * The database could not be reached, or the connection died during the call (server restart,
+ * failover, `pg_terminate_backend`, network loss). When the call was a write, it may or may not
+ * have committed: read the order again before acting, and never re-send a broker request because
+ * of this error (a write-ahead mark that may have committed means the send must not happen; the
+ * order is then explained by `recover()` and reconciliation). The driver's error is the `cause`.
+ */
+export class StoreUnavailableError extends OrderFsmError {
+  override readonly name = 'StoreUnavailableError'
+  /** The store method that failed, e.g. `applyBrokerEvent`. */
+  readonly operation: string
+  constructor(operation: string, cause: unknown) {
+    super(
+      'store_unavailable',
+      `order store ${operation}: the database is unavailable (${describe(cause)}); ` +
+        'a write may or may not have committed: re-read before acting, never re-send',
+      { cause },
+    )
+    this.operation = operation
+  }
+}
+
+function describe(cause: unknown): string {
+  if (cause && typeof cause === 'object') {
+    const c = cause as { code?: unknown; message?: unknown }
+    const code = typeof c.code === 'string' ? `${c.code}: ` : ''
+    return `${code}${typeof c.message === 'string' ? c.message : String(cause)}`
+  }
+  return String(cause)
+}
+
+// SQLSTATE classes/codes and socket errors that mean "the connection or the server went away".
+// PostgreSQL: class 08 (connection exception), 57P01-57P03 (admin/crash shutdown, cannot connect
+// now), 53300 (too many connections).
+const CONNECTION_CODES = new Set([
+  '57P01',
+  '57P02',
+  '57P03',
+  '53300',
+  'ECONNREFUSED',
+  'ECONNRESET',
+  'EPIPE',
+  'ETIMEDOUT',
+  'ENOTFOUND',
+  'EHOSTUNREACH',
+])
+const CONNECTION_MESSAGES =
+  /Connection terminated|connection error|Client was closed|timeout exceeded when trying to connect|Cannot use a pool after calling end/i
+
+/** Whether a driver error means the database is unreachable (as opposed to a refused statement). */
+export function isConnectionError(error: unknown): boolean {
+  if (!error || typeof error !== 'object') return false
+  const { code, message } = error as { code?: unknown; message?: unknown }
+  if (typeof code === 'string' && (code.startsWith('08') || CONNECTION_CODES.has(code))) return true
+  return typeof message === 'string' && CONNECTION_MESSAGES.test(message)
 }

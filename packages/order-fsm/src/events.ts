@@ -99,6 +99,12 @@ export interface CancelAcked {
 export interface CancelRejected {
   type: 'cancel_rejected'
   reason: string
+  /**
+   * The refused request's own number, when the broker names it (a KIS refusal notice does). A
+   * refusal naming another number than the pending cancel's answers an earlier request and is
+   * ignored, so a replayed or late notice cannot clear a cancel that is still in flight.
+   */
+  cancelRequestId?: string
   at: number
 }
 

@@ -11,6 +11,7 @@ export {
   IntentConflictError,
   OrderFsmError,
   OrderNotFoundError,
+  StoreUnavailableError,
   TransitionError,
 } from './errors'
 export type {

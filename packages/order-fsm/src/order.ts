@@ -15,6 +15,13 @@ export interface BrokerLeg {
   predecessorId: string | null
   /** Cumulative filled quantity reported under this number (always 0 for `cancel`). */
   filledQuantity: number
+  /**
+   * For a replacement whose size the broker (or the replace patch) stated: the shares it was
+   * placed for. The broker sizes it from what remained under the old number *at the broker*, so
+   * fills under older numbers that are reported after the replace are not part of it (see
+   * `transition`, fill).
+   */
+  quantity?: number
 }
 
 /** A cancel or replace that has been recorded as sent and not yet answered. */
@@ -23,6 +30,8 @@ export interface PendingRequest {
   requestedAt: number
   /** Whether the broker has taken the request (a cancel ack); until then its outcome is unknown. */
   acked: boolean
+  /** The broker's number for this request once acked (KIS numbers cancels), else `null`. */
+  requestId: string | null
   patch: { limitPrice?: number; quantity?: number } | null
 }
 

@@ -18,7 +18,9 @@ import {
   BrokerIdConflictError,
   ConcurrencyExhaustedError,
   IntentConflictError,
+  isConnectionError,
   OrderNotFoundError,
+  StoreUnavailableError,
   TransitionError,
 } from './errors'
 import type { OrderEvent } from './events'
@@ -296,7 +298,50 @@ const DEFAULT_LIMIT = 1000
  * ```
  */
 export function createOrderStore<DB extends OrderFsmTables>(options: OrderStoreOptions<DB>): OrderStore {
-  return new PostgresOrderStore(options.db as unknown as Kysely<OrderFsmTables>, options)
+  return guarded(new PostgresOrderStore(options.db as unknown as Kysely<OrderFsmTables>, options))
+}
+
+// Every method of the store, so the compiler notices one that is not guarded.
+const STORE_METHODS: Record<keyof OrderStore, true> = {
+  createIntent: true,
+  beginSubmit: true,
+  recordAck: true,
+  recordReject: true,
+  recordOutcomeUnknown: true,
+  requestCancel: true,
+  recordCancelAck: true,
+  recordCancelReject: true,
+  requestReplace: true,
+  recordReplaceAck: true,
+  recordReplaceReject: true,
+  applyBrokerEvent: true,
+  apply: true,
+  recover: true,
+  get: true,
+  findByBrokerOrderId: true,
+  listOpen: true,
+  listByState: true,
+  findReconcileCandidates: true,
+  events: true,
+  auditTrail: true,
+  fills: true,
+  listUnmatched: true,
+}
+
+/** The store's methods, with a lost database surfaced as a typed `StoreUnavailableError`. */
+function guarded(store: OrderStore): OrderStore {
+  const out: Record<string, (...args: unknown[]) => Promise<unknown>> = {}
+  for (const name of Object.keys(STORE_METHODS) as (keyof OrderStore)[]) {
+    const method = (store[name] as (...args: unknown[]) => Promise<unknown>).bind(store)
+    out[name] = async (...args) => {
+      try {
+        return await method(...args)
+      } catch (error) {
+        throw isConnectionError(error) ? new StoreUnavailableError(name, error) : error
+      }
+    }
+  }
+  return out as unknown as OrderStore
 }
 
 class PostgresOrderStore implements OrderStore {
@@ -836,7 +881,9 @@ class PostgresOrderStore implements OrderStore {
     const outcome = await this.#apply(intentId, build, meta, first)
     if (outcome.status === 'applied') {
       for (const effect of outcome.effects) {
-        if (effect.type !== 'link_broker_order' || effect.leg.role === 'cancel') continue
+        // Every linked number, cancel requests' included: a KIS cancel refusal notice names the
+        // cancel's own number and can overtake the REST answer that tells us that number.
+        if (effect.type !== 'link_broker_order') continue
         await this.#drainParked(
           outcome.order.intent.account,
           effect.leg.brokerDate,

@@ -7,7 +7,9 @@ import type { OrderState } from './states'
  * - `working`: move back to the working state: ACKED when nothing is filled, else PARTIAL_FILLED;
  * - `fill`: advance the cumulative quantity; FILLED when complete, otherwise `partial`
  *   (`PARTIAL_FILLED`, or `stay` to keep the current state); a repeated or older level is ignored;
- * - `absorb_fill`: terminal: a repeated or older level is ignored, a new fill is an error and an alarm;
+ * - `absorb_fill`: terminal: a repeated or older level is ignored, a new fill is an error and an alarm,
+ *   except a late report of a fill under a number that a sized replacement replaced (it executed
+ *   before the replace, so it never was part of what closed; see `transition`);
  * - `stay`: accepted and recorded in the log, the state is kept;
  * - `ignore`: absorbed without a trace in the log (stale, duplicate, or already done);
  * - `illegal`: refused with a `TransitionError`; the order does not change.
@@ -76,7 +78,10 @@ const TERMINAL: { [E in OrderEventType]: TransitionRule } = {
   submit_started: illegal('a closed order is never sent'),
   acked: ignore('repeated ack for a known number (an unknown number is an ack_after_terminal alarm)'),
   rejected: ignore('absorbed'),
-  fill: { kind: 'absorb_fill' },
+  fill: {
+    kind: 'absorb_fill',
+    note: 'a fill under a number replaced by a sized replacement, reported late, is applied (warning)',
+  },
   cancel_requested: ignore('nothing left to cancel'),
   cancel_acked: ignore('absorbed'),
   cancel_rejected: ignore('absorbed'),

@@ -7,6 +7,10 @@ import { type OrderState, TERMINAL_STATES } from './states'
 import { anIntent } from './testing'
 import { type Transitioned, transition } from './transition'
 
+// Deterministic runs (the suite must be): a fixed seed, overridable to explore, e.g.
+// `FC_SEED=$RANDOM pnpm vitest run transition.property`.
+fc.configureGlobal({ seed: Number(process.env.FC_SEED ?? 20_261_124) })
+
 const Q = 10
 const at = Date.UTC(2026, 10, 24, 1, 0, 0)
 
@@ -28,8 +32,13 @@ const anyEvent: fc.Arbitrary<OrderEvent> = fc.oneof(
     .tuple(fc.constantFrom('B1', 'B2', 'B3'), fc.integer({ min: 1, max: Q + 3 }))
     .map(([id, cum]) => fill(id, cum)),
   fc.constant<OrderEvent>({ type: 'cancel_requested', at }),
-  fc.constant<OrderEvent>({ type: 'cancel_acked', cancelRequestId: 'C1', at }),
-  fc.constant<OrderEvent>({ type: 'cancel_rejected', reason: 'r', at }),
+  fc.constant<OrderEvent>({ type: 'cancel_acked', cancelRequestId: 'C?', at }),
+  fc.option(fc.constantFrom('C1', 'C2', 'C3'), { nil: undefined }).map<OrderEvent>((id) => ({
+    type: 'cancel_rejected',
+    reason: 'r',
+    ...(id ? { cancelRequestId: id } : {}),
+    at,
+  })),
   fc.constant<OrderEvent>({ type: 'canceled', at }),
   fc
     .integer({ min: 1, max: Q })
@@ -55,18 +64,48 @@ const anyEvent: fc.Arbitrary<OrderEvent> = fc.oneof(
   fc.constant<OrderEvent>({ type: 'reconcile_flagged', reason: 'drift', at }),
 )
 
+// KIS gives every cancel request its own number: each cancel_acked gets a fresh one (C1, C2, …),
+// while refusals name any of them, so stale refusals of earlier requests occur.
+function numberCancels(events: OrderEvent[]): OrderEvent[] {
+  let n = 0
+  return events.map((e) => (e.type === 'cancel_acked' ? { ...e, cancelRequestId: `C${++n}` } : e))
+}
+
 // Sequences biased towards a live order: most runs submit and get acked early.
 const sequence = fc
   .tuple(fc.boolean(), fc.array(anyEvent, { maxLength: 40 }))
   .map(([prefix, rest]) =>
-    prefix
-      ? [
-          { type: 'submit_started', at } as OrderEvent,
-          { type: 'acked', brokerOrderId: 'B1', at } as OrderEvent,
-          ...rest,
-        ]
-      : rest,
+    numberCancels(
+      prefix
+        ? [
+            { type: 'submit_started', at } as OrderEvent,
+            { type: 'acked', brokerOrderId: 'B1', at } as OrderEvent,
+            ...rest,
+          ]
+        : rest,
+    ),
   )
+
+/**
+ * Broker facts: what `fromBrokerEvent` produces (its cancel refusals always name the request).
+ * Replays of these must never change anything.
+ */
+const BROKER_FACTS: ReadonlySet<OrderEvent['type']> = new Set([
+  'acked',
+  'rejected',
+  'fill',
+  'canceled',
+  'replace_acked',
+  'expired',
+])
+const isBrokerFact = (e: OrderEvent) =>
+  BROKER_FACTS.has(e.type) || (e.type === 'cancel_rejected' && e.cancelRequestId !== undefined)
+
+/** Whether `leg` was replaced by a sized replacement (its late fills grow the order). */
+function beforeSizedReplace(order: Order, brokerOrderId: string): boolean {
+  const i = order.legs.findIndex((l) => l.brokerOrderId === brokerOrderId)
+  return i >= 0 && order.legs.findLastIndex((l) => l.quantity !== undefined) > i
+}
 
 function freeze<T>(v: T): T {
   if (v && typeof v === 'object' && !Object.isFrozen(v)) {
@@ -95,7 +134,10 @@ describe('transition: properties over random event sequences', () => {
           const before = order
           const result = transition(before, event)
           if (TransitionError.isTransitionError(result)) {
-            // An illegal transition never changes state (and `before` is frozen, so nothing mutated it).
+            // An illegal transition never changes state: `before` is frozen (a mutation would throw)
+            // and stays the order; the error names the state it was refused in.
+            expect(result.state).toBe(before.state)
+            expect(result.intentId).toBe(before.intentId)
             continue
           }
           const r: Transitioned = result
@@ -106,17 +148,28 @@ describe('transition: properties over random event sequences', () => {
           }
           order = freeze(r.order)
           expect(order.version).toBe(before.version + 1)
-          // Filled quantity is monotonic and never exceeds the order quantity.
+          // Filled quantity is monotonic and never exceeds the order quantity, nor the intent's.
           expect(order.filledQuantity).toBeGreaterThanOrEqual(before.filledQuantity)
           expect(order.filledQuantity).toBeLessThanOrEqual(order.quantity)
+          expect(order.quantity).toBeLessThanOrEqual(order.intent.quantity)
           const legSum = order.legs
             .filter((l) => l.role !== 'cancel')
             .reduce((s, l) => s + l.filledQuantity, 0)
           expect(order.filledQuantity).toBe(legSum)
-          // Terminal states absorb everything, except a late fill after a cancel.
-          if (TERMINAL_STATES.has(before.state) && before.state !== 'CANCELED')
-            expect(order.state).toBe(before.state)
-          if (before.state === 'CANCELED') expect(['CANCELED', 'FILLED']).toContain(order.state)
+          // The order only grows by a fill reported late under a number a sized replacement replaced.
+          if (order.quantity > before.quantity) {
+            expect(event.type === 'fill' && beforeSizedReplace(before, event.brokerOrderId)).toBe(true)
+            expect(order.quantity - before.quantity).toBe(order.filledQuantity - before.filledQuantity)
+          }
+          // Terminal states absorb everything, except a late fill after a cancel (and a late report
+          // of a fill from before a replace); neither changes a closed state other than to FILLED.
+          if (TERMINAL_STATES.has(before.state)) {
+            expect(event.type).toBe('fill')
+            if (event.type === 'fill' && before.state !== 'CANCELED')
+              expect(beforeSizedReplace(before, event.brokerOrderId)).toBe(true)
+            expect([before.state, 'FILLED']).toContain(order.state)
+            if (before.state !== 'CANCELED') expect(order.state).toBe(before.state)
+          }
           for (const e of r.effects) if (e.type === 'record_fill') recorded += e.quantity
         }
         // Every applied share is accounted for by exactly one fill record.
@@ -136,34 +189,53 @@ describe('transition: properties over random event sequences', () => {
         }
         if (order.state !== 'CANCELED' && order.state !== 'CANCEL_PENDING') return
         const leg = order.legs.find((l) => l.brokerOrderId === 'B1')
+        const grows = beforeSizedReplace(order, 'B1')
+        const delta = cum - (leg?.filledQuantity ?? 0)
         if (
           !leg ||
-          cum <= leg.filledQuantity ||
-          order.filledQuantity + cum - leg.filledQuantity > order.quantity
+          delta <= 0 ||
+          order.filledQuantity + delta > order.quantity + (grows ? delta : 0) ||
+          (grows && order.quantity + delta > order.intent.quantity)
         )
           return
         const r = transition(order, fill('B1', cum))
         expect(TransitionError.isTransitionError(r)).toBe(false)
         expect((r as Transitioned).change).toBe('applied')
-        expect((r as Transitioned).order.filledQuantity).toBe(order.filledQuantity + cum - leg.filledQuantity)
+        expect((r as Transitioned).order.filledQuantity).toBe(order.filledQuantity + delta)
       }),
       { numRuns: 1500 },
     )
   })
 
-  it('changes nothing when the same event is applied a second time', () => {
+  it('changes nothing when an event is applied a second time, at once or any time later', () => {
     fc.assert(
-      fc.property(sequence, (events) => {
+      fc.property(sequence, fc.array(fc.nat(), { maxLength: 20 }), (events, picks) => {
         let order = fresh()
+        const appliedFacts: OrderEvent[] = []
+        let p = 0
         for (const event of events) {
           const first = transition(order, event)
           if (TransitionError.isTransitionError(first)) continue
+          if (first.change === 'applied' && isBrokerFact(event)) appliedFacts.push(event)
           order = freeze(first.order)
+          // At once: whatever the event was.
           const second = transition(order, event)
-          if (TransitionError.isTransitionError(second)) continue
-          expect(projection(second.order)).toEqual(projection(order))
-          expect(second.effects).toEqual([])
-          order = freeze(second.order)
+          if (!TransitionError.isTransitionError(second)) {
+            expect(projection(second.order)).toEqual(projection(order))
+            expect(second.effects).toEqual([])
+          }
+          // Later: a broker fact that was applied before, replayed now (a reconnect, a REST
+          // re-read under another event id), changes nothing.
+          const pick = picks[p++]
+          if (pick !== undefined && appliedFacts.length > 0) {
+            const replay = appliedFacts[pick % appliedFacts.length]!
+            const r = transition(order, replay)
+            // (A `same (logged)` cell may log it again; it still changes nothing.)
+            if (!TransitionError.isTransitionError(r) && r.change === 'applied') {
+              expect(projection(r.order), JSON.stringify(replay)).toEqual(projection(order))
+              expect(r.effects).toEqual([])
+            }
+          }
         }
       }),
       { numRuns: 1500 },
@@ -202,6 +274,72 @@ describe('transition: properties over random event sequences', () => {
         expect(order.state).toBe(state)
       }),
       { numRuns: 1000 },
+    )
+  })
+
+  it('reaches the broker truth across a sized replace, whatever the delivery order of old-number fills', () => {
+    // Broker truth: `a` shares fill under B1 before the modify; the modify places B2 for q ≤ Q - a
+    // (what remained at the broker); b ≤ q fill under B2; if b < q the rest may be canceled.
+    const truth = fc
+      .integer({ min: 0, max: Q - 1 })
+      .chain((a) => fc.tuple(fc.constant(a), fc.integer({ min: 1, max: Q - a })))
+      .chain(([a, q]) =>
+        fc.tuple(fc.constant(a), fc.constant(q), fc.integer({ min: 0, max: q }), fc.boolean()),
+      )
+    const run = truth.chain(([a, q, b, cancel]) => {
+      const levels = (n: number) =>
+        n === 0
+          ? fc.constant<number[]>([])
+          : fc
+              .uniqueArray(fc.integer({ min: 1, max: n }), { maxLength: 4 })
+              .map((xs) => [...new Set([...xs, n])])
+      return fc
+        .tuple(fc.constant({ a, q, b, cancel: cancel && b < q }), levels(a), levels(b))
+        .chain(([t, la, lb]) => {
+          const oldFills = la.map((c) => fill('B1', c))
+          const chain: OrderEvent[] = [
+            { type: 'replace_acked', brokerOrderId: 'B1', newBrokerOrderId: 'B2', quantity: t.q, at },
+            ...lb.map((c) => fill('B2', c)),
+            ...(t.cancel ? [{ type: 'canceled', at } as OrderEvent] : []),
+          ]
+          // Events under B2 only route once B2 is linked (the store parks them until then), so
+          // B2's own events keep their order after the link; B1's fills land anywhere, twice.
+          return fc.tuple(
+            fc.constant(t),
+            fc.shuffledSubarray([...oldFills, ...oldFills], { minLength: oldFills.length * 2 }),
+            fc.array(fc.nat({ max: chain.length }), {
+              minLength: oldFills.length * 2,
+              maxLength: oldFills.length * 2,
+            }),
+            fc.constant(chain),
+          )
+        })
+    })
+    fc.assert(
+      fc.property(run, ([t, old, slots, chain]) => {
+        const events: OrderEvent[] = [...chain]
+        for (const [i, e] of old.entries()) events.splice(Math.min(slots[i]!, events.length), 0, e)
+        let order = freeze(
+          [
+            { type: 'submit_started', at } as OrderEvent,
+            { type: 'acked', brokerOrderId: 'B1', at } as OrderEvent,
+          ].reduce((o, e) => (transition(o, e) as Transitioned).order, fresh()),
+        )
+        for (const e of events) {
+          const r = transition(order, e)
+          if (TransitionError.isTransitionError(r)) throw r
+          order = freeze(r.order)
+        }
+        const filled = t.a + t.b
+        expect({ filled: order.filledQuantity, quantity: order.quantity }).toEqual({
+          filled,
+          quantity: t.a + t.q,
+        })
+        const state: OrderState =
+          t.b === t.q ? 'FILLED' : t.cancel ? 'CANCELED' : filled > 0 ? 'PARTIAL_FILLED' : 'ACKED'
+        expect(order.state).toBe(state)
+      }),
+      { numRuns: 1500 },
     )
   })
 })

@@ -398,4 +398,84 @@ describe('transition: what the edges do', () => {
     const r = transition(closed, { type: 'acked', brokerOrderId: 'B1', at })
     expect(TransitionError.isTransitionError(r) && [r.code, r.alarm]).toEqual(['ack_after_terminal', true])
   })
+
+  it('ignores a refusal of an earlier cancel request while a later one is in flight', () => {
+    const first = step(step(acked, { type: 'cancel_requested', at }), {
+      type: 'cancel_acked',
+      cancelRequestId: 'C1',
+      at,
+    })
+    expect(first.pending).toMatchObject({ kind: 'cancel', acked: true, requestId: 'C1' })
+    const refused = step(first, { type: 'cancel_rejected', reason: 'x', cancelRequestId: 'C1', at })
+    expect(refused).toMatchObject({ state: 'ACKED', pending: null })
+    const second = step(refused, { type: 'cancel_requested', at })
+    const stale = transition(second, { type: 'cancel_rejected', reason: 'x', cancelRequestId: 'C1', at })
+    expect((stale as Transitioned).change).toBe('ignored')
+    const acked2 = step(second, { type: 'cancel_acked', cancelRequestId: 'C2', at })
+    expect(
+      (
+        transition(acked2, {
+          type: 'cancel_rejected',
+          reason: 'x',
+          cancelRequestId: 'C1',
+          at,
+        }) as Transitioned
+      ).change,
+    ).toBe('ignored')
+    expect(step(acked2, { type: 'cancel_rejected', reason: 'x', cancelRequestId: 'C2', at }).state).toBe(
+      'ACKED',
+    )
+  })
+
+  it('grows a sized replacement by fills reported late under the replaced number, even once FILLED', () => {
+    // B1 had 2 unreported fills when the modify placed B2 for the 8 that remained at the broker.
+    const replaced = step(step(acked, { type: 'replace_requested', patch: { limitPrice: 70_500 }, at }), {
+      type: 'replace_acked',
+      brokerOrderId: 'B1',
+      newBrokerOrderId: 'B2',
+      quantity: 8,
+      at,
+    })
+    expect(replaced).toMatchObject({ quantity: 8, state: 'ACKED' })
+    expect(replaced.legs.at(-1)).toMatchObject({ brokerOrderId: 'B2', quantity: 8 })
+    const done = step(replaced, {
+      type: 'fill',
+      brokerOrderId: 'B2',
+      cumulativeQuantity: 8,
+      fillQuantity: 8,
+      fillPrice: 70_500,
+      at,
+    })
+    expect(done).toMatchObject({ state: 'FILLED', quantity: 8, filledQuantity: 8 })
+    const late = transition(done, {
+      type: 'fill',
+      brokerOrderId: 'B1',
+      cumulativeQuantity: 2,
+      fillQuantity: 2,
+      fillPrice: 71_000,
+      at,
+    }) as Transitioned
+    expect(late.order).toMatchObject({ state: 'FILLED', quantity: 10, filledQuantity: 10 })
+    expect(late.effects.map((e) => e.type)).toEqual(['record_fill', 'alarm'])
+    // Beyond the intent's size it is an overfill, never applied.
+    const over = transition(late.order, {
+      type: 'fill',
+      brokerOrderId: 'B1',
+      cumulativeQuantity: 3,
+      fillQuantity: 1,
+      fillPrice: 71_000,
+      at,
+    })
+    expect(TransitionError.isTransitionError(over) && [over.code, over.alarm]).toEqual(['overfill', true])
+    // A new fill under the replacement itself after FILLED stays an overfill.
+    const b2 = transition(late.order, {
+      type: 'fill',
+      brokerOrderId: 'B2',
+      cumulativeQuantity: 9,
+      fillQuantity: 1,
+      fillPrice: 70_500,
+      at,
+    })
+    expect(TransitionError.isTransitionError(b2) && b2.code).toBe('overfill')
+  })
 })

@@ -130,17 +130,35 @@ export function transition(order: Order, event: OrderEvent): TransitionResult {
       }
       const delta = event.cumulativeQuantity - leg.filledQuantity
       const filled = order.filledQuantity + delta
-      if (rule.kind === 'absorb_fill' || rule.kind === 'ignore' || rule.kind === 'stay') {
+      // A sized replacement was placed for what remained under the older numbers *at the broker*.
+      // A fill under an older number that is reported only now executed before that replace (a
+      // replaced number never fills again), so it was not in the replacement's size: the order
+      // grows by it, up to the intent's size (a replace only ever shrinks). Such a fill is a late
+      // report of the past, so it is applied even after the order closed (with a warning).
+      const anchor = order.legs.findLastIndex((l) => l.quantity !== undefined)
+      const beforeReplace = anchor > order.legs.indexOf(leg)
+      const quantity = beforeReplace ? order.quantity + delta : order.quantity
+      const closed = rule.kind !== 'fill'
+      if (closed && !beforeReplace) {
         return order.state === 'FILLED'
           ? fail('overfill', `+${delta} on a FILLED order of ${order.quantity}`, true)
           : fail('fill_after_terminal', `+${delta} shares on a ${order.state} order`, true)
       }
-      if (filled > order.quantity) {
-        return fail('overfill', `+${delta} would fill ${filled} of ${order.quantity}`, true)
+      if (filled > quantity || quantity > order.intent.quantity) {
+        return fail(
+          'overfill',
+          `+${delta} would fill ${filled} of ${Math.min(quantity, order.intent.quantity)}`,
+          true,
+        )
       }
-      const complete = filled === order.quantity
-      const state: OrderState =
-        complete || rule.kind !== 'fill' ? 'FILLED' : rule.partial === 'stay' ? order.state : 'PARTIAL_FILLED'
+      const complete = filled === quantity
+      const state: OrderState = closed
+        ? order.state
+        : complete
+          ? 'FILLED'
+          : rule.partial === 'stay'
+            ? order.state
+            : 'PARTIAL_FILLED'
       const effects: OrderEffect[] = [
         {
           type: 'record_fill',
@@ -160,10 +178,18 @@ export function transition(order: Order, event: OrderEvent): TransitionResult {
           severity: 'warning',
           message: `order ${order.intentId}: ${delta} shares filled after the cancel was confirmed`,
         })
+      } else if (closed) {
+        effects.push({
+          type: 'alarm',
+          code: 'late_fill_before_replace',
+          severity: 'warning',
+          message: `order ${order.intentId}: ${delta} shares under ${leg.brokerOrderId}, replaced before the order closed as ${order.state}, reported late`,
+        })
       }
       return applied(
         {
           state,
+          quantity,
           filledQuantity: filled,
           filledNotional: order.filledNotional + delta * event.fillPrice,
           legs: order.legs.map((l) => (l === leg ? { ...l, filledQuantity: event.cumulativeQuantity } : l)),
@@ -178,7 +204,10 @@ export function transition(order: Order, event: OrderEvent): TransitionResult {
       if (rule.kind === 'ignore') return ignored(rule.note)
       if (order.state === 'INTENT_CREATED') return applied({ state: next() })
       return applied(
-        { state: next(), pending: { kind: 'cancel', requestedAt: event.at, acked: false, patch: null } },
+        {
+          state: next(),
+          pending: { kind: 'cancel', requestedAt: event.at, acked: false, requestId: null, patch: null },
+        },
         [{ type: 'send_request', request: 'cancel_order' }],
       )
     }
@@ -202,7 +231,9 @@ export function transition(order: Order, event: OrderEvent): TransitionResult {
       return applied(
         {
           ...(leg ? { legs: [...order.legs, leg] } : {}),
-          ...(order.pending?.kind === 'cancel' ? { pending: { ...order.pending, acked: true } } : {}),
+          ...(order.pending?.kind === 'cancel'
+            ? { pending: { ...order.pending, acked: true, requestId: id ?? order.pending.requestId } }
+            : {}),
         },
         leg ? [{ type: 'link_broker_order', leg }] : [],
       )
@@ -213,6 +244,14 @@ export function transition(order: Order, event: OrderEvent): TransitionResult {
       if (rule.kind === 'illegal') return illegal()
       if (rule.kind === 'ignore') return ignored(rule.note)
       if (rule.kind === 'stay') return applied({})
+      if (event.type === 'cancel_rejected' && event.cancelRequestId !== undefined) {
+        const current = order.pending?.kind === 'cancel' ? order.pending.requestId : null
+        if (current !== event.cancelRequestId) {
+          return ignored(
+            `refusal of cancel request ${event.cancelRequestId}, not of the one in flight (${current ?? 'not acked yet'})`,
+          )
+        }
+      }
       return applied({ state: next(), pending: null })
     }
 
@@ -246,7 +285,13 @@ export function transition(order: Order, event: OrderEvent): TransitionResult {
       return applied(
         {
           state: next(),
-          pending: { kind: 'replace', requestedAt: event.at, acked: false, patch: { ...event.patch } },
+          pending: {
+            kind: 'replace',
+            requestedAt: event.at,
+            acked: false,
+            requestId: null,
+            patch: { ...event.patch },
+          },
         },
         [{ type: 'send_request', request: 'replace_order' }],
       )
@@ -282,6 +327,7 @@ export function transition(order: Order, event: OrderEvent): TransitionResult {
         brokerDate: kstDate(event.at),
         predecessorId: event.brokerOrderId,
         filledQuantity: 0,
+        ...(newLegQuantity === undefined ? {} : { quantity: newLegQuantity }),
       }
       const keepState = rule.kind === 'stay'
       const complete = order.filledQuantity === quantity
