@@ -39,8 +39,12 @@ export async function openDatabase(options: {
     )
   }
   const pool = new pg.Pool({ connectionString: url, max: 10 })
-  // An idle client losing its server must not crash the process; queries surface the error.
-  pool.on('error', (e) => options.log(`database connection error: ${e.message}`))
+  // A client losing its server must not crash the process: pg-pool listens on idle clients only,
+  // so checked-out clients get their own listener. The failing query still rejects (order-fsm
+  // turns that into StoreUnavailableError).
+  const onError = (e: Error) => options.log(`database connection error: ${e.message}`)
+  pool.on('error', onError)
+  pool.on('connect', (client) => client.on('error', onError))
   const db = new Kysely<unknown>({ dialect: new PostgresDialect({ pool }) })
   return {
     db,

@@ -61,8 +61,10 @@ export async function createTestDatabase(prefix = 'vt'): Promise<TestDatabase> {
   }
   const url = withDatabase(admin, name)
   const pool = new pg.Pool({ connectionString: url, max: 20 })
-  // A test that kills connections on purpose must not crash the worker through an unhandled 'error'.
+  // A test that kills connections on purpose must not crash the worker through an unhandled 'error':
+  // pg-pool listens on idle clients only, so checked-out clients get their own listener.
   pool.on('error', () => {})
+  pool.on('connect', (client) => client.on('error', () => {}))
   const kyselies: Kysely<unknown>[] = []
   let dropped = false
   return {
