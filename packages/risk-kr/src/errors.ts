@@ -7,6 +7,8 @@ const MARKER = Symbol.for('@vellab/risk-kr/RiskError')
  * - `KILL_SWITCH_STORE`: the kill-switch store could not read or write Postgres.
  * - `KILL_SWITCH_NOT_ENGAGED`: release of a switch that is not engaged.
  * - `KILL_SWITCH_NOT_LOADED`: the board was used before `load()` finished.
+ * - `KILL_SWITCH_NOT_PERSISTED`: release of a switch whose engagement the store has not taken yet
+ *   (the board is still retrying it; see `KillSwitchBoard.pendingWrites()`).
  */
 export type RiskErrorCode =
   | 'RULES_INVALID'
@@ -14,6 +16,7 @@ export type RiskErrorCode =
   | 'KILL_SWITCH_STORE'
   | 'KILL_SWITCH_NOT_ENGAGED'
   | 'KILL_SWITCH_NOT_LOADED'
+  | 'KILL_SWITCH_NOT_PERSISTED'
 
 /** The error `@vellab/risk-kr` throws. Check with `RiskError.isInstance(e)` (works across duplicate installs). */
 export class RiskError extends Error {

@@ -38,8 +38,10 @@ export type {
   EngageKillSwitch,
   KillSwitchAutomationOptions,
   KillSwitchBoardOptions,
+  KillSwitchEngagement,
   KillSwitchListener,
   ReleaseKillSwitch,
+  UnpersistedKillSwitchHook,
 } from './kill-switch'
 export {
   EngageKillSwitchSchema,
@@ -47,6 +49,12 @@ export {
   KillSwitchBoard,
   ReleaseKillSwitchSchema,
 } from './kill-switch'
+export type {
+  KillSwitchBoardEvent,
+  KillSwitchEventListener,
+  KillSwitchRetryOptions,
+  PendingKillSwitchWrite,
+} from './kill-switch-events'
 export type { KillSwitchAuditEntry, KillSwitchPersistence, KillSwitchRecord } from './kill-switch-store'
 export { PostgresKillSwitchStore } from './kill-switch-store'
 export type { KstDay } from './kst'

@@ -1,6 +1,6 @@
 // Test helpers for code that uses @vellab/risk-kr: an in-memory kill-switch store with fault
 // injection, reference-data and quote builders, and a ready-wired fixture.
-import type { OrderIntent, OrderIntentInput, Quote, SymbolState } from '@vellab/broker-gateway'
+import type { Clock, OrderIntent, OrderIntentInput, Quote, SymbolState } from '@vellab/broker-gateway'
 import { OrderIntentSchema } from '@vellab/broker-gateway'
 import type { RiskGatewayOptions } from '../config'
 import type { AccountProfile, KillSwitchScope, SymbolReference } from '../context'
@@ -15,33 +15,86 @@ import type { RiskGateway } from '../risk-gateway'
 import { createRiskGateway } from '../risk-gateway'
 import { RiskState } from '../risk-state'
 
+/** An operation of `KillSwitchPersistence`, for fault injection in `InMemoryKillSwitchStore`. */
+export type KillSwitchStoreOperation = 'loadEngaged' | 'engage' | 'release' | 'audit'
+
 /**
- * A `KillSwitchPersistence` in memory, for unit tests. `failNext(n)` makes the next `n` writes
- * throw `KILL_SWITCH_STORE`, to test what happens when Postgres is down.
+ * A `KillSwitchPersistence` in memory, for unit tests, with fault injection to test what happens
+ * when Postgres is down: `failNext(n)` makes the next `n` calls throw `KILL_SWITCH_STORE`,
+ * `down()`/`up()` fail every call in between, `holdNext(op)` parks the next call of `op` until
+ * released (to interleave actions deterministically), and `calls(op)` counts attempts.
  */
 export class InMemoryKillSwitchStore implements KillSwitchPersistence {
   readonly #engaged = new Map<string, KillSwitchRecord>()
   readonly #audit: KillSwitchAuditEntry[] = []
+  readonly #calls: Record<KillSwitchStoreOperation, number> = {
+    loadEngaged: 0,
+    engage: 0,
+    release: 0,
+    audit: 0,
+  }
+  readonly #holds = new Map<KillSwitchStoreOperation, Promise<void>>()
   #failures = 0
+  #failOnly: KillSwitchStoreOperation | undefined
+  #down = false
 
-  failNext(count = 1): void {
+  /** Make the next `count` calls (of `operation` only, when given) throw `KILL_SWITCH_STORE`. */
+  failNext(count = 1, operation?: KillSwitchStoreOperation): void {
     this.#failures = count
+    this.#failOnly = operation
   }
 
-  #maybeFail(op: string): void {
-    if (this.#failures > 0) {
+  /** Fail every call until `up()`, like a database that went away. */
+  down(): void {
+    this.#down = true
+  }
+
+  /** Serve calls again after `down()`. */
+  up(): void {
+    this.#down = false
+  }
+
+  /**
+   * Park the next call of `operation` (before it reads or writes anything) until the returned
+   * function is called.
+   */
+  holdNext(operation: KillSwitchStoreOperation): () => void {
+    let release!: () => void
+    this.#holds.set(operation, new Promise<void>((r) => (release = r)))
+    return () => release()
+  }
+
+  /** How many times `operation` was called (failed attempts included). */
+  calls(operation: KillSwitchStoreOperation): number {
+    return this.#calls[operation]
+  }
+
+  /** The switches this store holds as engaged (what a restarted process would load). */
+  engagedKeys(): string[] {
+    return [...this.#engaged.keys()]
+  }
+
+  async #enter(op: KillSwitchStoreOperation): Promise<void> {
+    this.#calls[op]++
+    const hold = this.#holds.get(op)
+    if (hold) {
+      this.#holds.delete(op)
+      await hold
+    }
+    if (this.#down) throw new RiskError('KILL_SWITCH_STORE', `InMemoryKillSwitchStore.${op}: store is down`)
+    if (this.#failures > 0 && (this.#failOnly === undefined || this.#failOnly === op)) {
       this.#failures--
       throw new RiskError('KILL_SWITCH_STORE', `InMemoryKillSwitchStore.${op}: injected failure`)
     }
   }
 
   async loadEngaged(): Promise<KillSwitchRecord[]> {
-    this.#maybeFail('loadEngaged')
+    await this.#enter('loadEngaged')
     return [...this.#engaged.values()]
   }
 
   async engage(record: KillSwitchRecord): Promise<void> {
-    this.#maybeFail('engage')
+    await this.#enter('engage')
     const k = `${record.scope}:${record.key}`
     if (!this.#engaged.has(k)) this.#engaged.set(k, record)
     this.#audit.push({ ...record, action: 'engage', at: record.engagedAt })
@@ -54,7 +107,7 @@ export class InMemoryKillSwitchStore implements KillSwitchPersistence {
     reason: string
     at: number
   }): Promise<void> {
-    this.#maybeFail('release')
+    await this.#enter('release')
     const k = `${r.scope}:${r.key}`
     if (!this.#engaged.delete(k)) throw new RiskError('KILL_SWITCH_NOT_ENGAGED', `${k} is not engaged`)
     this.#audit.push({
@@ -70,6 +123,7 @@ export class InMemoryKillSwitchStore implements KillSwitchPersistence {
   }
 
   async audit(filter: { scope?: KillSwitchScope; key?: string } = {}): Promise<KillSwitchAuditEntry[]> {
+    await this.#enter('audit')
     return this.#audit.filter(
       (a) =>
         (filter.scope === undefined || a.scope === filter.scope) &&
@@ -151,6 +205,10 @@ export interface RiskFixtureOptions {
   /** Accounts. @default ['A1'] */
   readonly accounts?: readonly string[]
   readonly rules?: KrxMarketRules
+  /** The kill-switch board's clock (pass a `ManualClock` to drive its retries). @default frozen at `now`, timers never fire */
+  readonly clock?: Clock
+  /** The kill-switch board's store. @default a new `InMemoryKillSwitchStore` */
+  readonly store?: InMemoryKillSwitchStore
 }
 
 /** A gateway, a `RiskState` with reference data and fresh quotes, and a loaded kill-switch board. */
@@ -168,10 +226,10 @@ let fixtureSeq = 0
 /** Build a ready-to-check fixture. */
 export async function createRiskFixture(options: RiskFixtureOptions): Promise<RiskFixture> {
   const rules = options.rules ?? createKrxMarketRules()
-  const store = new InMemoryKillSwitchStore()
+  const store = options.store ?? new InMemoryKillSwitchStore()
   const board = new KillSwitchBoard({
     store,
-    clock: { now: () => options.now, setTimeout: () => ({}), clearTimeout: () => {} },
+    clock: options.clock ?? { now: () => options.now, setTimeout: () => ({}), clearTimeout: () => {} },
   })
   await board.load()
   const gateway = createRiskGateway(
