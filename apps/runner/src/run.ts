@@ -93,7 +93,12 @@ export async function run(config: RunnerConfig, options: RunOptions): Promise<Ru
     const recovery = await store.recover({ actor: 'runner:startup' })
     log(`order store recovered: ${JSON.stringify(recovery)}`)
 
-    const board = new KillSwitchBoard({ store: new PostgresKillSwitchStore(database.db as never), clock })
+    const board = new KillSwitchBoard({
+      store: new PostgresKillSwitchStore(database.db as never),
+      clock,
+      onEvent: (e) => log(`kill-switch ${e.type}`),
+    })
+    cleanups.push(async () => board.close())
     await board.load()
     const risk = createRiskGateway({
       strategies: { [STRATEGY]: { sessions: ['regular'], entryCutoffMs: 60_000 } },
