@@ -24,11 +24,13 @@ describe('fromBrokerEvent', () => {
     })
     expect(fromBrokerEvent(broker.canceled('B1', { canceledQuantity: 3 }), route)).toEqual({
       type: 'canceled',
+      brokerOrderId: 'B1',
       canceledQuantity: 3,
       at: 1_000,
     })
     expect(fromBrokerEvent(broker.expired('B1', { expiredQuantity: 3 }), route)).toEqual({
       type: 'expired',
+      brokerOrderId: 'B1',
       expiredQuantity: 3,
       at: 1_000,
     })

@@ -33,7 +33,9 @@ export function routingIdsOf(event: BrokerOrderEvent): string[] {
  *   fills would be refused.
  * - `rejected` under a cancel request's number → `cancel_rejected` naming that request; otherwise
  *   `rejected`.
- * - `filled` → `fill` at the reported cumulative level; `canceled`, `expired` map one to one;
+ * - `filled` → `fill` at the reported cumulative level; `canceled`, `expired` map one to one and
+ *   keep the number they came under: a cancel of a replaced number's leftover is not a cancel of
+ *   the order (see the `end` rule of the table);
  *   `replaced` → `replace_acked`.
  */
 export function fromBrokerEvent(event: BrokerOrderEvent, route: BrokerEventRoute): OrderEvent {
@@ -74,9 +76,19 @@ export function fromBrokerEvent(event: BrokerOrderEvent, route: BrokerEventRoute
         at: event.at,
       }
     case 'canceled':
-      return { type: 'canceled', canceledQuantity: event.canceledQuantity, at: event.at }
+      return {
+        type: 'canceled',
+        brokerOrderId: event.brokerOrderId,
+        canceledQuantity: event.canceledQuantity,
+        at: event.at,
+      }
     case 'expired':
-      return { type: 'expired', expiredQuantity: event.expiredQuantity, at: event.at }
+      return {
+        type: 'expired',
+        brokerOrderId: event.brokerOrderId,
+        expiredQuantity: event.expiredQuantity,
+        at: event.at,
+      }
     case 'replaced':
       return {
         type: 'replace_acked',

@@ -108,9 +108,16 @@ export interface CancelRejected {
   at: number
 }
 
-/** The broker confirms the remaining quantity is canceled (requested, or IOC/FOK leftovers). */
+/**
+ * The broker canceled shares under one of the order's numbers (our cancel, the leftover of a
+ * quantity modify, or a broker-initiated cancel). What it means for the order depends on which
+ * number and how many shares (see the `end` rule of {@link TRANSITION_TABLE}).
+ */
 export interface Canceled {
   type: 'canceled'
+  /** The number the shares were canceled under. @default the number the order works under now */
+  brokerOrderId?: string
+  /** Shares canceled under that number. @default everything the order has working */
   canceledQuantity?: number
   at: number
 }
@@ -144,9 +151,15 @@ export interface ReplaceRejected {
   at: number
 }
 
-/** The order ended unfilled (or partly filled) at the end of its time in force. */
+/**
+ * Shares under one of the order's numbers ended unfilled at the end of their time in force (also
+ * IOC/FOK leftovers). An expiry always ends that number.
+ */
 export interface Expired {
   type: 'expired'
+  /** The number that expired. @default the number the order works under now */
+  brokerOrderId?: string
+  /** Shares that expired under that number. @default everything the order has working */
   expiredQuantity?: number
   at: number
 }

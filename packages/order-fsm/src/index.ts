@@ -41,8 +41,15 @@ export { fingerprintKey, fingerprintOfBrokerOrder, fingerprintOfIntent } from '.
 export { kstDate } from './kst'
 export type { MigrateOrderFsmOptions } from './migrations'
 export { migrateOrderFsm, orderFsmMigrations } from './migrations'
-export type { BrokerLeg, Order, PendingRequest, Unresolved } from './order'
-export { averageFillPrice, newOrder, remainingQuantity } from './order'
+export type { BrokerLeg, LegReduction, Order, PendingRequest, Unresolved } from './order'
+export {
+  averageFillPrice,
+  currentLeg,
+  isSuperseded,
+  newOrder,
+  remainingQuantity,
+  replaceUnanswered,
+} from './order'
 export type {
   OrderAuditTable,
   OrderBrokerIdsTable,

@@ -22,6 +22,23 @@ export interface BrokerLeg {
    * `transition`, fill).
    */
   quantity?: number
+  /**
+   * The broker's `canceled`/`expired` reports applied under this number, in order (a repeat of
+   * one is recognised by type and quantity and changes nothing).
+   */
+  reductions?: LegReduction[]
+  /**
+   * Set once the broker ended this number: nothing rests under it any more. Fills executed before
+   * the end and reported late still count.
+   */
+  closed?: 'canceled' | 'expired'
+}
+
+/** One `canceled` or `expired` report applied under a broker number. */
+export interface LegReduction {
+  type: 'canceled' | 'expired'
+  /** Shares the report took off the number; `null` when it did not say (everything left). */
+  quantity: number | null
 }
 
 /** A cancel or replace that has been recorded as sent and not yet answered. */
@@ -33,6 +50,11 @@ export interface PendingRequest {
   /** The broker's number for this request once acked (KIS numbers cancels), else `null`. */
   requestId: string | null
   patch: { limitPrice?: number; quantity?: number } | null
+  /**
+   * For a cancel sent while a replace was still unanswered: that replace's patch, until its answer
+   * arrives. Until then part of the order may already work under the replacement's new number.
+   */
+  overtakenReplace?: { limitPrice?: number; quantity?: number }
 }
 
 /** Why an order is in RECONCILE_REQUIRED. */
@@ -93,6 +115,29 @@ export function newOrder(intent: OrderIntent, at: number): Order {
     createdAt: at,
     updatedAt: at,
   }
+}
+
+/** The order's current broker number as a leg (never a cancel request's), or `undefined` before the ack. */
+export function currentLeg(order: Order): BrokerLeg | undefined {
+  return order.legs.find((l) => l.brokerOrderId === order.brokerOrderId && l.role !== 'cancel')
+}
+
+/** Whether a replacement leg names `brokerOrderId` as its predecessor: the number was replaced. */
+export function isSuperseded(order: Order, brokerOrderId: string): boolean {
+  return order.legs.some((l) => l.role === 'replacement' && l.predecessorId === brokerOrderId)
+}
+
+/**
+ * Whether a replace (정정) may be unanswered: in flight, overtaken by a cancel, or of unknown
+ * outcome. Until it is answered, shares may already work under a new number the order does not
+ * know yet.
+ */
+export function replaceUnanswered(order: Order): boolean {
+  return (
+    order.pending?.kind === 'replace' ||
+    order.pending?.overtakenReplace !== undefined ||
+    (order.state === 'RECONCILE_REQUIRED' && order.unresolved?.operation === 'replace')
+  )
 }
 
 /** Shares still to fill. */

@@ -12,6 +12,8 @@ function cell(rule: TransitionRule): string {
       return rule.partial === 'stay' ? 'fill: same / **FILLED**' : 'fill: **PARTIAL_FILLED** / **FILLED**'
     case 'absorb_fill':
       return 'repeat: ignore; new: ✗ alarm'
+    case 'end':
+      return `end: **${rule.to}** / ${rule.short === 'shrink' ? 'shrink' : `short: **${rule.to}**`}`
     case 'stay':
       return 'same (logged)'
     case 'ignore':
@@ -36,6 +38,23 @@ export function renderTransitionTable(table: TransitionTable = TRANSITION_TABLE)
   lines.push(
     '`fill` advances the cumulative quantity (FILLED when complete, a repeated or older level is ignored);',
   )
+  lines.push(
+    'from CANCEL_PENDING it returns to REPLACE_PENDING when the refused cancel had overtaken a replace',
+  )
+  lines.push('that is still unanswered;')
+  lines.push(
+    "`end` is a `canceled`/`expired` under one of the order's numbers: under a number already replaced it",
+  )
+  lines.push(
+    'closes that number only; under the number the order works under it moves to **STATE** when it covers all',
+  )
+  lines.push(
+    'the order has working, and when it covers fewer shares either `shrink`s the order (same state, fewer',
+  )
+  lines.push(
+    'shares) or still moves to **STATE** (`short: STATE`: the rest are fills in flight); while a replace is',
+  )
+  lines.push('unanswered a short one always shrinks; a repeat is ignored;')
   lines.push(
     '`same (logged)` keeps the state and appends the event; `ignore` absorbs it without a log entry;',
   )
@@ -71,11 +90,13 @@ export function renderStateDiagram(table: TransitionTable = TRANSITION_TABLE): s
   for (const s of ORDER_STATES) {
     for (const e of ORDER_EVENT_TYPES) {
       const rule = table[s][e]
-      if (rule.kind === 'to') add(s, rule.to, e)
+      if (rule.kind === 'to' || rule.kind === 'end') add(s, rule.to, e)
       if (rule.kind === 'working') {
         // Only the working state the source can actually lead to: fills never shrink.
         if (!ALWAYS_FILLED.has(s)) add(s, 'ACKED', e)
         if (!NEVER_FILLED.has(s)) add(s, 'PARTIAL_FILLED', e)
+        // A refused cancel that had overtaken an unanswered replace (see `transition`).
+        if (s === 'CANCEL_PENDING' && e === 'cancel_rejected') add(s, 'REPLACE_PENDING', e)
       }
       if (rule.kind === 'fill') {
         if (rule.partial === 'PARTIAL_FILLED') add(s, 'PARTIAL_FILLED', e)

@@ -10,6 +10,18 @@ import type { OrderState } from './states'
  * - `absorb_fill`: terminal: a repeated or older level is ignored, a new fill is an error and an alarm,
  *   except a late report of a fill under a number that a sized replacement replaced (it executed
  *   before the replace, so it never was part of what closed; see `transition`);
+ * - `end`: the broker canceled or expired shares under one of the order's numbers (`canceled`,
+ *   `expired`); which number and how many decide:
+ *   - a number already replaced (superseded): that number alone is closed, the order is unchanged
+ *     in state and quantity (e.g. the leftover a quantity modify leaves under the old number);
+ *   - the number the order works under, for everything it has working (or no quantity stated):
+ *     move to `to`; more than is working still moves there, with a critical alarm;
+ *   - that number, for fewer shares than are working (`short`): `shrink` keeps the state and
+ *     shrinks the order by the shares ended (a partial cancel: the order continues with fewer);
+ *     `end` moves to `to`, the difference being fills still on their way (our own cancel takes all
+ *     that is left, and an expiry ends the number). While a replace is unanswered a short report
+ *     always shrinks: the rest may already work under the replacement's new number;
+ *   - a repeat of a report already applied under that number is ignored.
  * - `stay`: accepted and recorded in the log, the state is kept;
  * - `ignore`: absorbed without a trace in the log (stale, duplicate, or already done);
  * - `illegal`: refused with a `TransitionError`; the order does not change.
@@ -19,6 +31,7 @@ export type TransitionRule =
   | { kind: 'working'; note?: string }
   | { kind: 'fill'; partial: 'PARTIAL_FILLED' | 'stay'; note?: string }
   | { kind: 'absorb_fill'; note?: string }
+  | { kind: 'end'; to: 'CANCELED' | 'EXPIRED'; short: 'shrink' | 'end'; note?: string }
   | { kind: 'stay'; note: string }
   | { kind: 'ignore'; note: string }
   | { kind: 'illegal'; note?: string }
@@ -34,6 +47,18 @@ const to = (state: OrderState, note?: string): TransitionRule =>
 const working = (note?: string): TransitionRule => (note ? { kind: 'working', note } : { kind: 'working' })
 const stay = (note: string): TransitionRule => ({ kind: 'stay', note })
 const ignore = (note: string): TransitionRule => ({ kind: 'ignore', note })
+const end = (to: 'CANCELED' | 'EXPIRED', short: 'shrink' | 'end', note: string): TransitionRule => ({
+  kind: 'end',
+  to,
+  short,
+  note,
+})
+// An expiry ends the number whatever the quantity: a shortfall is fills still being reported.
+const EXPIRY = end(
+  'EXPIRED',
+  'end',
+  'an expiry ends the number; fewer shares than working means fills in flight',
+)
 
 const ALL_ILLEGAL: { [E in OrderEventType]: TransitionRule } = {
   submit_started: illegal(),
@@ -64,11 +89,15 @@ const WORKING: { [E in OrderEventType]: TransitionRule } = {
   fill: { kind: 'fill', partial: 'PARTIAL_FILLED' },
   cancel_requested: to('CANCEL_PENDING', 'write-ahead: the caller sends the cancel after this commits'),
   cancel_rejected: ignore('stale answer to a cancel already resolved'),
-  canceled: to('CANCELED', 'also IOC/FOK leftovers and broker-initiated cancels'),
+  canceled: end(
+    'CANCELED',
+    'shrink',
+    'a broker-initiated cancel; fewer shares than working is a partial cancel: the order continues with fewer (warning)',
+  ),
   replace_requested: to('REPLACE_PENDING', 'write-ahead: the caller sends the replace after this commits'),
   replace_acked: working('a replace confirmed after its REST answer; a number already linked is ignored'),
   replace_rejected: ignore('stale answer to a replace already resolved'),
-  expired: to('EXPIRED'),
+  expired: EXPIRY,
   reconcile_matched: ignore('reconciliation confirms what is known (another number is an alarm)'),
   reconcile_flagged: to('RECONCILE_REQUIRED'),
 }
@@ -124,14 +153,27 @@ export const TRANSITION_TABLE: TransitionTable = {
     cancel_requested: ignore('a cancel is already in flight: no second send'),
     cancel_acked: stay('the broker took the cancel; wait for canceled'),
     cancel_rejected: working(),
+    canceled: end(
+      'CANCELED',
+      'end',
+      'our cancel takes all that is left: fewer shares than working means fills in flight (unless a replace it overtook is unanswered)',
+    ),
     replace_requested: illegal('a cancel is in flight'),
     replace_acked: stay('a replace that raced the cancel: the new number is linked'),
+    replace_rejected: stay(
+      'the refusal of the replace this cancel overtook (any other is stale and ignored)',
+    ),
     outcome_unknown: to('RECONCILE_REQUIRED', 'only for operation "cancel"'),
   },
   REPLACE_PENDING: {
     ...WORKING,
     fill: { kind: 'fill', partial: 'stay', note: 'fills under the old number still count' },
     cancel_requested: to('CANCEL_PENDING', 'a cancel may overtake a pending replace'),
+    canceled: end(
+      'CANCELED',
+      'shrink',
+      "a quantity modify cancels the old number's leftover, maybe before the replace is confirmed: the order shrinks",
+    ),
     replace_requested: ignore('a replace is already in flight: no second send'),
     replace_acked: working('links the new number; quantity and price follow the replace'),
     replace_rejected: working(),
@@ -146,11 +188,19 @@ export const TRANSITION_TABLE: TransitionTable = {
     cancel_requested: illegal('resolve the order first'),
     cancel_acked: stay('the cancel reached the broker; still unresolved'),
     cancel_rejected: stay('recorded; still unresolved'),
-    canceled: to('CANCELED', 'positive evidence from the broker'),
+    canceled: end(
+      'CANCELED',
+      'shrink',
+      'positive evidence from the broker when it covers all that is working; a partial cancel shrinks the order, still unresolved',
+    ),
     replace_requested: illegal('resolve the order first'),
     replace_acked: stay('the new number is linked; still unresolved'),
     replace_rejected: stay('recorded; still unresolved'),
-    expired: to('EXPIRED', 'positive evidence from the broker'),
+    expired: end(
+      'EXPIRED',
+      'end',
+      'positive evidence from the broker; fewer shares than working means fills in flight',
+    ),
     outcome_unknown: ignore('already waiting for reconciliation'),
     reconcile_matched: working('links the broker number when the order had none'),
     reconcile_not_found: to('REJECTED', 'only for an order with no broker number and no fills'),
@@ -163,7 +213,14 @@ export const TRANSITION_TABLE: TransitionTable = {
     ...TERMINAL,
     fill: { kind: 'fill', partial: 'stay', note: 'a late fill after a cancel is applied (warning)' },
   },
-  EXPIRED: TERMINAL,
+  EXPIRED: {
+    ...TERMINAL,
+    fill: {
+      kind: 'fill',
+      partial: 'stay',
+      note: 'a fill executed before the expiry, reported late, is applied (warning)',
+    },
+  },
 }
 
 /** The rule for one cell. */

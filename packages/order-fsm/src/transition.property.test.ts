@@ -40,6 +40,14 @@ const anyEvent: fc.Arbitrary<OrderEvent> = fc.oneof(
     at,
   })),
   fc.constant<OrderEvent>({ type: 'canceled', at }),
+  // Cancels and expiries under a named number, partial or not (what `fromBrokerEvent` produces).
+  fc
+    .tuple(fc.constantFrom('canceled', 'expired'), fc.constantFrom('B1', 'B2', 'C1'), fc.nat({ max: Q + 1 }))
+    .map<OrderEvent>(([type, id, q]) =>
+      type === 'canceled'
+        ? { type, brokerOrderId: id, canceledQuantity: q, at }
+        : { type, brokerOrderId: id, expiredQuantity: q, at },
+    ),
   fc
     .integer({ min: 1, max: Q })
     .map<OrderEvent>((q) => ({ type: 'replace_requested', patch: { quantity: q }, at })),
@@ -161,14 +169,15 @@ describe('transition: properties over random event sequences', () => {
             expect(event.type === 'fill' && beforeSizedReplace(before, event.brokerOrderId)).toBe(true)
             expect(order.quantity - before.quantity).toBe(order.filledQuantity - before.filledQuantity)
           }
-          // Terminal states absorb everything, except a late fill after a cancel (and a late report
-          // of a fill from before a replace); neither changes a closed state other than to FILLED.
+          // Terminal states absorb everything, except a late fill after a cancel or an expiry (and
+          // a late report of a fill from before a replace); none changes a closed state but to FILLED.
+          const lateFillsApply = before.state === 'CANCELED' || before.state === 'EXPIRED'
           if (TERMINAL_STATES.has(before.state)) {
             expect(event.type).toBe('fill')
-            if (event.type === 'fill' && before.state !== 'CANCELED')
+            if (event.type === 'fill' && !lateFillsApply)
               expect(beforeSizedReplace(before, event.brokerOrderId)).toBe(true)
             expect([before.state, 'FILLED']).toContain(order.state)
-            if (before.state !== 'CANCELED') expect(order.state).toBe(before.state)
+            if (!lateFillsApply) expect(order.state).toBe(before.state)
           }
           for (const e of r.effects) if (e.type === 'record_fill') recorded += e.quantity
         }

@@ -1,8 +1,16 @@
 import type { OrderEffect } from './effects'
 import { TransitionError, type TransitionErrorCode } from './errors'
-import type { OrderEvent } from './events'
+import type { Canceled, Expired, OrderEvent } from './events'
 import { kstDate } from './kst'
-import type { BrokerLeg, Order } from './order'
+import {
+  type BrokerLeg,
+  currentLeg,
+  isSuperseded,
+  type LegReduction,
+  type Order,
+  type PendingRequest,
+  replaceUnanswered,
+} from './order'
 import { isTerminal, type OrderState } from './states'
 import { ruleFor, type TransitionRule } from './transition-table'
 
@@ -171,12 +179,13 @@ export function transition(order: Order, event: OrderEvent): TransitionResult {
           at: event.at,
         },
       ]
-      if (order.state === 'CANCELED') {
+      if (order.state === 'CANCELED' || order.state === 'EXPIRED') {
+        const what = order.state === 'CANCELED' ? 'cancel' : 'expiry'
         effects.push({
           type: 'alarm',
-          code: 'late_fill_after_cancel',
+          code: `late_fill_after_${what}`,
           severity: 'warning',
-          message: `order ${order.intentId}: ${delta} shares filled after the cancel was confirmed`,
+          message: `order ${order.intentId}: ${delta} shares filled after the ${what} was confirmed`,
         })
       } else if (closed) {
         effects.push({
@@ -203,10 +212,20 @@ export function transition(order: Order, event: OrderEvent): TransitionResult {
       if (rule.kind === 'illegal') return illegal()
       if (rule.kind === 'ignore') return ignored(rule.note)
       if (order.state === 'INTENT_CREATED') return applied({ state: next() })
+      // A cancel may overtake an unanswered replace: remember it, since until it is answered part
+      // of the order may already work under the replacement's new number.
+      const overtaken = order.pending?.kind === 'replace' ? order.pending.patch : null
       return applied(
         {
           state: next(),
-          pending: { kind: 'cancel', requestedAt: event.at, acked: false, requestId: null, patch: null },
+          pending: {
+            kind: 'cancel',
+            requestedAt: event.at,
+            acked: false,
+            requestId: null,
+            patch: null,
+            ...(overtaken ? { overtakenReplace: { ...overtaken } } : {}),
+          },
         },
         [{ type: 'send_request', request: 'cancel_order' }],
       )
@@ -243,6 +262,14 @@ export function transition(order: Order, event: OrderEvent): TransitionResult {
     case 'replace_rejected': {
       if (rule.kind === 'illegal') return illegal()
       if (rule.kind === 'ignore') return ignored(rule.note)
+      if (event.type === 'replace_rejected' && order.state === 'CANCEL_PENDING') {
+        // Only the refusal of the replace this cancel overtook means something here.
+        const pending = order.pending
+        if (pending?.overtakenReplace === undefined)
+          return ignored('stale answer to a replace already resolved')
+        const { overtakenReplace: _refused, ...rest } = pending
+        return applied({ pending: rest })
+      }
       if (rule.kind === 'stay') return applied({})
       if (event.type === 'cancel_rejected' && event.cancelRequestId !== undefined) {
         const current = order.pending?.kind === 'cancel' ? order.pending.requestId : null
@@ -252,6 +279,20 @@ export function transition(order: Order, event: OrderEvent): TransitionResult {
           )
         }
       }
+      // A refused cancel that had overtaken a replace: that replace is still unanswered.
+      const overtaken = event.type === 'cancel_rejected' ? order.pending?.overtakenReplace : undefined
+      if (overtaken !== undefined) {
+        return applied({
+          state: 'REPLACE_PENDING',
+          pending: {
+            kind: 'replace',
+            requestedAt: event.at,
+            acked: false,
+            requestId: null,
+            patch: overtaken,
+          },
+        })
+      }
       return applied({ state: next(), pending: null })
     }
 
@@ -259,7 +300,8 @@ export function transition(order: Order, event: OrderEvent): TransitionResult {
     case 'expired': {
       if (rule.kind === 'illegal') return illegal()
       if (rule.kind === 'ignore') return ignored(rule.note)
-      return applied({ state: next(), pending: null, unresolved: null })
+      if (rule.kind !== 'end') return illegal()
+      return endLeg(order, event, rule, { applied, ignored, fail })
     }
 
     case 'replace_requested': {
@@ -310,7 +352,8 @@ export function transition(order: Order, event: OrderEvent): TransitionResult {
           true,
         )
       }
-      const patch = order.pending?.kind === 'replace' ? order.pending.patch : null
+      const patch =
+        order.pending?.kind === 'replace' ? order.pending.patch : (order.pending?.overtakenReplace ?? null)
       const newLegQuantity = event.quantity ?? patch?.quantity
       // The replacement carries what remained; fills under older numbers keep counting.
       const quantity = newLegQuantity === undefined ? order.quantity : order.filledQuantity + newLegQuantity
@@ -338,7 +381,7 @@ export function transition(order: Order, event: OrderEvent): TransitionResult {
           limitPrice: event.limitPrice ?? patch?.limitPrice ?? order.limitPrice,
           brokerOrderId: event.newBrokerOrderId,
           legs: [...order.legs, leg],
-          ...(keepState && !complete ? {} : { pending: null }),
+          ...(keepState && !complete ? { pending: answered(order.pending) } : { pending: null }),
         },
         [{ type: 'link_broker_order', leg }],
       )
@@ -399,6 +442,112 @@ export function transition(order: Order, event: OrderEvent): TransitionResult {
       )
     }
   }
+}
+
+type EndRule = Extract<TransitionRule, { kind: 'end' }>
+
+interface Outcomes {
+  applied: (patch: Partial<Order>, effects?: OrderEffect[]) => Transitioned
+  ignored: (note: string) => Transitioned
+  fail: (code: TransitionErrorCode, message: string, alarm?: boolean) => TransitionError
+}
+
+/**
+ * A `canceled` or `expired` report: decide by the number it came under and the shares it names
+ * (the `end` rule of the table). The order closes only when nothing it has is left working.
+ */
+function endLeg(order: Order, event: Canceled | Expired, rule: EndRule, out: Outcomes): TransitionResult {
+  const reported = event.type === 'canceled' ? event.canceledQuantity : event.expiredQuantity
+  if (reported !== undefined && (!Number.isSafeInteger(reported) || reported < 0)) {
+    return out.fail('invalid_event', `${event.type} quantity ${reported} is not a non-negative integer`)
+  }
+  const close = { state: rule.to, pending: null, unresolved: null } as const
+  // No number linked (RECONCILE_REQUIRED before any ack): the broker's word about the order is the evidence.
+  if (order.legs.length === 0) return out.applied(close)
+
+  let leg =
+    event.brokerOrderId === undefined
+      ? currentLeg(order)
+      : order.legs.find((l) => l.brokerOrderId === event.brokerOrderId)
+  // Reported under a cancel request's own number: it is about the number that request canceled.
+  if (leg?.role === 'cancel') {
+    const target = leg.predecessorId
+    leg = order.legs.find((l) => l.brokerOrderId === target && l.role !== 'cancel')
+  }
+  if (!leg) {
+    return out.fail(
+      'unknown_broker_order',
+      `no broker order ${event.brokerOrderId ?? order.brokerOrderId} to ${event.type === 'canceled' ? 'cancel' : 'expire'}`,
+      true,
+    )
+  }
+  const id = leg.brokerOrderId
+  const fact: LegReduction = { type: event.type, quantity: reported ?? null }
+  const repeat = (leg.reductions ?? []).some((r) => r.type === fact.type && r.quantity === fact.quantity)
+  if (repeat) return out.ignored(`${event.type} of ${fact.quantity ?? 'all'} under ${id} already applied`)
+  if (leg.closed) {
+    if (fact.quantity === null) return out.ignored(`${id} is already ${leg.closed}`)
+    // Two different ends of one number: the books and the broker disagree; nothing is guessed.
+    return out.fail(
+      'invalid_event',
+      `${id} was already ${leg.closed}; a further ${event.type} of ${fact.quantity} contradicts it`,
+      true,
+    )
+  }
+  const target = leg
+  const legs = (closed: boolean): BrokerLeg[] =>
+    order.legs.map((l) =>
+      l === target
+        ? { ...l, reductions: [...(l.reductions ?? []), fact], ...(closed ? { closed: event.type } : {}) }
+        : l,
+    )
+
+  // A replaced number: the order's shares work under its successor; only this number closes (the
+  // leftover a quantity modify leaves behind, canceled by the adapter).
+  if (isSuperseded(order, id)) return out.applied({ legs: legs(true) })
+
+  const working = order.quantity - order.filledQuantity
+  if (fact.quantity === null || fact.quantity >= working) {
+    const effects: OrderEffect[] =
+      fact.quantity !== null && fact.quantity > working
+        ? [
+            {
+              type: 'alarm',
+              code: `${event.type}_exceeds_working`,
+              severity: 'critical',
+              message: `order ${order.intentId}: ${fact.quantity} shares ${event.type} under ${id}, but only ${working} are working in the books`,
+            },
+          ]
+        : []
+    return out.applied({ ...close, legs: legs(true) }, effects)
+  }
+
+  // Fewer shares than are working.
+  const unanswered = replaceUnanswered(order)
+  if (!unanswered && rule.short === 'end') return out.applied({ ...close, legs: legs(true) })
+  // The order continues with fewer shares. Expected while a quantity modify is unanswered (its
+  // leftover under the old number is canceled); anything else is a partial cancel nobody here asked
+  // for, or a full one whose fills are still on their way: say so.
+  const patch = order.pending?.kind === 'replace' ? order.pending.patch : order.pending?.overtakenReplace
+  const expected = unanswered && patch?.quantity !== undefined
+  const effects: OrderEffect[] = expected
+    ? []
+    : [
+        {
+          type: 'alarm',
+          code: `partial_${event.type === 'canceled' ? 'cancel' : 'expiry'}`,
+          severity: 'warning',
+          message: `order ${order.intentId}: ${fact.quantity} of ${working} working shares ${event.type} under ${id}; the order continues with ${working - fact.quantity}`,
+        },
+      ]
+  return out.applied({ quantity: order.quantity - fact.quantity, legs: legs(false) }, effects)
+}
+
+/** A cancel request once the replace it overtook is answered; any other request as is. */
+function answered(pending: PendingRequest | null): PendingRequest | null {
+  if (pending?.overtakenReplace === undefined) return pending
+  const { overtakenReplace: _answered, ...rest } = pending
+  return rest
 }
 
 /** Which request an outcome-unknown can be about, per state. */
