@@ -62,6 +62,21 @@ export type KisEvent =
   | { type: 'ws.pingpong' }
   /** A frame could not be decoded; it was dropped and the session continues. */
   | { type: 'ws.decode_error'; trId: string | undefined; code: string; message: string }
+  /**
+   * A REST snapshot of today's orders was merged into the execution-notice totals (on every
+   * (re)subscription and when verifying): `raised` orders got a catch-up `filled` event,
+   * `terminal` got a canceled/rejected/expired/replaced event the notices had missed. `stale`
+   * means a newer (re)subscription superseded it.
+   */
+  | {
+      type: 'notice.sync'
+      phase: 'baseline' | 'subscribed' | 'verify' | 'retry'
+      outcome: 'ok' | 'failed' | 'stale'
+      orders: number
+      raised: number
+      terminal: number
+      error?: string
+    }
   /** A frame carried more fields per record than this version knows; extra fields were ignored. */
   | { type: 'ws.drift'; trId: string; expectedFields: number; actualFields: number }
 

@@ -412,6 +412,7 @@ describe('KisGateway', () => {
 
   it('streams execution notices as cumulative order events', async () => {
     const { gw, clock, creds, sockets } = setup('paper')
+    server.use(http.get(`${BASE}${T}/inquire-daily-ccld`, () => ok({ output1: [], output2: {} })))
     const got: unknown[] = []
     gw.streamOrderEvents(creds.account, (e) => got.push(e))
     await drive(
@@ -422,6 +423,13 @@ describe('KisGateway', () => {
     )
     const s = sockets.sockets[0]!
     s.open()
+    // The subscription waits for the baseline snapshot (inquire-daily-ccld).
+    await drive(
+      clock,
+      (async () => {
+        while (s.subscriptions().length === 0) await clock.advanceAsync(10)
+      })(),
+    )
     expect(s.subscriptions()).toEqual([
       expect.objectContaining({ trId: 'H0STCNI9', trKey: creds.htsId, trType: '1' }),
     ])

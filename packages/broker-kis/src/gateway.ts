@@ -34,6 +34,7 @@ import {
 import WebSocket from 'ws'
 import { z } from 'zod'
 import { type KisConfig, type KisConfigInput, parseKisConfig } from './config'
+import { type DailyOrder, summariseDailyRows } from './daily-orders'
 import {
   BalancePositionSchema,
   BalanceSummarySchema,
@@ -48,6 +49,7 @@ import {
 import { KisError } from './errors'
 import { type KisEvent, type KisEventListener, safeEmitter } from './events'
 import { isoToCompactDate, kstCompactDate, kstCompactToEpoch } from './kst'
+import { NoticeSync, type NoticeSyncTuning } from './notice-sync'
 import { describeOrdDvsn, mapOrderIntent } from './order-mapping'
 import { SlidingWindowLimiter } from './rate-limiter'
 import { type FetchLike, KisRestClient } from './rest-client'
@@ -56,8 +58,8 @@ import { ApprovalKeyManager, TokenManager } from './token-manager'
 import { type TokenStore, tokenStoreKey } from './token-store'
 import { KIS_WS_TR } from './tr-ids'
 import { type ExecutionNotice, normaliseOrderNo } from './ws/decoders'
-import { OrderNoticeTracker } from './ws/notice-tracker'
-import { type KisSocket, type KisSocketFactory, KisStreamSession } from './ws/session'
+import { type OrderFillSnapshot, OrderNoticeTracker } from './ws/notice-tracker'
+import { type KisSocket, type KisSocketFactory, KisStreamSession, type SubscriptionHooks } from './ws/session'
 
 /** Options of {@link createKisGateway}. */
 export interface KisGatewayOptions {
@@ -77,6 +79,11 @@ export interface KisGatewayOptions {
   onEvent?: KisEventListener
   /** Stale-stream thresholds (see `KisStreamSessionOptions.streamIdleThreshold`). */
   streamIdleThreshold?: (trId: string, now: number) => number | undefined
+  /**
+   * Tuning of the REST snapshots that anchor execution-notice totals (see `NoticeSync`).
+   * @default { settleMs: 3_000, clockSkewMs: 1_000, maxVerifications: 3, retryBaseMs: 1_000, retryMaxMs: 30_000, maxRetries: 5 }
+   */
+  noticeSync?: NoticeSyncTuning
 }
 
 interface KnownOrder {
@@ -133,6 +140,7 @@ export class KisGateway implements BrokerGateway {
   readonly #tracker = new OrderNoticeTracker()
   readonly #orderListeners = new Set<(e: BrokerOrderEvent) => void>()
   readonly #gapListeners = new Set<(reason: string) => void>()
+  readonly #noticeSync: NoticeSync
   #noticeRelease: Unsubscribe | undefined
 
   constructor(options: KisGatewayOptions) {
@@ -219,6 +227,15 @@ export class KisGateway implements BrokerGateway {
       },
       noticeTrIds: [KIS_WS_TR.notice.real, KIS_WS_TR.notice.paper],
     })
+    this.#noticeSync = new NoticeSync({
+      ...options.noticeSync,
+      tracker: this.#tracker,
+      account: config.account,
+      clock: this.#clock,
+      fetchSnapshot: () => this.#fillSnapshot(),
+      deliver: (events) => this.#deliver(events),
+      emit: this.#emit,
+    })
   }
 
   // ---------------------------------------------------------------- helpers
@@ -291,6 +308,7 @@ export class KisGateway implements BrokerGateway {
 
   /** Close the WebSocket session and stop timers. */
   async close(): Promise<void> {
+    this.#noticeSync.close()
     this.stream.close()
   }
 
@@ -589,6 +607,26 @@ export class KisGateway implements BrokerGateway {
     return pages.flatMap((p) => this.#rows(DailyCcldRowSchema, p.output1, operation))
   }
 
+  /** Today's orders as the notice tracker's snapshot (reference §4.4, CCLD_DVSN 00). */
+  async #fillSnapshot(): Promise<OrderFillSnapshot[]> {
+    const today = this.#today()
+    const rows = await this.#dailyRows({ from: today, to: today, ccld: '00' }, 'reconcile', 'noticeSync')
+    return summariseDailyRows(rows).map((o) => ({
+      orderNo: o.orderNo,
+      symbol: o.symbol,
+      side: o.side,
+      orderQuantity: o.quantity,
+      filledQuantity: o.filled,
+      averagePrice: o.averagePrice,
+      filledAmount: o.filledAmount,
+      limitPrice: o.price,
+      remainingQuantity: o.remaining,
+      canceledQuantity: o.cancelConfirmed,
+      predecessor: o.predecessor,
+      ...terminalOf(o),
+    }))
+  }
+
   async getOpenOrders(account: string): Promise<BrokerOrder[]> {
     this.#checkAccount(account, 'getOpenOrders')
     const rows = await this.#openRows('reconcile', 'getOpenOrders')
@@ -646,50 +684,26 @@ export class KisGateway implements BrokerGateway {
    * is to point at its original) are requests, not orders: they mark their original instead.
    */
   #ordersFromDaily(rows: DailyCcldRow[], account: string): BrokerOrder[] {
-    const byNo = new Map<string, DailyCcldRow>()
-    for (const r of rows) byNo.set(normaliseOrderNo(r.odno), r)
-    const replacedBy = new Map<string, string>()
-    const canceledOrigins = new Set<string>()
-    for (const r of rows) {
-      const orig = r.orgn_odno && Number(r.orgn_odno) > 0 ? normaliseOrderNo(r.orgn_odno) : ''
-      if (!orig) continue
-      if (r.cncl_yn === 'Y') canceledOrigins.add(orig)
-      else replacedBy.set(orig, normaliseOrderNo(r.odno))
-    }
-    const out: BrokerOrder[] = []
-    for (const [odno, r] of byNo) {
-      if (r.cncl_yn === 'Y' && r.orgn_odno && Number(r.orgn_odno) > 0) continue
-      if (r.ord_qty <= 0) continue
-      const filled = Math.min(r.tot_ccld_qty, r.ord_qty)
-      const remaining = Math.max(0, Math.min(r.rmn_qty, r.ord_qty - filled))
-      let status: BrokerOrder['status']
-      if (remaining > 0) status = filled > 0 ? 'partially_filled' : 'open'
-      else if (filled >= r.ord_qty) status = 'filled'
-      else if ((r.rjct_qty ?? 0) > 0 && filled === 0) status = 'rejected'
-      else if (replacedBy.has(odno) && !canceledOrigins.has(odno)) status = 'replaced'
-      else status = 'canceled'
-      const k = describeOrdDvsn(r.ord_dvsn_cd)
-      const orig = r.orgn_odno && Number(r.orgn_odno) > 0 ? normaliseOrderNo(r.orgn_odno) : ''
-      const venue = r.excg_id_dvsn_cd || r.excg_id_dvsn_Cd
-      out.push({
-        brokerOrderId: odno,
-        ...(orig ? { predecessorId: orig } : {}),
+    return summariseDailyRows(rows).map((o) => {
+      const k = describeOrdDvsn(o.ordDvsn)
+      return {
+        brokerOrderId: o.orderNo,
+        ...(o.predecessor ? { predecessorId: o.predecessor } : {}),
         account,
-        symbol: r.pdno.trim(),
-        side: r.sll_buy_dvsn_cd === '01' ? 'sell' : 'buy',
+        symbol: o.symbol,
+        side: o.side,
         orderType: k.orderType,
         timeInForce: k.timeInForce,
-        venue: venue === 'NXT' || venue === 'SOR' ? venue : 'KRX',
-        quantity: r.ord_qty,
-        ...(r.ord_unpr > 0 ? { limitPrice: r.ord_unpr } : {}),
-        filledQuantity: filled,
-        ...(filled > 0 && r.avg_prvs > 0 ? { averageFillPrice: r.avg_prvs } : {}),
-        remainingQuantity: remaining,
-        status,
-        submittedAt: kstCompactToEpoch(r.ord_dt, r.ord_tmd) ?? this.#clock.now(),
-      })
-    }
-    return out
+        venue: o.venue === 'NXT' || o.venue === 'SOR' ? o.venue : 'KRX',
+        quantity: o.quantity,
+        ...(o.price > 0 ? { limitPrice: o.price } : {}),
+        filledQuantity: o.filled,
+        ...(o.filled > 0 && o.averagePrice > 0 ? { averageFillPrice: o.averagePrice } : {}),
+        remainingQuantity: o.remaining,
+        status: o.status,
+        submittedAt: kstCompactToEpoch(o.orderDate, o.orderTime) ?? this.#clock.now(),
+      }
+    })
   }
 
   /**
@@ -892,9 +906,10 @@ export class KisGateway implements BrokerGateway {
     l: (x: unknown) => void,
     operation: string,
     pinned = false,
+    hooks?: SubscriptionHooks,
   ): Unsubscribe {
     try {
-      return this.stream.subscribe(pairs, l, pinned)
+      return this.stream.subscribe(pairs, l, pinned, hooks)
     } catch (e) {
       if (KisError.isInstance(e) && e.code === 'KIS_SUBSCRIPTION_BUDGET') {
         // reference §8: the broker would answer OPSP0008; we refuse before sending anything.
@@ -909,7 +924,11 @@ export class KisGateway implements BrokerGateway {
     // every linked account (§7.9, NOTICE-LIMITS), including other products of the same CANO.
     if (n.accountNo && !this.#isOwnAccountNo(n.accountNo)) return
     // Applied once per notice, then fanned out, so every listener sees the same cumulative events.
-    const events = this.#tracker.apply(n, this.config.account, this.#today(), this.#clock.now())
+    const now = this.#clock.now()
+    this.#deliver(this.#tracker.apply(n, this.config.account, kstCompactDate(now), now, now))
+  }
+
+  #deliver(events: readonly BrokerOrderEvent[]): void {
     for (const l of this.#orderListeners) {
       for (const e of events) {
         try {
@@ -936,20 +955,41 @@ export class KisGateway implements BrokerGateway {
       })
     }
     const listener = (e: BrokerOrderEvent) => onEvent(e)
+    // Registered first: the catch-up events of the first snapshot go to this listener too.
+    this.#orderListeners.add(listener)
     if (!this.#noticeRelease) {
       // The notice subscription is pinned: one registration, kept across reconnects, shared by all.
       const trId = KIS_WS_TR.notice[this.config.environment]
+      // Before every (re)subscription a REST snapshot anchors the running totals, and another
+      // follows the ack (see NoticeSync): notices carry per-fill quantities only (§7.9) and KIS
+      // does not replay what was sent during a gap.
       this.#noticeRelease = this.#subscribe(
         [{ trId, trKey: htsId }],
         (x) => this.#onNotice(x as ExecutionNotice),
         'streamOrderEvents',
         true,
+        {
+          beforeSubscribe: () => this.#noticeSync.beforeSubscribe(),
+          onAcknowledged: () => this.#noticeSync.onSubscribed(),
+        },
       )
     }
-    this.#orderListeners.add(listener)
     return () => {
       this.#orderListeners.delete(listener)
     }
+  }
+}
+
+function terminalOf(o: DailyOrder): Pick<OrderFillSnapshot, 'terminal'> {
+  switch (o.status) {
+    case 'canceled':
+    case 'rejected':
+    case 'expired':
+      return { terminal: { type: o.status } }
+    case 'replaced':
+      return o.replacedBy ? { terminal: { type: 'replaced', newOrderNo: o.replacedBy } } : {}
+    default:
+      return {}
   }
 }
 

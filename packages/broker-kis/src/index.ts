@@ -22,6 +22,7 @@ export type { KisEvent, KisEventListener, KisLane } from './events'
 export type { KisGatewayOptions, KisGatewaySnapshot } from './gateway'
 export { createKisGateway, KisGateway } from './gateway'
 export { kstCompactDate, kstCompactToEpoch, parseKstDateTime } from './kst'
+export type { NoticeSyncTuning } from './notice-sync'
 export type { OrdDvsn, OrderCashFields } from './order-mapping'
 export { describeOrdDvsn, mapOrderIntent } from './order-mapping'
 export type { SlidingWindowLimiterOptions } from './rate-limiter'
@@ -53,6 +54,12 @@ export {
 } from './ws/decoders'
 export type { KisControlFrame, KisDataFrame, KisFrame, KisPingPongFrame } from './ws/frame'
 export { parseKisFrame, splitRecords } from './ws/frame'
+export type {
+  OrderFillSnapshot,
+  ReconcileOptions,
+  ReconcileResult,
+  SnapshotMode,
+} from './ws/notice-tracker'
 export { OrderNoticeTracker } from './ws/notice-tracker'
 export type {
   CircuitBreakerOptions,
@@ -61,6 +68,12 @@ export type {
   ReconnectReason,
 } from './ws/reconnect'
 export { CircuitBreaker, ReconnectPolicy } from './ws/reconnect'
-export type { KisSocket, KisSocketFactory, KisStreamSessionOptions, StreamListener } from './ws/session'
+export type {
+  KisSocket,
+  KisSocketFactory,
+  KisStreamSessionOptions,
+  StreamListener,
+  SubscriptionHooks,
+} from './ws/session'
 export { KisStreamSession } from './ws/session'
 export { SubscriptionBudget } from './ws/subscription-budget'

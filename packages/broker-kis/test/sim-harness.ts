@@ -13,6 +13,8 @@ export interface SimRig {
   account: string
   gateway: KisGateway
   events: KisEvent[]
+  /** Another gateway on the same app and account (e.g. a restarted process); closed with the rig. */
+  newGateway(): KisGateway
   close(): Promise<void>
 }
 
@@ -46,28 +48,37 @@ export async function startRig(
     clearTimeout: (h) => globalThis.clearTimeout(h as unknown as ReturnType<typeof setTimeout>),
   }
   const events: KisEvent[] = []
-  const gateway = createKisGateway({
-    config: {
-      environment: env,
-      appKey: app.appkey,
-      appSecret: app.appsecret,
-      account,
-      htsId: app.htsId,
-      restBaseUrl: sim.restUrl,
-      wsUrl: `${sim.wsUrl}/tryitout`,
-      ...options.config,
-    },
-    clock,
-    onEvent: (e) => events.push(e),
-    ...options.gateway,
-  })
+  const extra: KisGateway[] = []
+  const make = (): KisGateway =>
+    createKisGateway({
+      config: {
+        environment: env,
+        appKey: app.appkey,
+        appSecret: app.appsecret,
+        account,
+        htsId: app.htsId,
+        restBaseUrl: sim.restUrl,
+        wsUrl: `${sim.wsUrl}/tryitout`,
+        ...options.config,
+      },
+      clock,
+      onEvent: (e) => events.push(e),
+      ...options.gateway,
+    })
+  const gateway = make()
   return {
     sim,
     app,
     account,
     gateway,
     events,
+    newGateway: () => {
+      const g = make()
+      extra.push(g)
+      return g
+    },
     close: async () => {
+      for (const g of extra) await g.close()
       await gateway.close()
       await sim.close()
     },

@@ -1,9 +1,9 @@
-import { BrokerOrderEventSchema } from '@vellab/broker-gateway'
+import { type BrokerOrderEvent, BrokerOrderEventSchema } from '@vellab/broker-gateway'
 import fc from 'fast-check'
 import { describe, expect, it } from 'vitest'
 import { noticeRecord } from '../testing'
 import { decodeNoticeRecords, type ExecutionNotice } from './decoders'
-import { OrderNoticeTracker } from './notice-tracker'
+import { type OrderFillSnapshot, OrderNoticeTracker } from './notice-tracker'
 
 const ACC = '50123456-01'
 const notice = (o: Partial<Parameters<typeof noticeRecord>[0]>): ExecutionNotice =>
@@ -125,6 +125,375 @@ describe('OrderNoticeTracker', () => {
         },
       ),
       { numRuns: 300 },
+    )
+  })
+})
+
+const snap = (o: Partial<OrderFillSnapshot> & { orderNo: string }): OrderFillSnapshot => ({
+  symbol: '005930',
+  side: 'buy',
+  orderQuantity: 10,
+  filledQuantity: 0,
+  averagePrice: 0,
+  filledAmount: 0,
+  limitPrice: 70000,
+  remainingQuantity: 10,
+  canceledQuantity: 0,
+  predecessor: '',
+  ...o,
+})
+// 2026-11-24 10:00:00 KST.
+const T0 = Date.UTC(2026, 10, 24, 1, 0, 0)
+const hhmmss = (t: number) => {
+  const d = new Date(t + 9 * 3_600_000)
+  return [d.getUTCHours(), d.getUTCMinutes(), d.getUTCSeconds()]
+    .map((v) => String(v).padStart(2, '0'))
+    .join('')
+}
+const fills = (events: BrokerOrderEvent[]) =>
+  events.flatMap((e) =>
+    e.type === 'filled' ? [[e.eventId, e.fillQuantity, e.fillPrice, e.cumulativeQuantity]] : [],
+  )
+
+describe('OrderNoticeTracker.reconcile (REST seeding)', () => {
+  it('after a restart, a baseline seeds the total: the next notice continues from the broker level', () => {
+    const t = new OrderNoticeTracker()
+    const r = t.reconcile(
+      [snap({ orderNo: '0000000101', filledQuantity: 4, filledAmount: 280_400, remainingQuantity: 6 })],
+      { account: ACC, now: T0, mode: 'baseline' },
+    )
+    // Catch-up at the broker's level, same id form as notice-derived fills; and the working order
+    // is reported accepted (its receipt notice went to the previous process).
+    expect(r.events.map((e) => e.eventId)).toEqual(['0000000101:accepted', '0000000101:fill:4'])
+    expect(fills(r.events)).toEqual([['0000000101:fill:4', 4, 70100, 4]])
+    const next = t.apply(
+      notice({ fill: true, quantity: 2, time: hhmmss(T0 + 5_000) }),
+      ACC,
+      '20261124',
+      T0 + 5_000,
+    )
+    expect(fills(next)).toEqual([['0000000101:fill:6', 2, 70000, 6]])
+    for (const e of [...r.events, ...next]) BrokerOrderEventSchema.parse(e)
+  })
+
+  it('never lowers a total and never emits a level twice', () => {
+    const t = new OrderNoticeTracker()
+    t.apply(notice({ fill: true, quantity: 5 }), ACC, '20261124', T0)
+    const lower = t.reconcile([snap({ orderNo: '0000000101', filledQuantity: 3, averagePrice: 70000 })], {
+      account: ACC,
+      now: T0,
+      mode: 'baseline',
+    })
+    expect(fills(lower.events)).toEqual([])
+    expect(t.cumulative('0000000101')).toBe(5)
+    const same = t.reconcile([snap({ orderNo: '0000000101', filledQuantity: 5, averagePrice: 70000 })], {
+      account: ACC,
+      now: T0,
+      mode: 'live',
+    })
+    expect(fills(same.events)).toEqual([])
+  })
+
+  it('derives the catch-up price from the amount change (exact), else from avg_prvs (approximate)', () => {
+    const t = new OrderNoticeTracker()
+    t.apply(notice({ fill: true, quantity: 2, price: 70000 }), ACC, '20261124', T0)
+    // Missed: 3 @ 70,200 → amount 2×70,000 + 3×70,200 = 350,600.
+    const exact = t.reconcile(
+      [snap({ orderNo: '0000000101', filledQuantity: 5, filledAmount: 350_600, averagePrice: 70120 })],
+      {
+        account: ACC,
+        now: T0,
+        mode: 'baseline',
+      },
+    )
+    expect(fills(exact.events)).toEqual([['0000000101:fill:5', 3, 70200, 5]])
+    // Without tot_ccld_amt: avg 70,133.33 (rounded by the broker) over 6 → (420,800 − 350,600) / 1.
+    const approx = t.reconcile([snap({ orderNo: '0000000101', filledQuantity: 6, averagePrice: 70133.33 })], {
+      account: ACC,
+      now: T0,
+      mode: 'baseline',
+    })
+    expect(fills(approx.events)).toEqual([['0000000101:fill:6', 1, 70200, 6]])
+  })
+
+  it('reports terminal states the notices missed, once, with the notice-path ids', () => {
+    const t = new OrderNoticeTracker()
+    const r = t.reconcile(
+      [
+        snap({
+          orderNo: '0000000201',
+          filledQuantity: 2,
+          filledAmount: 140_000,
+          remainingQuantity: 0,
+          canceledQuantity: 8,
+          terminal: { type: 'canceled' },
+        }),
+        snap({ orderNo: '0000000202', remainingQuantity: 0, terminal: { type: 'rejected' } }),
+        snap({
+          orderNo: '0000000203',
+          filledQuantity: 1,
+          filledAmount: 70_000,
+          remainingQuantity: 0,
+          terminal: { type: 'expired' },
+        }),
+        snap({
+          orderNo: '0000000204',
+          remainingQuantity: 0,
+          terminal: { type: 'replaced', newOrderNo: '0000000205' },
+        }),
+      ],
+      { account: ACC, now: T0, mode: 'baseline' },
+    )
+    expect(r.events.map((e) => e.eventId)).toEqual([
+      '0000000201:fill:2',
+      '0000000201:canceled',
+      '0000000202:rejected',
+      '0000000203:fill:1',
+      '0000000203:expired',
+      '0000000204:replaced:0000000205',
+    ])
+    expect(r.events[1]).toMatchObject({ canceledQuantity: 8 })
+    expect(r.events[4]).toMatchObject({ expiredQuantity: 9 })
+    for (const e of r.events) BrokerOrderEventSchema.parse(e)
+    const again = t.reconcile(
+      [
+        snap({
+          orderNo: '0000000201',
+          filledQuantity: 2,
+          remainingQuantity: 0,
+          terminal: { type: 'canceled' },
+        }),
+      ],
+      { account: ACC, now: T0, mode: 'live' },
+    )
+    expect(again.events).toEqual([])
+  })
+
+  it('a live snapshot that already counts an in-flight fill does not count its late notice twice', () => {
+    const t = new OrderNoticeTracker()
+    const uncertain: number[] = []
+    t.onUncertain((_, q) => uncertain.push(q))
+    t.apply(notice({ fill: true, quantity: 2, time: hhmmss(T0) }), ACC, '20261124', T0)
+    // A fill of 3 at T0+1s; REST answers at T0+1.2s with 5, the notice arrives at T0+1.5s.
+    const r = t.reconcile([snap({ orderNo: '0000000101', filledQuantity: 5, filledAmount: 350_000 })], {
+      account: ACC,
+      now: T0 + 1_200,
+      mode: 'live',
+    })
+    expect(fills(r.events)).toEqual([['0000000101:fill:5', 3, 70000, 5]])
+    expect(r.unexplained).toBe(3)
+    const late = t.apply(
+      notice({ fill: true, quantity: 3, time: hhmmss(T0 + 1_000) }),
+      ACC,
+      '20261124',
+      T0 + 1_500,
+    )
+    expect(late).toEqual([])
+    expect(uncertain).toEqual([3])
+    // A fill after the snapshot (time past the cutoff) counts in full.
+    const after = t.apply(
+      notice({ fill: true, quantity: 1, time: hhmmss(T0 + 4_000) }),
+      ACC,
+      '20261124',
+      T0 + 4_000,
+    )
+    expect(fills(after)).toEqual([['0000000101:fill:6', 1, 70000, 6]])
+  })
+
+  it('a baseline clears open credits (nothing can be in flight on a dead socket)', () => {
+    const t = new OrderNoticeTracker()
+    t.reconcile([snap({ orderNo: '0000000101', filledQuantity: 3, filledAmount: 210_000 })], {
+      account: ACC,
+      now: T0,
+      mode: 'live',
+    })
+    t.reconcile([snap({ orderNo: '0000000101', filledQuantity: 3, filledAmount: 210_000 })], {
+      account: ACC,
+      now: T0 + 100,
+      mode: 'baseline',
+    })
+    const n = t.apply(notice({ fill: true, quantity: 1, time: hhmmss(T0 + 200) }), ACC, '20261124', T0 + 300)
+    expect(fills(n)).toEqual([['0000000101:fill:4', 1, 70000, 4]])
+  })
+})
+
+describe('OrderNoticeTracker: property over notices, gaps and snapshots', () => {
+  // A model broker: a few orders, fills at one price per order, a notice channel with latency
+  // (delivered out of order, within MAX_LATENCY, before the settle window ends), gaps that lose
+  // in-flight notices and fills, baselines before resubscribing, a window between baseline and ack
+  // in which fills reach neither side, live snapshots answered after a delay (fills and notices
+  // land meanwhile), and verifying snapshots as NoticeSync schedules them.
+  const ORDERS = ['0000000301', '0000000302', '0000000303']
+  const PRICE = [70000, 70100, 69900]
+  const QTY = 40
+  const SETTLE = 3_000
+  const MAX_LATENCY = 1_000
+  type Op =
+    | { k: 'fill'; o: number; q: number }
+    | { k: 'deliver'; i: number }
+    | { k: 'wait'; ms: number }
+    | { k: 'gap' }
+    | { k: 'resubscribe' }
+    | { k: 'ack' }
+    | { k: 'snapStart' }
+    | { k: 'snapEnd' }
+  const op: fc.Arbitrary<Op> = fc.oneof(
+    {
+      weight: 5,
+      arbitrary: fc.record({
+        k: fc.constant('fill' as const),
+        o: fc.nat(2),
+        q: fc.integer({ min: 1, max: 5 }),
+      }),
+    },
+    { weight: 4, arbitrary: fc.record({ k: fc.constant('deliver' as const), i: fc.nat() }) },
+    {
+      weight: 3,
+      arbitrary: fc.record({ k: fc.constant('wait' as const), ms: fc.integer({ min: 50, max: 2_500 }) }),
+    },
+    { weight: 1, arbitrary: fc.constant({ k: 'gap' as const }) },
+    { weight: 2, arbitrary: fc.constant({ k: 'resubscribe' as const }) },
+    { weight: 2, arbitrary: fc.constant({ k: 'ack' as const }) },
+    { weight: 3, arbitrary: fc.constant({ k: 'snapStart' as const }) },
+    { weight: 3, arbitrary: fc.constant({ k: 'snapEnd' as const }) },
+  )
+
+  it('emitted levels rise strictly per order, never pass the broker, and end at the broker truth', () => {
+    fc.assert(
+      fc.property(fc.array(op, { maxLength: 80 }), (ops) => {
+        const t = new OrderNoticeTracker()
+        let now = T0
+        const truth = [0, 0, 0]
+        let phase: 'down' | 'window' | 'live' = 'down'
+        let flight: { o: number; q: number; at: number; seq: number }[] = []
+        let seq = 0
+        let pending: { filled: number[]; at: number } | undefined
+        let verifyAt: number | undefined
+        const levels = new Map<string, number>()
+        const record = (events: BrokerOrderEvent[]) => {
+          for (const e of events) {
+            if (e.type !== 'filled') continue
+            const o = ORDERS.indexOf(e.brokerOrderId)
+            const prev = levels.get(e.brokerOrderId) ?? 0
+            expect(e.cumulativeQuantity).toBeGreaterThan(prev)
+            expect(e.cumulativeQuantity).toBeLessThanOrEqual(truth[o]!)
+            expect(e.cumulativeQuantity - prev).toBe(e.fillQuantity)
+            expect(e.fillPrice).toBe(PRICE[o])
+            levels.set(e.brokerOrderId, e.cumulativeQuantity)
+          }
+        }
+        t.onUncertain(() => {
+          verifyAt ??= now + SETTLE
+        })
+        const rows = (filled: number[]) =>
+          ORDERS.map((orderNo, o) =>
+            snap({
+              orderNo,
+              orderQuantity: QTY,
+              filledQuantity: filled[o]!,
+              filledAmount: filled[o]! * PRICE[o]!,
+              averagePrice: filled[o]! > 0 ? PRICE[o]! : 0,
+              remainingQuantity: QTY - filled[o]!,
+            }),
+          )
+        const merge = (filled: number[], mode: 'baseline' | 'live') => {
+          const r = t.reconcile(rows(filled), {
+            account: ACC,
+            now,
+            mode,
+            settleMs: SETTLE,
+            clockSkewMs: 1_000,
+          })
+          record(r.events)
+          if (r.unexplained > 0) verifyAt ??= now + SETTLE
+        }
+        const deliver = (i: number) => {
+          const [n] = flight.splice(i, 1)
+          if (!n) return
+          const rec = notice({
+            orderNo: ORDERS[n.o]!,
+            fill: true,
+            quantity: n.q,
+            price: PRICE[n.o]!,
+            time: hhmmss(n.at),
+            // Distinct raw records: two fills of equal size in one second are different facts.
+            orderPrice: 70000 + n.seq,
+          })
+          record(t.apply(rec, ACC, '20261124', now, now))
+        }
+        const advance = (ms: number) => {
+          const until = now + ms
+          for (;;) {
+            // Notices arrive within MAX_LATENCY of their fill; a due verification runs on time.
+            const nextNotice = flight.reduce(
+              (m, n) => Math.min(m, n.at + MAX_LATENCY),
+              Number.POSITIVE_INFINITY,
+            )
+            const next = Math.min(nextNotice, verifyAt ?? Number.POSITIVE_INFINITY)
+            if (next > until) break
+            now = Math.max(now, next)
+            if (next === nextNotice) deliver(flight.findIndex((n) => n.at + MAX_LATENCY === nextNotice))
+            else {
+              verifyAt = undefined
+              if (phase === 'live') merge(truth, 'live')
+            }
+          }
+          now = until
+        }
+        const apply = (x: Op) => {
+          switch (x.k) {
+            case 'fill': {
+              if (truth[x.o]! + x.q > QTY) return
+              truth[x.o]! += x.q
+              if (phase === 'live') flight.push({ o: x.o, q: x.q, at: now, seq: seq++ })
+              return
+            }
+            case 'deliver':
+              if (flight.length > 0) deliver(x.i % flight.length)
+              return
+            case 'wait':
+              advance(x.ms)
+              return
+            case 'gap':
+              phase = 'down'
+              flight = []
+              pending = undefined
+              verifyAt = undefined
+              return
+            case 'resubscribe':
+              if (phase !== 'down') return
+              merge(truth, 'baseline')
+              phase = 'window'
+              return
+            case 'ack':
+              if (phase !== 'window') return
+              phase = 'live'
+              pending = { filled: [...truth], at: now }
+              return
+            case 'snapStart':
+              if (phase === 'live' && !pending) pending = { filled: [...truth], at: now }
+              return
+            case 'snapEnd':
+              if (!pending) return
+              advance(Math.min(200, SETTLE))
+              if (pending && phase === 'live') merge(pending.filled, 'live')
+              pending = undefined
+              return
+          }
+        }
+        // Start like streamOrderEvents: baseline, subscribe, ack (which starts a live snapshot).
+        apply({ k: 'resubscribe' })
+        apply({ k: 'ack' })
+        for (const x of ops) apply(x)
+        // Quiesce: come back if down, let the after-ack snapshot answer, then let notices and
+        // verifications run out. (Plain `apply` calls: each is a no-op in the wrong phase.)
+        apply({ k: 'resubscribe' })
+        apply({ k: 'ack' })
+        apply({ k: 'snapEnd' })
+        for (let i = 0; i < 20 && (flight.length > 0 || verifyAt !== undefined); i++) advance(SETTLE)
+        for (const [o, orderNo] of ORDERS.entries()) expect(t.cumulative(orderNo)).toBe(truth[o])
+      }),
+      { numRuns: 400, seed: 20261124 },
     )
   })
 })

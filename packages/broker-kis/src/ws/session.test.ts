@@ -153,6 +153,57 @@ describe('KisStreamSession', () => {
     expect(gaps).toEqual(['reconnected'])
   })
 
+  it('a registration with beforeSubscribe is sent after the hook on every connection, never on a dropped one', async () => {
+    const { clock, session, last, sockets } = setup()
+    const gates: (() => void)[] = []
+    let acks = 0
+    session.subscribe([{ trId: 'H0STCNT0', trKey: '005930' }], () => {})
+    session.subscribe([{ trId: 'H0STCNI0', trKey: 'htsid' }], () => {}, true, {
+      beforeSubscribe: () => new Promise<void>((resolve) => gates.push(resolve)),
+      onAcknowledged: () => acks++,
+    })
+    await clock.advanceAsync(0)
+    last().open()
+    // Market data goes out at once; the notice registration waits for its hook.
+    expect(
+      last()
+        .subscriptions()
+        .map((x) => x.trId),
+    ).toEqual(['H0STCNT0'])
+    gates.shift()!()
+    await clock.advanceAsync(0)
+    expect(
+      last()
+        .subscriptions()
+        .map((x) => x.trId),
+    ).toEqual(['H0STCNT0', 'H0STCNI0'])
+    last().receive(subscribeAck('H0STCNI0', 'htsid'))
+    last().receive(subscribeAck('H0STCNI0', 'htsid', undefined, 'OPSP0002', 'ALREADY IN SUBSCRIBE'))
+    expect(acks).toBe(1)
+    // Dropped while the next connection's hook is still running: nothing is sent on the dead socket.
+    last().serverClose(1006)
+    await clock.advanceAsync(2_000)
+    last().open()
+    const second = last()
+    second.serverClose(1006)
+    gates.shift()!()
+    await clock.advanceAsync(0)
+    expect(second.subscriptions().map((x) => x.trId)).toEqual(['H0STCNT0'])
+    await clock.advanceAsync(5_000)
+    expect(sockets).toHaveLength(3)
+    last().open()
+    gates.shift()!()
+    await clock.advanceAsync(0)
+    last().receive(subscribeAck('H0STCNI0', 'htsid'))
+    expect(
+      last()
+        .subscriptions()
+        .map((x) => x.trId),
+    ).toEqual(['H0STCNT0', 'H0STCNI0'])
+    expect(acks).toBe(2)
+    session.close()
+  })
+
   it('decrypts notices with the key/iv from the ack', async () => {
     const { clock, session, last } = setup()
     const got: ExecutionNotice[] = []

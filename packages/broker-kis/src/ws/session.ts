@@ -33,6 +33,18 @@ export type KisSocketFactory = (url: string) => KisSocket
 /** A consumer of one subscription's decoded items. */
 export type StreamListener = (item: unknown) => void
 
+/** Hooks of one registration (used for execution notices, see `KisGateway.streamOrderEvents`). */
+export interface SubscriptionHooks {
+  /**
+   * Runs before every (re)subscribe request of this registration is sent, on every connection;
+   * the request waits for it (a rejection is ignored: the request is sent anyway). Used to take a
+   * REST snapshot while nothing can be in flight on the stream.
+   */
+  beforeSubscribe?: () => Promise<void>
+  /** Called once per connection when the broker acknowledges the registration. */
+  onAcknowledged?: () => void
+}
+
 /** Options of {@link KisStreamSession}. */
 export interface KisStreamSessionOptions {
   url: string
@@ -76,6 +88,7 @@ interface Subscription {
   listeners: Set<StreamListener>
   acked: boolean
   lastDataAt: number
+  hooks: SubscriptionHooks | undefined
 }
 
 type State = 'idle' | 'connecting' | 'open' | 'waiting' | 'closed'
@@ -147,6 +160,7 @@ export class KisStreamSession {
     pairs: readonly { trId: string; trKey: string }[],
     listener: StreamListener,
     pinned = false,
+    hooks?: SubscriptionHooks,
   ): () => void {
     if (this.#state === 'closed') throw new KisError('KIS_SESSION_CLOSED', 'the stream session is closed')
     const keys = pairs.map((p) => keyOf(p.trId, p.trKey))
@@ -163,6 +177,7 @@ export class KisStreamSession {
           listeners: new Set(),
           acked: false,
           lastDataAt: this.#o.clock.now(),
+          hooks,
         }
         this.#subs.set(k, s)
         fresh.push(s)
@@ -170,7 +185,7 @@ export class KisStreamSession {
       if (pinned) s.pinned = true
       s.listeners.add(listener)
     }
-    if (this.#state === 'open') for (const s of fresh) this.#sendSub(s, '1')
+    if (this.#state === 'open') for (const s of fresh) this.#register(s)
     else this.#ensureConnecting()
     let released = false
     return () => {
@@ -259,7 +274,7 @@ export class KisStreamSession {
       for (const s of subs) {
         s.acked = false
         s.lastDataAt = this.#o.clock.now()
-        this.#sendSub(s, '1')
+        this.#register(s)
       }
       this.#armWatchdog()
     })
@@ -339,6 +354,40 @@ export class KisStreamSession {
     }, delayMs)
   }
 
+  /** Send a registration, after its `beforeSubscribe` hook when it has one. */
+  #register(s: Subscription): void {
+    const before = s.hooks?.beforeSubscribe
+    if (!before) {
+      this.#sendSub(s, '1')
+      return
+    }
+    const socket = this.#socket
+    const send = () => {
+      // Only on the connection the hook ran for, and only if the registration still exists.
+      if (this.#socket !== socket || this.#state !== 'open') return
+      if (this.#subs.get(keyOf(s.trId, s.trKey)) !== s) return
+      this.#sendSub(s, '1')
+    }
+    let p: Promise<void>
+    try {
+      p = before()
+    } catch {
+      p = Promise.resolve()
+    }
+    void p.then(send, send)
+  }
+
+  #acked(s: Subscription): void {
+    const first = !s.acked
+    s.acked = true
+    if (!first) return
+    try {
+      s.hooks?.onAcknowledged?.()
+    } catch {
+      // A hook's bug must not break the session.
+    }
+  }
+
   #sendSub(s: Subscription, trType: '1' | '2'): void {
     // reference/kis-openapi.md §7.2: one JSON frame per (tr_id, tr_key); tr_type 1 register, 2 release.
     const msg = {
@@ -410,7 +459,7 @@ export class KisStreamSession {
       case 'OPSP0002': // already subscribed: the registration exists
         if (c.trId && c.cipher) this.#ciphers.set(c.trId, c.cipher)
         if (s) {
-          s.acked = true
+          this.#acked(s)
           s.lastDataAt = this.#o.clock.now()
           this.#o.emit({
             type: 'ws.subscription',
@@ -449,7 +498,7 @@ export class KisStreamSession {
       default:
         if (c.rtCd === '0' && c.msg1?.startsWith('UNSUB')) return
         if (c.rtCd === '0' && s) {
-          s.acked = true
+          this.#acked(s)
           this.#markHealthy()
         }
     }

@@ -1,0 +1,180 @@
+import type { BrokerOrderEvent, Clock, TimerHandle } from '@vellab/broker-gateway'
+import type { KisEventListener } from './events'
+import type { OrderFillSnapshot, OrderNoticeTracker, SnapshotMode } from './ws/notice-tracker'
+
+/** Tuning of {@link NoticeSync}. */
+export interface NoticeSyncTuning {
+  /**
+   * How long after a live snapshot a late notice may still be one the snapshot already counted;
+   * also the delay of the verifying snapshot. @default 3_000
+   */
+  settleMs?: number
+  /** Tolerated offset between our clock and the broker's notice times. @default 1_000 */
+  clockSkewMs?: number
+  /** Verifying snapshots per (re)subscription, at most. @default 3 */
+  maxVerifications?: number
+  /** Retry delays of a failed snapshot taken while notices flow (doubling). @default 1_000 */
+  retryBaseMs?: number
+  /** @default 30_000 */
+  retryMaxMs?: number
+  /** Retries of a failed snapshot, per (re)subscription. @default 5 */
+  maxRetries?: number
+}
+
+/** Options of {@link NoticeSync}. */
+export interface NoticeSyncOptions extends NoticeSyncTuning {
+  tracker: OrderNoticeTracker
+  account: string
+  clock: Clock
+  /** Today's orders from REST (inquire-daily-ccld, reference §4.4). */
+  fetchSnapshot: () => Promise<OrderFillSnapshot[]>
+  /** Hands catch-up events to the order-event listeners. */
+  deliver: (events: BrokerOrderEvent[]) => void
+  emit: KisEventListener
+}
+
+/** Why a snapshot is taken. */
+export type NoticeSyncPhase = 'baseline' | 'subscribed' | 'verify' | 'retry'
+
+/**
+ * Keeps the notice tracker's running totals anchored to the broker's books across restarts and
+ * stream gaps (KIS never replays notices sent while nobody listened, reference §7.9).
+ *
+ * On every (re)subscription of the execution-notice TR:
+ * 1. `beforeSubscribe` (the session waits for it): a *baseline* snapshot while no notice
+ *    subscription is registered. Nothing can be in flight, so its levels are exact lower bounds
+ *    and fills after it arrive as notices that add to them.
+ * 2. `onSubscribed` (the ack): a *live* snapshot. A fill that landed between the baseline and the
+ *    registration is in neither the baseline nor the stream; this snapshot sees it and emits it.
+ *    It may also count fills whose notices are still in flight; the tracker's credit keeps those
+ *    from counting twice.
+ * 3. While a live snapshot raised a level or a notice was absorbed, a verifying snapshot follows
+ *    after `settleMs` (at most `maxVerifications` times), so an absorbed notice that was in fact a
+ *    new fill is reported shortly after instead of at the next reconciliation.
+ *
+ * Snapshots run one at a time; a result from before the latest (re)subscription is dropped.
+ */
+export class NoticeSync {
+  readonly #o: NoticeSyncOptions
+  readonly #settleMs: number
+  readonly #skewMs: number
+  readonly #maxVerifications: number
+  readonly #maxRetries: number
+  #epoch = 0
+  #verifications = 0
+  #retries = 0
+  #timer: TimerHandle | undefined
+  #chain: Promise<void> = Promise.resolve()
+  #closed = false
+
+  constructor(options: NoticeSyncOptions) {
+    this.#o = options
+    this.#settleMs = options.settleMs ?? 3_000
+    this.#skewMs = options.clockSkewMs ?? 1_000
+    this.#maxVerifications = options.maxVerifications ?? 3
+    this.#maxRetries = options.maxRetries ?? 5
+    options.tracker.onUncertain(() => this.#scheduleVerify())
+  }
+
+  /** Before the notice (re)subscription is sent. Never rejects. */
+  beforeSubscribe(): Promise<void> {
+    this.#epoch++
+    this.#verifications = 0
+    this.#retries = 0
+    this.#clearTimer()
+    return this.#run('baseline', 'baseline', this.#epoch)
+  }
+
+  /** The broker acknowledged the notice subscription. */
+  onSubscribed(): void {
+    void this.#run('subscribed', 'live', this.#epoch)
+  }
+
+  /** Stop timers; later results are dropped. */
+  close(): void {
+    this.#closed = true
+    this.#clearTimer()
+  }
+
+  #clearTimer(): void {
+    if (this.#timer) this.#o.clock.clearTimeout(this.#timer)
+    this.#timer = undefined
+  }
+
+  #scheduleVerify(): void {
+    if (this.#closed || this.#timer || this.#verifications >= this.#maxVerifications) return
+    this.#verifications++
+    const epoch = this.#epoch
+    this.#timer = this.#o.clock.setTimeout(() => {
+      this.#timer = undefined
+      void this.#run('verify', 'live', epoch)
+    }, this.#settleMs)
+  }
+
+  #scheduleRetry(epoch: number): void {
+    if (this.#closed || this.#retries >= this.#maxRetries) return
+    const delay = Math.min(this.#o.retryMaxMs ?? 30_000, (this.#o.retryBaseMs ?? 1_000) * 2 ** this.#retries)
+    this.#retries++
+    this.#clearTimer()
+    this.#timer = this.#o.clock.setTimeout(() => {
+      this.#timer = undefined
+      void this.#run('retry', 'live', epoch)
+    }, delay)
+  }
+
+  #run(phase: NoticeSyncPhase, mode: SnapshotMode, epoch: number): Promise<void> {
+    const next = this.#chain.then(() => this.#snapshot(phase, mode, epoch))
+    // The chain never rejects (#snapshot catches), so one failure cannot block the next snapshot.
+    this.#chain = next
+    return next
+  }
+
+  async #snapshot(phase: NoticeSyncPhase, mode: SnapshotMode, epoch: number): Promise<void> {
+    if (this.#closed || epoch !== this.#epoch) return
+    let rows: OrderFillSnapshot[]
+    try {
+      rows = await this.#o.fetchSnapshot()
+    } catch (e) {
+      this.#o.emit({
+        type: 'notice.sync',
+        phase,
+        outcome: 'failed',
+        orders: 0,
+        raised: 0,
+        terminal: 0,
+        error: e instanceof Error ? e.message : String(e),
+      })
+      // A failed baseline is covered by the snapshot after the ack; later ones retry with backoff.
+      if (mode === 'live' && epoch === this.#epoch) this.#scheduleRetry(epoch)
+      return
+    }
+    if (this.#closed || epoch !== this.#epoch) {
+      this.#o.emit({
+        type: 'notice.sync',
+        phase,
+        outcome: 'stale',
+        orders: rows.length,
+        raised: 0,
+        terminal: 0,
+      })
+      return
+    }
+    const r = this.#o.tracker.reconcile(rows, {
+      account: this.#o.account,
+      now: this.#o.clock.now(),
+      mode,
+      settleMs: this.#settleMs,
+      clockSkewMs: this.#skewMs,
+    })
+    this.#o.emit({
+      type: 'notice.sync',
+      phase,
+      outcome: 'ok',
+      orders: rows.length,
+      raised: r.raised,
+      terminal: r.terminal,
+    })
+    if (r.events.length > 0) this.#o.deliver(r.events)
+    if (r.unexplained > 0) this.#scheduleVerify()
+  }
+}
