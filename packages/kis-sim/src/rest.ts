@@ -217,6 +217,41 @@ function accountFor(core: SimCore, app: SimApp, cano: string, prdt: string): Sim
   return acct && acct.appkey === app.appkey ? acct : undefined
 }
 
+/** Record the answer an order request got in its ledger entry (the ledger's "what did the client see"). */
+function closeLedgerEntry(core: SimCore, ledgerIdx: number) {
+  return (r: RestResponse, odno = ''): RestResponse => {
+    const e = core.ledger.orders[ledgerIdx]
+    if (e) {
+      e.msgCd = r.msgCd ?? ''
+      e.odno = odno
+      e.outcome = odno ? 'accepted' : 'rejected'
+    }
+    return { ...r, ledgerOrderIndex: ledgerIdx }
+  }
+}
+
+/**
+ * The success answer of order-cash and order-rvsecncl. reference §4.1: output keys are upper case;
+ * §4.2 lists them in lower case for modify/cancel, but python-kis reads upper case, so upper case too.
+ */
+function orderAccepted(
+  core: SimCore,
+  env: SimEnv,
+  trId: string,
+  kind: 'buy' | 'sell' | 'modify' | 'cancel',
+  order: { branch: string; odno: string; time: string },
+): RestResponse {
+  const m = ordersOk(core, env, kind)
+  return {
+    status: 200,
+    trId,
+    msgCd: m.msgCd,
+    body: envelope(true, m, {
+      output: { KRX_FWDG_ORD_ORGNO: order.branch, ODNO: order.odno, ORD_TMD: order.time },
+    }),
+  }
+}
+
 function ordersOk(core: SimCore, env: SimEnv, kind: 'buy' | 'sell' | 'modify' | 'cancel') {
   if (env === 'real') return core.msg('ORDER_OK', env)
   const key: MessageKey =
@@ -301,15 +336,7 @@ function orderCash(core: SimCore, req: RestRequest, ctx: AuthedContext): RestRes
       msgCd: '',
       responseLost: false,
     }) - 1
-  const done = (r: RestResponse, odno = ''): RestResponse => {
-    const e = core.ledger.orders[ledgerIdx]
-    if (e) {
-      e.msgCd = r.msgCd ?? ''
-      e.odno = odno
-      e.outcome = odno ? 'accepted' : 'rejected'
-    }
-    return { ...r, ledgerOrderIndex: ledgerIdx }
-  }
+  const done = closeLedgerEntry(core, ledgerIdx)
   if (!f) return done(businessError(core, 'OPSQ2002', ctx.env, ctx.trId))
   const acct = accountFor(core, ctx.app, f.CANO ?? '', f.ACNT_PRDT_CD ?? '')
   if (!acct) return done(businessError(core, 'OPSQ2000', ctx.env, ctx.trId))
@@ -329,19 +356,7 @@ function orderCash(core: SimCore, req: RestRequest, ctx: AuthedContext): RestRes
     exchangeId: f.EXCG_ID_DVSN_CD ?? '',
   })
   if (!r.ok) return done(businessError(core, r.key, ctx.env, ctx.trId))
-  const m = ordersOk(core, ctx.env, side)
-  return done(
-    {
-      status: 200,
-      trId: ctx.trId,
-      msgCd: m.msgCd,
-      // reference §4.1: output keys are upper case.
-      body: envelope(true, m, {
-        output: { KRX_FWDG_ORD_ORGNO: r.order.branch, ODNO: r.order.odno, ORD_TMD: r.order.time },
-      }),
-    },
-    r.order.odno,
-  )
+  return done(orderAccepted(core, ctx.env, ctx.trId, side, r.order), r.order.odno)
 }
 
 function orderRvsecncl(core: SimCore, req: RestRequest, ctx: AuthedContext): RestResponse {
@@ -388,15 +403,7 @@ function orderRvsecncl(core: SimCore, req: RestRequest, ctx: AuthedContext): Res
       msgCd: '',
       responseLost: false,
     }) - 1
-  const done = (r: RestResponse, odno = ''): RestResponse => {
-    const e = core.ledger.orders[ledgerIdx]
-    if (e) {
-      e.msgCd = r.msgCd ?? ''
-      e.odno = odno
-      e.outcome = odno ? 'accepted' : 'rejected'
-    }
-    return { ...r, ledgerOrderIndex: ledgerIdx }
-  }
+  const done = closeLedgerEntry(core, ledgerIdx)
   if (!f || (f.RVSE_CNCL_DVSN_CD !== '01' && f.RVSE_CNCL_DVSN_CD !== '02')) {
     return done(businessError(core, 'OPSQ2002', ctx.env, ctx.trId))
   }
@@ -421,19 +428,7 @@ function orderRvsecncl(core: SimCore, req: RestRequest, ctx: AuthedContext): Res
     exchangeId: f.EXCG_ID_DVSN_CD ?? '',
   })
   if (!r.ok) return done(businessError(core, r.key, ctx.env, ctx.trId))
-  const m = ordersOk(core, ctx.env, kind)
-  return done(
-    {
-      status: 200,
-      trId: ctx.trId,
-      msgCd: m.msgCd,
-      // reference §4.2: emit upper case (python-kis reads upper-case keys).
-      body: envelope(true, m, {
-        output: { KRX_FWDG_ORD_ORGNO: r.order.branch, ODNO: r.order.odno, ORD_TMD: r.order.time },
-      }),
-    },
-    r.order.odno,
-  )
+  return done(orderAccepted(core, ctx.env, ctx.trId, kind, r.order), r.order.odno)
 }
 
 function queryAccount(core: SimCore, req: RestRequest, ctx: AuthedContext): SimAccount | RestResponse {
