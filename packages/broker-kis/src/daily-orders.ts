@@ -16,6 +16,13 @@ export interface DailyOrder {
   replacedBy: string | undefined
   /** A cancel request targeted this order. */
   cancelRequested: boolean
+  /**
+   * The cancel requests that targeted this order and were not refused, oldest first: each one's
+   * ODNO and the shares it canceled (its row's `cnc_cfrm_qty`, 0 while unconfirmed).
+   */
+  cancelRequests: { orderNo: string; canceled: number }[]
+  /** Shares modifies took from this order to new numbers (Σ `ord_qty` of its modify rows). */
+  moved: number
   symbol: string
   side: Side
   ordDvsn: string
@@ -51,11 +58,25 @@ export function summariseDailyRows(rows: readonly DailyCcldRow[]): DailyOrder[] 
   for (const r of rows) byNo.set(normaliseOrderNo(r.odno), r)
   const replacedBy = new Map<string, string>()
   const canceledOrigins = new Set<string>()
-  for (const r of rows) {
+  const cancelRequests = new Map<string, { orderNo: string; canceled: number }[]>()
+  const moved = new Map<string, number>()
+  for (const [odno, r] of byNo) {
     if (!isOrderNo(r.orgn_odno)) continue
     const orig = normaliseOrderNo(r.orgn_odno)
-    if (r.cncl_yn === 'Y') canceledOrigins.add(orig)
-    else replacedBy.set(orig, normaliseOrderNo(r.odno))
+    if (r.cncl_yn === 'Y') {
+      canceledOrigins.add(orig)
+      const canceled = Math.max(0, r.cnc_cfrm_qty ?? 0)
+      // A refused cancel (rjct_qty, nothing confirmed) canceled nothing.
+      if (canceled === 0 && (r.rjct_qty ?? 0) > 0) continue
+      const list = cancelRequests.get(orig) ?? []
+      list.push({ orderNo: odno, canceled })
+      cancelRequests.set(orig, list)
+    } else {
+      replacedBy.set(orig, odno)
+      // A refused modify moved nothing; otherwise its ord_qty is what it took from the original.
+      if ((r.rjct_qty ?? 0) === 0 || r.tot_ccld_qty > 0)
+        moved.set(orig, (moved.get(orig) ?? 0) + Math.max(0, r.ord_qty))
+    }
   }
   const out: DailyOrder[] = []
   for (const [orderNo, r] of byNo) {
@@ -77,6 +98,8 @@ export function summariseDailyRows(rows: readonly DailyCcldRow[]): DailyOrder[] 
       predecessor: isOrderNo(r.orgn_odno) ? normaliseOrderNo(r.orgn_odno) : '',
       replacedBy: replacedBy.get(orderNo),
       cancelRequested: canceledOrigins.has(orderNo),
+      cancelRequests: (cancelRequests.get(orderNo) ?? []).sort((a, b) => a.orderNo.localeCompare(b.orderNo)),
+      moved: moved.get(orderNo) ?? 0,
       symbol: r.pdno.trim(),
       side: r.sll_buy_dvsn_cd === '01' ? 'sell' : 'buy',
       ordDvsn: r.ord_dvsn_cd,

@@ -77,6 +77,18 @@ export type KisEvent =
       terminal: number
       error?: string
     }
+  /**
+   * The cancel of the original's rest after a quantity-reducing replace (see `ReplaceLeftover`):
+   * on `cancel_failed` the rest may still be working under `brokerOrderId`.
+   */
+  | {
+      type: 'replace.leftover'
+      outcome: 'canceled' | 'cancel_failed'
+      brokerOrderId: string
+      newBrokerOrderId: string
+      kind?: BrokerErrorKind
+      message?: string
+    }
   /** A frame carried more fields per record than this version knows; extra fields were ignored. */
   | { type: 'ws.drift'; trId: string; expectedFields: number; actualFields: number }
 

@@ -325,7 +325,7 @@ describe('KisGateway', () => {
       expect(ack).toMatchObject({ brokerOrderId: '0000000009', newBrokerOrderId: '0000000101' })
     })
 
-    it('reducing and repricing; a failed cancel of the rest says what happened', async () => {
+    it('reducing and repricing; the ack says the rest of the original was canceled', async () => {
       const { gw, clock, creds, sent } = realWithOpenOrder()
       const ack = await drive(
         clock,
@@ -335,27 +335,72 @@ describe('KisGateway', () => {
         ['01', 'N', '4', '69800'],
         ['02', 'Y', '0', '0'],
       ])
-      expect(ack.newBrokerOrderId).toBe('0000000101')
-      let calls = 0
-      server.use(
-        http.post(`${BASE}${T}/order-rvsecncl`, () =>
-          ++calls === 1
-            ? HttpResponse.json({
-                rt_cd: '0',
-                msg_cd: 'APBK0013',
-                msg1: 'ok',
-                output: { KRX_FWDG_ORD_ORGNO: '06010', ODNO: '555', ORD_TMD: '100002' },
-              })
-            : new HttpResponse('', { status: 502 }),
-        ),
+      expect(ack).toMatchObject({
+        brokerOrderId: '0000000009',
+        newBrokerOrderId: '0000000101',
+        leftover: { status: 'canceled', brokerOrderId: '0000000009', cancelRequestId: '0000000102' },
+      })
+      // A price-only replace has no leftover.
+      const whole = await drive(
+        clock,
+        gw.replaceOrder('9', { limitPrice: 69_700 }, { account: creds.account }),
       )
-      const err = await drive(clock, gw.replaceOrder('9', { quantity: 2 }, { account: creds.account })).catch(
-        (e: unknown) => e,
-      )
-      expect(BrokerError.isKind(err, 'unknown_outcome')).toBe(true)
-      expect((err as Error).message).toMatch(/replacement 0000000555 holds 2 shares/)
-      expect(calls).toBe(2)
+      expect(whole).not.toHaveProperty('leftover')
     })
+
+    // The modify succeeded, so the new number is live: the caller gets the ack (to record the
+    // replace) and cannot miss that the original's rest may still be working.
+    it.each([
+      ['unknown_outcome', () => new HttpResponse('', { status: 502 })],
+      [
+        'rejected',
+        () => HttpResponse.json({ rt_cd: '1', msg_cd: 'APBK0918', msg1: '정정/취소할 수량이 없습니다.' }),
+      ],
+      [
+        'rate_limited',
+        () =>
+          HttpResponse.json(
+            { rt_cd: '1', msg_cd: 'EGW00201', msg1: '초당 거래건수를 초과하였습니다.' },
+            { status: 500 },
+          ),
+      ],
+    ] as const)(
+      'a failed cancel of the rest (%s) still returns the ack, with the failure on it',
+      async (kind, fail) => {
+        const { gw, clock, creds, events } = realWithOpenOrder()
+        let calls = 0
+        server.use(
+          http.post(`${BASE}${T}/order-rvsecncl`, () =>
+            ++calls === 1
+              ? HttpResponse.json({
+                  rt_cd: '0',
+                  msg_cd: 'APBK0013',
+                  msg1: 'ok',
+                  output: { KRX_FWDG_ORD_ORGNO: '06010', ODNO: '555', ORD_TMD: '100002' },
+                })
+              : fail(),
+          ),
+        )
+        const ack = await drive(clock, gw.replaceOrder('9', { quantity: 2 }, { account: creds.account }))
+        expect(calls).toBe(2)
+        expect(ack).toMatchObject({ brokerOrderId: '0000000009', newBrokerOrderId: '0000000555' })
+        const leftover = ack.leftover
+        expect(leftover?.status).toBe('cancel_failed')
+        if (leftover?.status !== 'cancel_failed') return
+        expect(leftover.brokerOrderId).toBe('0000000009')
+        expect(BrokerError.isKind(leftover.error, kind)).toBe(true)
+        expect(leftover.error.message).toMatch(/replacement 0000000555 holds 2 shares/)
+        expect(events).toContainEqual(
+          expect.objectContaining({
+            type: 'replace.leftover',
+            outcome: 'cancel_failed',
+            kind,
+            brokerOrderId: '0000000009',
+            newBrokerOrderId: '0000000555',
+          }),
+        )
+      },
+    )
 
     it('repricing a priceless order (시장가 01) turns it into a limit order (00): ORD_UNPR needs a priced division', async () => {
       const { gw, clock, creds, sent } = realWithOpenOrder('01', '0')
@@ -468,6 +513,36 @@ describe('KisGateway', () => {
     // The 42nd registration is refused locally, as a BrokerError with the broker's code.
     const many = Array.from({ length: 41 }, (_, i) => String(200000 + i))
     expect(() => gw.streamTicks(many, () => {})).toThrow(/OPSP0008|registration/)
+    await gw.close()
+  })
+
+  it('token and approval-key issuance have separate 1/s limits (§8): a startup does not wait between them', async () => {
+    const { gw, clock } = setup('real')
+    const arrivals: [string, number][] = []
+    server.use(
+      http.post(`${BASE}/oauth2/tokenP`, () => {
+        arrivals.push(['token', clock.now()])
+        return HttpResponse.json({
+          access_token: `eyJhbGciOiJIUzUxMiJ9.${'c'.repeat(40)}.${'d'.repeat(40)}`,
+          token_type: 'Bearer',
+          expires_in: 86400,
+          access_token_token_expired: '2026-11-25 10:00:00',
+        })
+      }),
+      http.post(`${BASE}/oauth2/Approval`, () => {
+        arrivals.push(['approval', clock.now()])
+        return HttpResponse.json({
+          approval_key: `062f61cb-c756-4b8f-9fab-${String(arrivals.length).padStart(12, '0')}`,
+        })
+      }),
+    )
+    await drive(clock, Promise.all([gw.tokens.get(), gw.approvals.get()]), 10)
+    const at = (what: string, i = 0) => arrivals.filter(([w]) => w === what)[i]![1]
+    expect(Math.abs(at('approval') - at('token'))).toBeLessThan(1_000)
+    // Each keeps its own 1/s: a second approval key waits for the first one's window.
+    gw.approvals.invalidate('test')
+    await drive(clock, gw.approvals.get(), 10)
+    expect(at('approval', 1) - at('approval', 0)).toBeGreaterThanOrEqual(1_000)
     await gw.close()
   })
 

@@ -52,6 +52,7 @@ import { isoToCompactDate, kstCompactDate, kstCompactToEpoch } from './kst'
 import { NoticeSync, type NoticeSyncTuning } from './notice-sync'
 import { describeOrdDvsn, mapOrderIntent } from './order-mapping'
 import { SlidingWindowLimiter } from './rate-limiter'
+import type { KisReplaceAck, ReplaceLeftover } from './replace-ack'
 import { type FetchLike, KisRestClient } from './rest-client'
 import { SecretRegistry } from './secrets'
 import { ApprovalKeyManager, TokenManager } from './token-manager'
@@ -160,9 +161,17 @@ export class KisGateway implements BrokerGateway {
       clock: this.#clock,
       onEvent: this.#emit,
     })
-    const authLimiter = new SlidingWindowLimiter({
-      name: 'auth',
-      limit: Math.min(config.limits.tokenPerSecond, config.limits.approvalPerSecond),
+    // reference §8: tokenP and Approval have separate published limits (1 req/s each). One shared
+    // limiter would make the approval key of a cold start wait a whole window behind the token.
+    const tokenLimiter = new SlidingWindowLimiter({
+      name: 'token',
+      limit: config.limits.tokenPerSecond,
+      clock: this.#clock,
+      onEvent: this.#emit,
+    })
+    const approvalLimiter = new SlidingWindowLimiter({
+      name: 'approval',
+      limit: config.limits.approvalPerSecond,
       clock: this.#clock,
       onEvent: this.#emit,
     })
@@ -172,7 +181,8 @@ export class KisGateway implements BrokerGateway {
       clock: this.#clock,
       random,
       limiter: this.limiter,
-      authLimiter,
+      tokenLimiter,
+      approvalLimiter,
       secrets: this.#secrets,
       emit: this.#emit,
     })
@@ -408,8 +418,16 @@ export class KisGateway implements BrokerGateway {
    *   reduction: on KRX it moves only ORD_QTY shares under the new number and leaves the rest
    *   working under the original, so without the cancel the exposure would not shrink. Should the
    *   cancel fail, the total working quantity is still what it was before the replace, never more.
+   *
+   * Once the modify is accepted this resolves with the ack, whatever happens to the cancel of the
+   * rest; `leftover` says what did (see {@link ReplaceLeftover}). Rejects only when the modify
+   * itself failed (then nothing changed, or `unknown_outcome`).
    */
-  async replaceOrder(brokerOrderId: string, patchInput: ReplacePatch, ref?: OrderRef): Promise<ReplaceAck> {
+  async replaceOrder(
+    brokerOrderId: string,
+    patchInput: ReplacePatch,
+    ref?: OrderRef,
+  ): Promise<KisReplaceAck> {
     if (ref?.account) this.#checkAccount(ref.account, 'replaceOrder')
     const patch = parseOrThrow(ReplacePatchSchema, patchInput, { operation: 'replaceOrder' })
     const odno = this.#orderNo(brokerOrderId, 'replaceOrder')
@@ -459,37 +477,77 @@ export class KisGateway implements BrokerGateway {
       branch: out.branch || info.branch,
       price: priceless ? 0 : price,
     })
-    if (partial) {
-      try {
-        await this.rest.call({
-          op: 'order-rvsecncl',
-          lane: 'cancel',
-          operation: 'replaceOrder',
-          body: {
-            ...common,
-            ORD_DVSN: info.ordDvsn || '00',
-            RVSE_CNCL_DVSN_CD: '02',
-            ORD_QTY: '0',
-            ORD_UNPR: '0',
-            QTY_ALL_ORD_YN: 'Y',
-          },
-        })
-      } catch (e) {
-        if (!BrokerError.isInstance(e)) throw e
-        // Say what did happen: the replacement exists; the original's rest may still be working.
-        throw new BrokerError(
-          e.kind,
-          `replacement ${out.odno} holds ${patch.quantity} shares, but cancelling the rest of ${odno} failed; cancel it: ${e.message}`,
-          {
+    const ack: ReplaceAck = { brokerOrderId: odno, newBrokerOrderId: out.odno, acceptedAt: this.#clock.now() }
+    if (!partial) return ack
+    // Why a failed cancel of the rest still resolves with the ack, and not with a BrokerError:
+    // the modify was accepted, so the new number is live and a caller that keeps the order in a
+    // durable store must record the replace; the ack is what every caller records on success. A
+    // thrown error is read as the outcome of the replace itself: `rejected` would be recorded as a
+    // refused replace while the new number works (its fills then land on an order that does not
+    // know it), and `rate_limited`/`unavailable` mean "nothing happened, safe to retry" by contract,
+    // so a retry would modify another q shares off the rest into a second new number, more than the
+    // caller ever asked for. A caller that overlooks `leftover` is left with the rest still working
+    // under the original number, which its store already owns (fills there are still applied), and
+    // never with more working shares than before the replace. `leftover` is always set on a
+    // reducing replace, and a `replace.leftover` event reports a failure to telemetry as well.
+    const leftover = await this.#cancelLeftover(odno, info, common, out.odno, patch.quantity ?? 0)
+    this.#emit({
+      type: 'replace.leftover',
+      outcome: leftover.status,
+      brokerOrderId: odno,
+      newBrokerOrderId: out.odno,
+      ...(leftover.status === 'cancel_failed'
+        ? { kind: leftover.error.kind, message: leftover.error.message }
+        : {}),
+    })
+    return { ...ack, leftover }
+  }
+
+  /** Cancel (02, QTY_ALL_ORD_YN Y) what a partial modify left under the original (reference §4.2). */
+  async #cancelLeftover(
+    odno: string,
+    info: KnownOrder,
+    common: Record<string, string>,
+    newOdno: string,
+    quantity: number,
+  ): Promise<ReplaceLeftover> {
+    try {
+      const res = await this.rest.call({
+        op: 'order-rvsecncl',
+        lane: 'cancel',
+        operation: 'replaceOrder',
+        body: {
+          ...common,
+          ORD_DVSN: info.ordDvsn || '00',
+          RVSE_CNCL_DVSN_CD: '02',
+          ORD_QTY: '0',
+          ORD_UNPR: '0',
+          QTY_ALL_ORD_YN: 'Y',
+        },
+      })
+      const out = this.#orderOutput(res.body, 'replaceOrder')
+      return { status: 'canceled', brokerOrderId: odno, cancelRequestId: out.odno }
+    } catch (e) {
+      const cause = BrokerError.isInstance(e)
+        ? e
+        : new BrokerError('unknown_outcome', e instanceof Error ? e.message : String(e), {
             operation: 'replaceOrder',
             cause: e,
-            ...(e.brokerCode ? { brokerCode: e.brokerCode } : {}),
-            ...(e.httpStatus ? { httpStatus: e.httpStatus } : {}),
-          },
-        )
-      }
+          })
+      // Say what did happen: the replacement exists; the original's rest may still be working.
+      const error = new BrokerError(
+        cause.kind,
+        `replacement ${newOdno} holds ${quantity} shares, but cancelling the rest of ${odno} failed; cancel it: ${cause.message}`,
+        {
+          operation: 'replaceOrder',
+          cause,
+          ...(cause.brokerCode ? { brokerCode: cause.brokerCode } : {}),
+          ...(cause.httpStatus ? { httpStatus: cause.httpStatus } : {}),
+          ...(cause.retryAfterMs !== undefined ? { retryAfterMs: cause.retryAfterMs } : {}),
+        },
+      )
+      return { status: 'cancel_failed', brokerOrderId: odno, error }
     }
-    return { brokerOrderId: odno, newBrokerOrderId: out.odno, acceptedAt: this.#clock.now() }
   }
 
   #orderNo(id: string, operation: string): string {
@@ -622,6 +680,8 @@ export class KisGateway implements BrokerGateway {
       limitPrice: o.price,
       remainingQuantity: o.remaining,
       canceledQuantity: o.cancelConfirmed,
+      movedQuantity: o.moved,
+      cancels: o.cancelRequests.map((c) => ({ requestNo: c.orderNo, quantity: c.canceled })),
       predecessor: o.predecessor,
       ...terminalOf(o),
     }))

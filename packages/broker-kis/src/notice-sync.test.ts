@@ -39,6 +39,8 @@ interface BookOrder {
   filled: number
   amount: number
   canceled?: boolean
+  /** A cancel request's row (cncl_yn Y): the order it canceled and the shares confirmed. */
+  cancelOf?: { orderNo: string; confirmed: number }
 }
 
 function setup() {
@@ -72,7 +74,7 @@ function setup() {
         ord_dt: '20261124',
         ord_gno_brno: '00950',
         odno: o.odno,
-        orgn_odno: '',
+        orgn_odno: o.cancelOf?.orderNo ?? '',
         sll_buy_dvsn_cd: '02',
         pdno: '005930',
         ord_qty: String(o.qty),
@@ -80,11 +82,11 @@ function setup() {
         ord_tmd: '093000',
         tot_ccld_qty: String(o.filled),
         avg_prvs: o.filled > 0 ? String(o.amount / o.filled) : '0',
-        cncl_yn: 'N',
+        cncl_yn: o.cancelOf ? 'Y' : 'N',
         tot_ccld_amt: String(o.amount),
         ord_dvsn_cd: '00',
-        cnc_cfrm_qty: o.canceled ? String(o.qty - o.filled) : '0',
-        rmn_qty: o.canceled ? '0' : String(o.qty - o.filled),
+        cnc_cfrm_qty: o.cancelOf ? String(o.cancelOf.confirmed) : o.canceled ? String(o.qty - o.filled) : '0',
+        rmn_qty: o.canceled || o.cancelOf ? '0' : String(o.qty - o.filled),
         rjct_qty: '0',
         excg_id_dvsn_Cd: 'KRX',
       }))
@@ -140,6 +142,29 @@ function setup() {
         IV,
       )}`,
     )
+  /** A cancel (RCTF_CLS 2) receipt that names no quantity (fields 9 and 16 are 0, §10 item 10). */
+  const cancelNotice = (s: FakeKisSocket, orderNo: string, originalOrderNo: string, time: string) =>
+    s.receive(
+      `1|H0STCNI9|001|${encryptNoticePayload(
+        noticeRecord({
+          htsId: creds.htsId,
+          account: acct,
+          orderNo,
+          originalOrderNo,
+          correction: '2',
+          side: 'buy',
+          symbol: '005930',
+          quantity: 0,
+          price: 0,
+          time,
+          fill: false,
+          orderQuantity: 0,
+          orderPrice: 0,
+        }).join('^'),
+        KEY,
+        IV,
+      )}`,
+    )
   const fillLevels = (odno: string) =>
     got.flatMap((e) => (e.type === 'filled' && e.brokerOrderId === odno ? [e.cumulativeQuantity] : []))
   const syncs = () => events.filter((e) => e.type === 'notice.sync')
@@ -155,6 +180,7 @@ function setup() {
     until,
     latest,
     fillNotice,
+    cancelNotice,
     fillLevels,
     syncs,
     failNext: (n: number) => {
@@ -230,6 +256,37 @@ describe('NoticeSync (REST seeding of notice totals)', () => {
       ['canceled', '0000000201:canceled'],
     ])
     expect(h.got.at(-1)).toMatchObject({ canceledQuantity: 5 })
+    await h.gw.close()
+  })
+
+  it('a cancel notice of 0 shares for an order never seen is reported from REST, not as 0, under the same id', async () => {
+    const h = setup()
+    h.start()
+    await h.until('socket', () => h.sockets.sockets.length === 1)
+    const s = h.latest()
+    s.open()
+    await h.until('subscribe sent', () => s.subscriptions().length === 1)
+    s.receive(subscribeAck('H0STCNI9', h.creds.htsId, { key: KEY, iv: IV }))
+    await h.until('after-ack snapshot', () => h.queries.length === 2)
+    // An order whose receipt notice never arrived is canceled in full; the cancel's receipt says 0.
+    h.book.set('0000000401', { odno: '0000000401', qty: 10, filled: 0, amount: 0, canceled: true })
+    h.book.set('0000000402', {
+      odno: '0000000402',
+      qty: 10,
+      filled: 0,
+      amount: 0,
+      cancelOf: { orderNo: '0000000401', confirmed: 10 },
+    })
+    h.cancelNotice(s, '0000000402', '0000000401', hhmmss(h.clock.now()))
+    expect(h.got.filter((e) => e.type === 'canceled')).toEqual([])
+    await h.until('REST settles the cancel', () => h.got.some((e) => e.type === 'canceled'), 2_000)
+    expect(h.got.filter((e) => e.type === 'canceled')).toEqual([
+      expect.objectContaining({
+        eventId: '0000000401:canceled:0000000402',
+        brokerOrderId: '0000000401',
+        canceledQuantity: 10,
+      }),
+    ])
     await h.gw.close()
   })
 

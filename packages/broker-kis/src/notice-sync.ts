@@ -17,7 +17,10 @@ export interface NoticeSyncTuning {
   retryBaseMs?: number
   /** @default 30_000 */
   retryMaxMs?: number
-  /** Retries of a failed snapshot, per (re)subscription. @default 5 */
+  /**
+   * Retries of a failed snapshot, per (re)subscription; also the number of snapshots taken to
+   * settle cancel notices that named no quantity. @default 5
+   */
   maxRetries?: number
 }
 
@@ -51,6 +54,9 @@ export type NoticeSyncPhase = 'baseline' | 'subscribed' | 'verify' | 'retry'
  * 3. While a live snapshot raised a level or a notice was absorbed, a verifying snapshot follows
  *    after `settleMs` (at most `maxVerifications` times), so an absorbed notice that was in fact a
  *    new fill is reported shortly after instead of at the next reconciliation.
+ * 4. A cancel notice that named no quantity for an order the tracker never saw is held back (a
+ *    `canceled` of 0 shares would be false); snapshots follow after `settleMs`, doubling up to
+ *    `retryMaxMs`, at most `maxRetries` per subscription, until REST reports it (same event id).
  *
  * Snapshots run one at a time; a result from before the latest (re)subscription is dropped.
  */
@@ -63,6 +69,7 @@ export class NoticeSync {
   #epoch = 0
   #verifications = 0
   #retries = 0
+  #resolves = 0
   #timer: TimerHandle | undefined
   #chain: Promise<void> = Promise.resolve()
   #closed = false
@@ -74,6 +81,7 @@ export class NoticeSync {
     this.#maxVerifications = options.maxVerifications ?? 3
     this.#maxRetries = options.maxRetries ?? 5
     options.tracker.onUncertain(() => this.#scheduleVerify())
+    options.tracker.onUnresolved(() => this.#scheduleResolve())
   }
 
   /** Before the notice (re)subscription is sent. Never rejects. */
@@ -81,6 +89,7 @@ export class NoticeSync {
     this.#epoch++
     this.#verifications = 0
     this.#retries = 0
+    this.#resolves = 0
     this.#clearTimer()
     return this.#run('baseline', 'baseline', this.#epoch)
   }
@@ -109,6 +118,18 @@ export class NoticeSync {
       this.#timer = undefined
       void this.#run('verify', 'live', epoch)
     }, this.#settleMs)
+  }
+
+  #scheduleResolve(): void {
+    // A timer already pending takes a snapshot anyway; after it, this is checked again.
+    if (this.#closed || this.#timer || this.#resolves >= this.#maxRetries) return
+    const delay = Math.min(this.#o.retryMaxMs ?? 30_000, this.#settleMs * 2 ** this.#resolves)
+    this.#resolves++
+    const epoch = this.#epoch
+    this.#timer = this.#o.clock.setTimeout(() => {
+      this.#timer = undefined
+      void this.#run('verify', 'live', epoch)
+    }, delay)
   }
 
   #scheduleRetry(epoch: number): void {
@@ -176,5 +197,6 @@ export class NoticeSync {
     })
     if (r.events.length > 0) this.#o.deliver(r.events)
     if (r.unexplained > 0) this.#scheduleVerify()
+    if (this.#o.tracker.unresolvedCancels > 0) this.#scheduleResolve()
   }
 }

@@ -39,7 +39,8 @@ function setup(env: 'real' | 'paper' = 'real') {
     clock,
     random: seededRandom(7),
     limiter: new SlidingWindowLimiter({ name: 'rest', limit: 100, clock }),
-    authLimiter: new SlidingWindowLimiter({ name: 'auth', limit: 1, clock }),
+    tokenLimiter: new SlidingWindowLimiter({ name: 'token', limit: 1, clock }),
+    approvalLimiter: new SlidingWindowLimiter({ name: 'approval', limit: 1, clock }),
     secrets,
     emit,
   })

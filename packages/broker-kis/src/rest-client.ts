@@ -31,8 +31,14 @@ export interface KisRestClientOptions {
   random: RandomSource
   /** The REST limiter of this app key. */
   limiter: SlidingWindowLimiter
-  /** The limiter of tokenP / Approval calls. */
-  authLimiter: SlidingWindowLimiter
+  /**
+   * The limiter of `/oauth2/tokenP` calls. KIS publishes the token and approval-key limits
+   * separately (reference §8: 1 req/s each), so each endpoint has its own limiter and a startup
+   * does not wait a window between the token and the approval key.
+   */
+  tokenLimiter: SlidingWindowLimiter
+  /** The limiter of `/oauth2/Approval` calls (reference §2.3, §8: 1 req/s). */
+  approvalLimiter: SlidingWindowLimiter
   secrets: SecretRegistry
   emit: KisEventListener
 }
@@ -382,9 +388,14 @@ export class KisRestClient {
     throw this.#error('protocol', `unexpected response shape: ${issues}`, { operation, cause: r.error })
   }
 
-  async #authPost(path: string, body: Record<string, string>, operation: string): Promise<unknown> {
+  async #authPost(
+    limiter: SlidingWindowLimiter,
+    path: string,
+    body: Record<string, string>,
+    operation: string,
+  ): Promise<unknown> {
     const { clock, config, emit } = this.#o
-    const permit = await this.#o.authLimiter.acquire('order')
+    const permit = await limiter.acquire('order')
     const t0 = clock.now()
     let sent: { response: Response; text: string }
     try {
@@ -472,6 +483,7 @@ export class KisRestClient {
     const op = 'POST /oauth2/tokenP'
     const issuedAt = clock.now()
     const json = await this.#authPost(
+      this.#o.tokenLimiter,
       '/oauth2/tokenP',
       { grant_type: 'client_credentials', appkey: config.appKey, appsecret: config.appSecret },
       op,
@@ -493,6 +505,7 @@ export class KisRestClient {
     const { config } = this.#o
     const op = 'POST /oauth2/Approval'
     const json = await this.#authPost(
+      this.#o.approvalLimiter,
       '/oauth2/Approval',
       { grant_type: 'client_credentials', appkey: config.appKey, secretkey: config.appSecret },
       op,

@@ -106,4 +106,35 @@ describe('notice totals seeded from REST (kis-sim)', () => {
     expect(next).toMatchObject({ cumulativeQuantity: 5, fillQuantity: 2, eventId: `${id}:fill:5` })
     expect(level(second, id)).toBe(r.sim.control.order(id)!.filledQty)
   })
+
+  it('a reducing replace: the cancel of the rest is reported with its shares under the cancel request number, by notice and by REST alike', async () => {
+    // 접수 notices with 0 in fields 9/10 (reference §10 item 10).
+    rig = await startRig('real', {
+      sim: { ws: { receiptQty: 'zero' } },
+      gateway: { tokenStore: new MemoryTokenStore() },
+    })
+    const r = rig
+    const live: BrokerOrderEvent[] = []
+    r.gateway.streamOrderEvents(r.account, (e) => live.push(e))
+    await until('notice ack', () => r.gateway.snapshot().ws.acknowledged === 1)
+    const ack = await buy(r, r.gateway, 10, 'reduce-1')
+    const id = ack.brokerOrderId
+    r.sim.control.fill(id, { qty: 2, price: 69_000 })
+    await until('fill', () => level(live, id) === 2)
+    const rack = await r.gateway.replaceOrder(id, { quantity: 3 }, { account: r.account })
+    expect(rack.leftover?.status).toBe('canceled')
+    const cancelNo = rack.leftover?.status === 'canceled' ? rack.leftover.cancelRequestId : ''
+    const canceled = (events: BrokerOrderEvent[]) =>
+      events.flatMap((e) => (e.type === 'canceled' ? [[e.eventId, e.brokerOrderId, e.canceledQuantity]] : []))
+    await until('the rest canceled', () => canceled(live).length > 0)
+    // 10 ordered − 2 filled − 3 moved to the replacement = 5.
+    expect(canceled(live)).toEqual([[`${id}:canceled:${cancelNo}`, id, 5]])
+    await r.gateway.close()
+    // A restarted process learns the same fact from REST (daily-ccld), under the same id.
+    const g2 = r.newGateway()
+    const rest: BrokerOrderEvent[] = []
+    g2.streamOrderEvents(r.account, (e) => rest.push(e))
+    await until('notice ack after the restart', () => g2.snapshot().ws.acknowledged === 1)
+    expect(canceled(rest)).toEqual(canceled(live))
+  })
 })

@@ -317,6 +317,174 @@ describe('OrderNoticeTracker.reconcile (REST seeding)', () => {
   })
 })
 
+describe('OrderNoticeTracker: cancels (ids per cancel request, real quantities)', () => {
+  const cancel = (o: Partial<Parameters<typeof noticeRecord>[0]> & { orderNo: string }) =>
+    notice({
+      originalOrderNo: '0000000101',
+      correction: '2',
+      quantity: 0,
+      price: 0,
+      orderQuantity: 0,
+      time: '090010',
+      ...o,
+    })
+  const canceled = (events: BrokerOrderEvent[]) =>
+    events.flatMap((e) => (e.type === 'canceled' ? [[e.eventId, e.brokerOrderId, e.canceledQuantity]] : []))
+
+  it('a partial cancel and then a cancel of the rest are two facts with two ids', () => {
+    const t = new OrderNoticeTracker()
+    const out = [
+      notice({}),
+      // 일부취소 of 3 (ODER_QTY 3), then 잔량전부 (ORD_QTY "0": the notice may say 0, §7.9 / §10 item 10).
+      cancel({ orderNo: '0000000501', orderQuantity: 3 }),
+      cancel({ orderNo: '0000000502', time: '090020' }),
+    ].flatMap((n) => t.apply(n, ACC, '20261124', T0))
+    expect(canceled(out)).toEqual([
+      ['0000000101:canceled:0000000501', '0000000101', 3],
+      ['0000000101:canceled:0000000502', '0000000101', 7],
+    ])
+    for (const e of out) BrokerOrderEventSchema.parse(e)
+    // The same request reported again (confirmation after receipt, ACPT_YN 2) is the same fact.
+    expect(
+      t.apply(cancel({ orderNo: '0000000502', time: '090021', acceptance: '2' }), ACC, '20261124', T0),
+    ).toEqual([])
+  })
+
+  it('a cancel notice that says 0 shares reports what was working: ordered − filled − moved − canceled', () => {
+    const t = new OrderNoticeTracker()
+    const out = [
+      notice({}),
+      notice({ fill: true, quantity: 2, time: '090002' }),
+      // replaceOrder(101, { quantity: 4 }): a modify of 4 shares (new number 202), then a cancel of
+      // the rest of 101: 10 − 2 filled − 4 moved = 4.
+      notice({
+        orderNo: '0000000202',
+        originalOrderNo: '0000000101',
+        correction: '1',
+        quantity: 4,
+        orderQuantity: 4,
+      }),
+      cancel({ orderNo: '0000000203', time: '090011' }),
+    ].flatMap((n) => t.apply(n, ACC, '20261124', T0))
+    expect(canceled(out)).toEqual([['0000000101:canceled:0000000203', '0000000101', 4]])
+  })
+
+  it('never reports 0 shares: an order it knows nothing about waits for REST, which uses the same id', () => {
+    const t = new OrderNoticeTracker()
+    const unresolved: string[] = []
+    t.onUnresolved((orderNo) => unresolved.push(orderNo))
+    expect(t.apply(cancel({ orderNo: '0000000601' }), ACC, '20261124', T0)).toEqual([])
+    expect(unresolved).toEqual(['0000000101'])
+    expect(t.unresolvedCancels).toBe(1)
+    const r = t.reconcile(
+      [
+        snap({
+          orderNo: '0000000101',
+          filledQuantity: 1,
+          filledAmount: 70_000,
+          remainingQuantity: 0,
+          canceledQuantity: 9,
+          cancels: [{ requestNo: '0000000601', quantity: 9 }],
+          terminal: { type: 'canceled' },
+        }),
+      ],
+      { account: ACC, now: T0 + 1_000, mode: 'live' },
+    )
+    expect(canceled(r.events)).toEqual([['0000000101:canceled:0000000601', '0000000101', 9]])
+    expect(t.unresolvedCancels).toBe(0)
+  })
+
+  it('the REST view of the same cancels emits the same ids and quantities, and nothing twice', () => {
+    const rows = [
+      snap({
+        orderNo: '0000000101',
+        remainingQuantity: 0,
+        canceledQuantity: 10,
+        cancels: [
+          { requestNo: '0000000501', quantity: 3 },
+          { requestNo: '0000000502', quantity: 7 },
+        ],
+        terminal: { type: 'canceled' },
+      }),
+    ]
+    // From notices first: the snapshot adds nothing.
+    const live = new OrderNoticeTracker()
+    const fromNotices = [
+      notice({}),
+      cancel({ orderNo: '0000000501', orderQuantity: 3 }),
+      cancel({ orderNo: '0000000502', time: '090020' }),
+    ].flatMap((n) => live.apply(n, ACC, '20261124', T0))
+    expect(live.reconcile(rows, { account: ACC, now: T0, mode: 'live' }).events).toEqual([])
+    // A restarted process sees only REST: the same facts under the same ids.
+    const restarted = new OrderNoticeTracker()
+    const fromRest = restarted.reconcile(rows, { account: ACC, now: T0, mode: 'baseline' }).events
+    expect(canceled(fromRest)).toEqual(canceled(fromNotices))
+    expect(restarted.reconcile(rows, { account: ACC, now: T0, mode: 'live' }).events).toEqual([])
+    // A partial cancel seen in REST while the order still works is reported too (same id).
+    const partial = new OrderNoticeTracker()
+    const p = partial.reconcile(
+      [
+        snap({
+          orderNo: '0000000101',
+          remainingQuantity: 7,
+          cancels: [{ requestNo: '0000000501', quantity: 3 }],
+        }),
+      ],
+      { account: ACC, now: T0, mode: 'baseline' },
+    )
+    expect(canceled(p.events)).toEqual([['0000000101:canceled:0000000501', '0000000101', 3]])
+  })
+
+  it('REST without a confirmed quantity: the rest of a canceled order goes to its unconfirmed cancel request', () => {
+    const t = new OrderNoticeTracker()
+    const r = t.reconcile(
+      [
+        snap({
+          orderNo: '0000000101',
+          filledQuantity: 2,
+          filledAmount: 140_000,
+          remainingQuantity: 0,
+          movedQuantity: 4,
+          cancels: [{ requestNo: '0000000203', quantity: 0 }],
+          terminal: { type: 'canceled' },
+        }),
+      ],
+      { account: ACC, now: T0, mode: 'baseline' },
+    )
+    expect(canceled(r.events)).toEqual([['0000000101:canceled:0000000203', '0000000101', 4]])
+  })
+
+  it('expired and rejected ids name the number they end: one per number, the same from REST', () => {
+    const t = new OrderNoticeTracker()
+    const n = [
+      notice({ orderNo: '0000000700', orderQuantity: 10 }),
+      notice({ orderNo: '0000000700', fill: true, quantity: 4, time: '090002' }),
+      notice({ orderNo: '0000000700', acceptance: '3', quantity: 0, orderQuantity: 0, time: '090003' }),
+      notice({ orderNo: '0000000701', refused: true }),
+    ].flatMap((x) => t.apply(x, ACC, '20261124', T0))
+    const restarted = new OrderNoticeTracker()
+    const r = restarted.reconcile(
+      [
+        snap({
+          orderNo: '0000000700',
+          filledQuantity: 4,
+          filledAmount: 280_000,
+          remainingQuantity: 0,
+          terminal: { type: 'expired' },
+        }),
+        snap({ orderNo: '0000000701', remainingQuantity: 0, terminal: { type: 'rejected' } }),
+      ],
+      { account: ACC, now: T0, mode: 'baseline' },
+    )
+    const ends = (events: BrokerOrderEvent[]) =>
+      events.flatMap((e) =>
+        e.type === 'expired' ? [[e.eventId, e.expiredQuantity]] : e.type === 'rejected' ? [[e.eventId]] : [],
+      )
+    expect(ends(n)).toEqual([['0000000700:expired', 6], ['0000000701:rejected']])
+    expect(ends(r.events)).toEqual(ends(n))
+  })
+})
+
 describe('OrderNoticeTracker: property over notices, gaps and snapshots', () => {
   // A model broker: a few orders, fills at one price per order, a notice channel with latency
   // (delivered out of order, within MAX_LATENCY, before the settle window ends), gaps that lose

@@ -23,8 +23,20 @@ export interface OrderFillSnapshot {
   limitPrice: number
   /** `rmn_qty`. */
   remainingQuantity: number
-  /** `cnc_cfrm_qty`. */
+  /** `cnc_cfrm_qty` of the order's own row (0 when the broker does not fill it in there). */
   canceledQuantity: number
+  /**
+   * Shares modifies (정정) took from this order to new numbers: the sum of `ord_qty` of the rows
+   * whose `orgn_odno` is this order and that are not cancels. @default 0
+   */
+  movedQuantity?: number
+  /**
+   * The cancel requests (취소, rows with `cncl_yn` Y and this order as `orgn_odno`) that were not
+   * refused, with the shares each took (the cancel row's `cnc_cfrm_qty`; 0 while unconfirmed or
+   * when the broker leaves it blank). Each becomes one `canceled` event with the id the notice
+   * path gives it (`<odno>:canceled:<cancel ODNO>`). @default []
+   */
+  cancels?: readonly { requestNo: string; quantity: number }[]
   /** `orgn_odno` of a modify (the order it replaced), or `''`. */
   predecessor: string
   /** Terminal state the row shows, if any (`filled` is carried by the quantities). */
@@ -63,8 +75,14 @@ export interface ReconcileResult {
 }
 
 interface OrderState {
+  /** The order quantity (ODER_QTY / `ord_qty`), 0 while unknown. */
+  orderQuantity: number
   /** Highest cumulative quantity reported. */
   level: number
+  /** Shares reported canceled, summed over the cancel requests reported. */
+  canceled: number
+  /** Shares modifies moved to new numbers (the larger of the notice sum and REST's). */
+  moved: number
   /** Σ quantity × price behind `level`, for deriving a catch-up fill's price. */
   notional: number
   /** Shares a live snapshot added that an in-flight notice may still report. */
@@ -88,8 +106,10 @@ interface OrderState {
  * identical fills in the same second count once, an under-count that REST reconciliation corrects.
  * An over-count (which would look like an overfill) is never produced by a replay.
  *
- * Event ids are deterministic (`<odno>:fill:<cumulative>`, `<odno>:accepted`, …) so a consumer that
- * deduplicates by id applies each fact once.
+ * Event ids are deterministic, one per broker fact, so a consumer that deduplicates by id applies
+ * each fact once: `<odno>:accepted`, `<odno>:fill:<cumulative>`, `<odno>:replaced:<new odno>`,
+ * `<odno>:canceled:<cancel ODNO>` (one order may be canceled by several requests, each with its own
+ * number), `<odno>:expired` and `<refused odno>:rejected` (a number expires or is refused once).
  *
  * Running totals live in memory, so they are seeded from REST with {@link reconcile}: a snapshot
  * raises a total (never lowers it) and emits the catch-up `filled` event at the broker's level,
@@ -104,7 +124,14 @@ export class OrderNoticeTracker {
   readonly #orders = new Map<string, OrderState>()
   readonly #seen = new Map<string, true>()
   readonly #maxSeen: number
+  /** Ids of the `canceled` events emitted (one per cancel request), with the shares each took. */
+  readonly #cancels = new Map<string, { target: string; quantity: number }>()
+  /** Modify numbers whose moved shares were counted on their original. */
+  readonly #modifies = new Set<string>()
+  /** Cancel notices that named no quantity for an order of unknown size: cancel id → target. */
+  readonly #unresolved = new Map<string, string>()
   #onUncertain: ((orderNo: string, absorbed: number) => void) | undefined
+  #onUnresolved: ((orderNo: string) => void) | undefined
 
   /** @param maxRemembered notice fingerprints kept for deduplication. @default 50_000 */
   constructor(maxRemembered = 50_000) {
@@ -116,11 +143,39 @@ export class OrderNoticeTracker {
     this.#onUncertain = listener
   }
 
+  /**
+   * Called when a cancel notice named no quantity and the tracker cannot derive one (an order it
+   * never saw): nothing is emitted for it (a `canceled` of 0 shares would be false), and a REST
+   * snapshot, which reports it under the same id, settles it.
+   */
+  onUnresolved(listener: ((orderNo: string) => void) | undefined): void {
+    this.#onUnresolved = listener
+  }
+
+  /** Cancel notices waiting for a REST snapshot to say how many shares they took. */
+  get unresolvedCancels(): number {
+    return this.#unresolved.size
+  }
+
+  /** Shares still working under an order as far as the tracker knows, or undefined if unknown. */
+  #working(st: OrderState): number | undefined {
+    if (st.orderQuantity <= 0) return undefined
+    return Math.max(0, st.orderQuantity - st.level - st.canceled - st.moved)
+  }
+
+  #recordCancel(eventId: string, target: string, quantity: number): void {
+    this.#cancels.set(eventId, { target, quantity })
+    this.#state(target).canceled += quantity
+  }
+
   #state(orderNo: string): OrderState {
     let st = this.#orders.get(orderNo)
     if (!st) {
       st = {
+        orderQuantity: 0,
         level: 0,
+        canceled: 0,
+        moved: 0,
         notional: 0,
         credit: 0,
         creditUntil: 0,
@@ -171,6 +226,8 @@ export class OrderNoticeTracker {
     let unexplained = 0
     for (const s of snapshot) {
       const st = this.#state(s.orderNo)
+      if (s.orderQuantity > 0) st.orderQuantity = s.orderQuantity
+      if ((s.movedQuantity ?? 0) > st.moved) st.moved = s.movedQuantity ?? 0
       if (!st.accepted && s.remainingQuantity > 0 && s.orderQuantity > 0) {
         // A working order whose receipt notice nobody heard (placed during a gap or between the
         // baseline and the subscription ack): say it is accepted before anything else about it.
@@ -225,19 +282,52 @@ export class OrderNoticeTracker {
           })
         }
       }
-      if (s.terminal && !st.terminal && s.remainingQuantity === 0) {
-        const t = this.#terminalEvent(s, o.account, o.now, Math.max(st.level, filled))
-        st.terminal = true
+      // Each confirmed cancel request is its own fact, under the id the notice path gives it, so
+      // a partial cancel and a later cancel of the rest both reach the consumer, and a cancel
+      // reported by notice and by REST collapses downstream.
+      for (const c of s.cancels ?? []) {
+        if (c.quantity <= 0) continue
+        const eventId = `${s.orderNo}:canceled:${c.requestNo}`
+        this.#unresolved.delete(eventId)
+        if (this.#cancels.has(eventId)) continue
+        this.#recordCancel(eventId, s.orderNo, c.quantity)
         terminal++
-        events.push(t)
+        events.push({
+          type: 'canceled',
+          eventId,
+          account: o.account,
+          brokerOrderId: s.orderNo,
+          at: o.now,
+          canceledQuantity: c.quantity,
+        })
+      }
+      if (s.terminal && !st.terminal && s.remainingQuantity === 0) {
+        const t = this.#terminalEvent(s, st, o.account, o.now, Math.max(st.level, filled))
+        st.terminal = true
+        if (t) {
+          terminal++
+          events.push(t)
+        }
+      }
+      if (s.remainingQuantity === 0) {
+        // Nothing rests under the order any more: whatever its cancels took is now reported.
+        for (const [id, target] of this.#unresolved) if (target === s.orderNo) this.#unresolved.delete(id)
       }
     }
     return { events, raised, terminal, unexplained }
   }
 
-  #terminalEvent(s: OrderFillSnapshot, account: string, at: number, filled: number): BrokerOrderEvent {
+  /** The terminal event of an order REST shows ended; undefined when earlier events cover it. */
+  #terminalEvent(
+    s: OrderFillSnapshot,
+    st: OrderState,
+    account: string,
+    at: number,
+    filled: number,
+  ): BrokerOrderEvent | undefined {
     const base = { account, at, brokerOrderId: s.orderNo }
-    const rest = Math.max(0, s.orderQuantity - filled)
+    // What ended with the order: neither filled nor moved to a modify nor reported canceled.
+    const rest = Math.max(0, s.orderQuantity - filled - st.moved - st.canceled)
     const t = s.terminal
     switch (t?.type) {
       case 'replaced':
@@ -255,14 +345,24 @@ export class OrderNoticeTracker {
           reason: 'refused by the broker (seen in REST)',
         }
       case 'expired':
+        // One expiry per number (an IOC/FOK remainder ends once), so the number is the fact's id.
         return { ...base, type: 'expired', eventId: `${s.orderNo}:expired`, expiredQuantity: rest }
-      default:
-        return {
-          ...base,
-          type: 'canceled',
-          eventId: `${s.orderNo}:canceled`,
-          canceledQuantity: s.canceledQuantity > 0 ? s.canceledQuantity : rest,
-        }
+      default: {
+        // Shares canceled that no cancel event has reported yet: the order row's own cnc_cfrm_qty
+        // when the broker fills it in, else what is unaccounted for.
+        const residual = s.canceledQuantity > 0 ? Math.max(0, s.canceledQuantity - st.canceled) : rest
+        if (residual <= 0) return undefined
+        // Attributed to the newest cancel request REST could not quantify (the notice path would
+        // have named it), else to the order itself (a broker-side cancel with no request of ours).
+        const open = (s.cancels ?? [])
+          .filter((c) => !this.#cancels.has(`${s.orderNo}:canceled:${c.requestNo}`))
+          .map((c) => c.requestNo)
+          .sort()
+        const requestNo = open[open.length - 1]
+        const eventId = requestNo ? `${s.orderNo}:canceled:${requestNo}` : `${s.orderNo}:canceled`
+        this.#recordCancel(eventId, s.orderNo, residual)
+        return { ...base, type: 'canceled', eventId, canceledQuantity: residual }
+      }
     }
   }
 
@@ -286,8 +386,21 @@ export class OrderNoticeTracker {
     const at = kstCompactToEpoch(kstDate, n.time) ?? fallbackAt
     const base = { account, at }
     if (n.refused) {
-      // The refused request is the one numbered ODER_NO (for a refused cancel, the cancel itself).
+      // The refused request is the one numbered ODER_NO (for a refused cancel, the cancel itself),
+      // and a number is refused at most once, so `<ODER_NO>:rejected` names the fact on both paths.
       this.#state(n.orderNo).terminal = true
+      if (n.correction === 'cancel' && n.originalOrderNo) {
+        // A cancel refused after its receipt was reported (the original filled first): its shares
+        // were not canceled after all, so they count as working again for later cancels.
+        const id = `${n.originalOrderNo}:canceled:${n.orderNo}`
+        this.#unresolved.delete(id)
+        const done = this.#cancels.get(id)
+        if (done) {
+          const st = this.#state(done.target)
+          st.canceled = Math.max(0, st.canceled - done.quantity)
+          done.quantity = 0
+        }
+      }
       return [
         {
           ...base,
@@ -301,6 +414,7 @@ export class OrderNoticeTracker {
     if (n.isFill) {
       if (n.quantity <= 0 || n.price <= 0) return []
       const st = this.#state(n.orderNo)
+      if (st.orderQuantity <= 0 && n.orderQuantity > 0) st.orderQuantity = n.orderQuantity
       let fresh = n.quantity
       const fillAt = kstCompactToEpoch(kstDate, n.time)
       if (st.credit > 0 && now < st.creditUntil && (fillAt === undefined || fillAt <= st.creditCutoff)) {
@@ -332,10 +446,12 @@ export class OrderNoticeTracker {
     }
     const orderQty = n.orderQuantity > 0 ? n.orderQuantity : n.quantity
     if (n.acceptance === 'ioc_fok_canceled') {
+      // An IOC/FOK remainder ends once per number: `<ODER_NO>:expired` on both paths.
       const st = this.#state(n.orderNo)
       st.terminal = true
-      const filled = st.level
-      const expiredQuantity = n.orderQuantity > 0 ? Math.max(0, n.orderQuantity - filled) : n.quantity
+      if (n.orderQuantity > 0) st.orderQuantity = n.orderQuantity
+      const working = this.#working(st)
+      const expiredQuantity = working ?? n.quantity
       return [
         {
           ...base,
@@ -347,21 +463,15 @@ export class OrderNoticeTracker {
       ]
     }
     const price = n.orderPrice > 0 ? n.orderPrice : n.price
-    if (n.correction === 'cancel') {
-      const target = n.originalOrderNo || n.orderNo
-      this.#state(target).terminal = true
-      return [
-        {
-          ...base,
-          type: 'canceled',
-          eventId: `${target}:canceled`,
-          brokerOrderId: target,
-          canceledQuantity: orderQty,
-        },
-      ]
-    }
+    if (n.correction === 'cancel') return this.#cancel(n, base, orderQty)
     const out: BrokerOrderEvent[] = []
     if (n.correction === 'modify' && n.originalOrderNo) {
+      const orig = this.#state(n.originalOrderNo)
+      if (!this.#modifies.has(n.orderNo)) {
+        // The shares the modify took from its original (all that worked there when it names none).
+        this.#modifies.add(n.orderNo)
+        orig.moved += orderQty > 0 ? orderQty : (this.#working(orig) ?? 0)
+      }
       out.push({
         ...base,
         type: 'replaced',
@@ -373,6 +483,7 @@ export class OrderNoticeTracker {
       })
     }
     const st = this.#state(n.orderNo)
+    if (orderQty > 0 && st.orderQuantity <= 0) st.orderQuantity = orderQty
     if (orderQty > 0 && !st.accepted) {
       st.accepted = true
       out.push({
@@ -388,5 +499,42 @@ export class OrderNoticeTracker {
       })
     }
     return out
+  }
+
+  /**
+   * A cancel (RCTF_CLS 2) notice. ODER_NO is the cancel request's own number and OODER_NO the order
+   * it cancels (reference §7.9); one order may be canceled by several requests (a partial cancel,
+   * then the rest), so the event id names the request: `<target>:canceled:<cancel ODNO>`. REST
+   * snapshots give the same request the same id (see {@link reconcile}), and a second notice about
+   * the same request (receipt, then confirmation) is the same fact, emitted once.
+   *
+   * The quantity: ODER_QTY (else CNTG_QTY) when the notice states one, capped at what the tracker
+   * knows is working; when it says 0 (a receipt may, reference §7.9 and §10 item 10, and a
+   * "cancel all" is sent with ORD_QTY "0", §4.2), what was working: ordered − filled − moved by
+   * modifies − canceled before. If even that is unknown (the order was never seen), nothing is
+   * emitted: a REST snapshot reports the cancel under the same id (`onUnresolved`).
+   */
+  #cancel(n: ExecutionNotice, base: { account: string; at: number }, reported: number): BrokerOrderEvent[] {
+    const target = n.originalOrderNo || n.orderNo
+    // Without OODER_NO the notice names no separate request: a broker-side cancel of the order.
+    const eventId = n.originalOrderNo ? `${target}:canceled:${n.orderNo}` : `${target}:canceled`
+    if (this.#cancels.has(eventId)) return []
+    const st = this.#state(target)
+    const working = this.#working(st)
+    const quantity =
+      reported > 0
+        ? working !== undefined && working > 0
+          ? Math.min(reported, working)
+          : reported
+        : (working ?? 0)
+    if (quantity <= 0) {
+      this.#unresolved.set(eventId, target)
+      this.#onUnresolved?.(target)
+      return []
+    }
+    this.#unresolved.delete(eventId)
+    this.#recordCancel(eventId, target, quantity)
+    if (st.orderQuantity > 0 && (this.#working(st) ?? 0) === 0) st.terminal = true
+    return [{ ...base, type: 'canceled', eventId, brokerOrderId: target, canceledQuantity: quantity }]
   }
 }
