@@ -70,12 +70,24 @@ export type KisEvent =
    */
   | {
       type: 'notice.sync'
-      phase: 'baseline' | 'subscribed' | 'verify' | 'retry'
+      phase: 'baseline' | 'subscribed' | 'verify' | 'retry' | 'confirm'
       outcome: 'ok' | 'failed' | 'stale'
       orders: number
       raised: number
       terminal: number
       error?: string
+    }
+  /**
+   * A modify/cancel request the broker received (접수) was neither confirmed (확인 notice or REST
+   * `cnc_cfrm_qty`) nor refused within `noticeSync.maxConfirmationChecks` checks: no event was
+   * emitted for its outcome; reconcile `brokerOrderId` (`onStreamGap` listeners are told too).
+   */
+  | {
+      type: 'notice.unconfirmed'
+      kind: 'cancel' | 'modify'
+      brokerOrderId: string
+      requestNo: string
+      checks: number
     }
   /**
    * The cancel of the original's rest after a quantity-reducing replace (see `ReplaceLeftover`):

@@ -245,6 +245,15 @@ export class KisGateway implements BrokerGateway {
       fetchSnapshot: () => this.#fillSnapshot(),
       deliver: (events) => this.#deliver(events),
       emit: this.#emit,
+      // An unconfirmed modify/cancel is a gap in what the stream told: the owner reconciles it.
+      onUnconfirmed: (p) =>
+        this.#gapListeners.forEach((l) => {
+          try {
+            l(`unconfirmed ${p.kind} ${p.requestNo} of order ${p.target}`)
+          } catch {
+            // Listener bugs stay with the listener.
+          }
+        }),
     })
   }
 

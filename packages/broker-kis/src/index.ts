@@ -57,6 +57,7 @@ export type { KisControlFrame, KisDataFrame, KisFrame, KisPingPongFrame } from '
 export { parseKisFrame, splitRecords } from './ws/frame'
 export type {
   OrderFillSnapshot,
+  PendingAmend,
   ReconcileOptions,
   ReconcileResult,
   SnapshotMode,

@@ -5,6 +5,7 @@ import { setupServer } from 'msw/node'
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest'
 import type { KisEvent } from './events'
 import { createKisGateway } from './gateway'
+import type { NoticeSyncTuning } from './notice-sync'
 import {
   encryptNoticePayload,
   type FakeKisSocket,
@@ -40,10 +41,10 @@ interface BookOrder {
   amount: number
   canceled?: boolean
   /** A cancel request's row (cncl_yn Y): the order it canceled and the shares confirmed. */
-  cancelOf?: { orderNo: string; confirmed: number }
+  cancelOf?: { orderNo: string; confirmed: number; refused?: boolean }
 }
 
-function setup() {
+function setup(tuning: NoticeSyncTuning = {}) {
   const creds = fakeKisCredentials()
   // 2026-11-24 10:00 KST.
   const clock = new ManualClock(Date.parse('2026-11-24T01:00:00Z'))
@@ -87,7 +88,7 @@ function setup() {
         ord_dvsn_cd: '00',
         cnc_cfrm_qty: o.cancelOf ? String(o.cancelOf.confirmed) : o.canceled ? String(o.qty - o.filled) : '0',
         rmn_qty: o.canceled || o.cancelOf ? '0' : String(o.qty - o.filled),
-        rjct_qty: '0',
+        rjct_qty: o.cancelOf?.refused ? String(o.qty) : '0',
         excg_id_dvsn_Cd: 'KRX',
       }))
       return HttpResponse.json({ rt_cd: '0', msg_cd: '20310000', msg1: 'ok', output1, output2: {} })
@@ -109,6 +110,7 @@ function setup() {
     random: seededRandom(7),
     createSocket: sockets.create,
     onEvent: (e) => events.push(e),
+    noticeSync: tuning,
   })
   const got: BrokerOrderEvent[] = []
   const acct = creds.account.replace('-', '')
@@ -143,7 +145,13 @@ function setup() {
       )}`,
     )
   /** A cancel (RCTF_CLS 2) receipt that names no quantity (fields 9 and 16 are 0, §10 item 10). */
-  const cancelNotice = (s: FakeKisSocket, orderNo: string, originalOrderNo: string, time: string) =>
+  const cancelNotice = (
+    s: FakeKisSocket,
+    orderNo: string,
+    originalOrderNo: string,
+    time: string,
+    o: { acceptance?: '1' | '2'; refused?: boolean } = {},
+  ) =>
     s.receive(
       `1|H0STCNI9|001|${encryptNoticePayload(
         noticeRecord({
@@ -152,6 +160,7 @@ function setup() {
           orderNo,
           originalOrderNo,
           correction: '2',
+          ...o,
           side: 'buy',
           symbol: '005930',
           quantity: 0,
@@ -304,6 +313,121 @@ describe('NoticeSync (REST seeding of notice totals)', () => {
     s.receive(subscribeAck('H0STCNI9', h.creds.htsId, { key: KEY, iv: IV }))
     await h.until('catch-up', () => h.fillLevels('0000000301').includes(2))
     expect(h.syncs().at(-1)).toMatchObject({ phase: 'subscribed', outcome: 'ok', raised: 1 })
+    await h.gw.close()
+  })
+})
+
+describe('cancel confirmation (gateway, fake socket + msw): a receipt is not an outcome', () => {
+  const ORDER = '0000000501'
+  const CXL = '0000000502'
+  /** Subscribed, with one working order of 10 the consumer saw accepted; returns the socket. */
+  async function ready(h: ReturnType<typeof setup>) {
+    h.book.set(ORDER, { odno: ORDER, qty: 10, filled: 0, amount: 0 })
+    h.start()
+    await h.until('socket', () => h.sockets.sockets.length === 1)
+    const s = h.latest()
+    s.open()
+    await h.until('subscribe sent', () => s.subscriptions().length === 1)
+    s.receive(subscribeAck('H0STCNI9', h.creds.htsId, { key: KEY, iv: IV }))
+    await h.until('after-ack snapshot', () => h.queries.length === 2)
+    expect(h.got.map((e) => e.eventId)).toEqual([`${ORDER}:accepted`])
+    // The cancel request is in the books, not confirmed yet (cnc_cfrm_qty 0).
+    h.book.set(CXL, { odno: CXL, qty: 10, filled: 0, amount: 0, cancelOf: { orderNo: ORDER, confirmed: 0 } })
+    return s
+  }
+  const canceled = (h: ReturnType<typeof setup>) => h.got.filter((e) => e.type === 'canceled')
+  const confirmSyncs = (h: ReturnType<typeof setup>) =>
+    h.events.filter((e) => e.type === 'notice.sync' && e.phase === 'confirm')
+
+  it('the receipt emits nothing; the 확인 notice emits `canceled`, and REST later adds nothing', async () => {
+    const h = setup({ settleMs: 500 })
+    const s = await ready(h)
+    h.cancelNotice(s, CXL, ORDER, hhmmss(h.clock.now()))
+    expect(canceled(h)).toEqual([])
+    h.cancelNotice(s, CXL, ORDER, hhmmss(h.clock.now()), { acceptance: '2' })
+    expect(canceled(h)).toEqual([
+      expect.objectContaining({
+        eventId: `${ORDER}:canceled:${CXL}`,
+        brokerOrderId: ORDER,
+        canceledQuantity: 10,
+      }),
+    ])
+    h.book.set(ORDER, { odno: ORDER, qty: 10, filled: 0, amount: 0, canceled: true })
+    h.book.get(CXL)!.cancelOf!.confirmed = 10
+    await h.clock.advanceAsync(5_000)
+    expect(canceled(h)).toHaveLength(1)
+    expect(h.events.some((e) => e.type === 'notice.unconfirmed')).toBe(false)
+    await h.gw.close()
+  })
+
+  it('no 확인: a confirm snapshot after settleMs reports the cancel from cnc_cfrm_qty, same id', async () => {
+    const h = setup({ settleMs: 500 })
+    const s = await ready(h)
+    h.cancelNotice(s, CXL, ORDER, hhmmss(h.clock.now()))
+    // The first confirm snapshot still sees it pending.
+    await h.until('first confirm snapshot', () => confirmSyncs(h).length === 1)
+    expect(canceled(h)).toEqual([])
+    h.book.set(ORDER, { odno: ORDER, qty: 10, filled: 0, amount: 0, canceled: true })
+    h.book.get(CXL)!.cancelOf!.confirmed = 10
+    await h.until('REST confirms', () => canceled(h).length === 1, 1_000)
+    expect(canceled(h)).toEqual([
+      expect.objectContaining({ eventId: `${ORDER}:canceled:${CXL}`, canceledQuantity: 10 }),
+    ])
+    // Confirmed: the snapshots stop.
+    const n = confirmSyncs(h).length
+    await h.clock.advanceAsync(60_000)
+    expect(confirmSyncs(h).length).toBe(n)
+    await h.gw.close()
+  })
+
+  it('a fill beats the cancel: `rejected` for the cancel number, no `canceled`, ever', async () => {
+    const h = setup({ settleMs: 500 })
+    const s = await ready(h)
+    h.cancelNotice(s, CXL, ORDER, hhmmss(h.clock.now()))
+    h.fillNotice(s, ORDER, 10, hhmmss(h.clock.now()))
+    h.book.set(ORDER, { odno: ORDER, qty: 10, filled: 10, amount: 700_000 })
+    h.book.get(CXL)!.cancelOf!.refused = true
+    h.cancelNotice(s, CXL, ORDER, hhmmss(h.clock.now()), { refused: true })
+    await h.clock.advanceAsync(60_000)
+    await h.until('settled', () => true)
+    expect(h.got.map((e) => [e.type, e.eventId])).toEqual([
+      ['accepted', `${ORDER}:accepted`],
+      ['filled', `${ORDER}:fill:10`],
+      ['rejected', `${CXL}:rejected`],
+    ])
+    expect(h.events.some((e) => e.type === 'notice.unconfirmed')).toBe(false)
+    await h.gw.close()
+  })
+
+  it('never confirmed nor refused: after the checks, `notice.unconfirmed` and onStreamGap, no guess', async () => {
+    const h = setup({ settleMs: 500, maxConfirmationChecks: 3 })
+    const gaps: string[] = []
+    h.gw.onStreamGap((r) => gaps.push(r))
+    const s = await ready(h)
+    h.cancelNotice(s, CXL, ORDER, hhmmss(h.clock.now()))
+    // 500 + 1 000 + 2 000 ms of checks.
+    await h.until('given up', () => h.events.some((e) => e.type === 'notice.unconfirmed'), 2_000)
+    expect(confirmSyncs(h)).toHaveLength(3)
+    expect(h.events.filter((e) => e.type === 'notice.unconfirmed')).toEqual([
+      { type: 'notice.unconfirmed', kind: 'cancel', brokerOrderId: ORDER, requestNo: CXL, checks: 3 },
+    ])
+    expect(gaps).toEqual([`unconfirmed cancel ${CXL} of order ${ORDER}`])
+    expect(canceled(h)).toEqual([])
+    await h.clock.advanceAsync(60_000)
+    expect(confirmSyncs(h)).toHaveLength(3)
+    await h.gw.close()
+  })
+
+  it("confirmation 'notice': no REST snapshot for the receipt; the 확인 still confirms", async () => {
+    const h = setup({ settleMs: 500, confirmation: 'notice', maxConfirmationChecks: 2 })
+    const s = await ready(h)
+    const queries = h.queries.length
+    h.cancelNotice(s, CXL, ORDER, hhmmss(h.clock.now()))
+    await h.until('given up', () => h.events.some((e) => e.type === 'notice.unconfirmed'), 2_000)
+    expect(h.queries.length).toBe(queries)
+    expect(canceled(h)).toEqual([])
+    h.cancelNotice(s, CXL, ORDER, hhmmss(h.clock.now()), { acceptance: '2' })
+    expect(canceled(h)).toEqual([expect.objectContaining({ eventId: `${ORDER}:canceled:${CXL}` })])
     await h.gw.close()
   })
 })

@@ -1,6 +1,6 @@
 import type { BrokerOrderEvent, Clock, TimerHandle } from '@vellab/broker-gateway'
 import type { KisEventListener } from './events'
-import type { OrderFillSnapshot, OrderNoticeTracker, SnapshotMode } from './ws/notice-tracker'
+import type { OrderFillSnapshot, OrderNoticeTracker, PendingAmend, SnapshotMode } from './ws/notice-tracker'
 
 /** Tuning of {@link NoticeSync}. */
 export interface NoticeSyncTuning {
@@ -22,6 +22,19 @@ export interface NoticeSyncTuning {
    * settle cancel notices that named no quantity. @default 5
    */
   maxRetries?: number
+  /**
+   * How a modify/cancel receipt (접수) gets confirmed. The 확인 notice (ACPT_YN 2, reference §7.9)
+   * always confirms; its delivery is UNVERIFIED (§10), so with `'notice-or-rest'` REST snapshots
+   * (inquire-daily-ccld `cnc_cfrm_qty`, §4.4) follow a receipt after `settleMs`, doubling up to
+   * `retryMaxMs`, until the request is confirmed or refused, at most `maxConfirmationChecks` times.
+   * With `'notice'` no snapshot is taken for it; the same checks only count down. Either way a
+   * request still unconfirmed after the last check is reported (`notice.unconfirmed`, and
+   * `onStreamGap` listeners are told to reconcile), never guessed.
+   * @default 'notice-or-rest'
+   */
+  confirmation?: 'notice-or-rest' | 'notice'
+  /** Confirmation checks per modify/cancel receipt before it is handed to reconciliation. @default 5 */
+  maxConfirmationChecks?: number
 }
 
 /** Options of {@link NoticeSync}. */
@@ -34,10 +47,12 @@ export interface NoticeSyncOptions extends NoticeSyncTuning {
   /** Hands catch-up events to the order-event listeners. */
   deliver: (events: BrokerOrderEvent[]) => void
   emit: KisEventListener
+  /** A modify/cancel receipt no confirmation followed within the checks: reconcile it. */
+  onUnconfirmed?: (pending: PendingAmend) => void
 }
 
 /** Why a snapshot is taken. */
-export type NoticeSyncPhase = 'baseline' | 'subscribed' | 'verify' | 'retry'
+export type NoticeSyncPhase = 'baseline' | 'subscribed' | 'verify' | 'retry' | 'confirm'
 
 /**
  * Keeps the notice tracker's running totals anchored to the broker's books across restarts and
@@ -58,6 +73,12 @@ export type NoticeSyncPhase = 'baseline' | 'subscribed' | 'verify' | 'retry'
  *    `canceled` of 0 shares would be false); snapshots follow after `settleMs`, doubling up to
  *    `retryMaxMs`, at most `maxRetries` per subscription, until REST reports it (same event id).
  *
+ * 5. A modify/cancel receipt (접수) is not an outcome (the request may still be refused): with
+ *    `confirmation: 'notice-or-rest'` *confirm* snapshots follow it after `settleMs`, doubling up
+ *    to `retryMaxMs`, until the 확인 notice or a snapshot confirms it, or a refusal ends it; after
+ *    `maxConfirmationChecks` a `notice.unconfirmed` event and `onUnconfirmed` hand it to
+ *    reconciliation.
+ *
  * Snapshots run one at a time; a result from before the latest (re)subscription is dropped.
  */
 export class NoticeSync {
@@ -70,7 +91,10 @@ export class NoticeSync {
   #verifications = 0
   #retries = 0
   #resolves = 0
+  readonly #maxConfirmationChecks: number
+  readonly #confirmByRest: boolean
   #timer: TimerHandle | undefined
+  #confirmTimer: TimerHandle | undefined
   #chain: Promise<void> = Promise.resolve()
   #closed = false
 
@@ -80,8 +104,11 @@ export class NoticeSync {
     this.#skewMs = options.clockSkewMs ?? 1_000
     this.#maxVerifications = options.maxVerifications ?? 3
     this.#maxRetries = options.maxRetries ?? 5
+    this.#maxConfirmationChecks = Math.max(1, options.maxConfirmationChecks ?? 5)
+    this.#confirmByRest = (options.confirmation ?? 'notice-or-rest') === 'notice-or-rest'
     options.tracker.onUncertain(() => this.#scheduleVerify())
     options.tracker.onUnresolved(() => this.#scheduleResolve())
+    options.tracker.onPending(() => this.#scheduleConfirm())
   }
 
   /** Before the notice (re)subscription is sent. Never rejects. */
@@ -103,6 +130,48 @@ export class NoticeSync {
   close(): void {
     this.#closed = true
     this.#clearTimer()
+    if (this.#confirmTimer) this.#o.clock.clearTimeout(this.#confirmTimer)
+    this.#confirmTimer = undefined
+  }
+
+  /**
+   * Arm the confirmation check of the open modify/cancel receipts, if any: after `settleMs`,
+   * doubling with the fewest checks an open one has had (a new receipt is checked soon), capped at
+   * `retryMaxMs`.
+   */
+  #scheduleConfirm(): void {
+    if (this.#closed || this.#confirmTimer) return
+    const open = this.#o.tracker.pendingAmends().filter((p) => !p.abandoned)
+    if (open.length === 0) return
+    const checks = Math.min(...open.map((p) => p.checks))
+    const delay = Math.min(this.#o.retryMaxMs ?? 30_000, this.#settleMs * 2 ** checks)
+    this.#confirmTimer = this.#o.clock.setTimeout(() => {
+      this.#confirmTimer = undefined
+      const startedAt = this.#o.clock.now()
+      if (this.#confirmByRest) {
+        void this.#run('confirm', 'live', this.#epoch).then(() => this.#countConfirmCheck(startedAt))
+      } else this.#countConfirmCheck(startedAt)
+    }, delay)
+  }
+
+  /** One confirmation check is over: hand receipts out of checks to reconciliation, re-arm. */
+  #countConfirmCheck(startedAt: number): void {
+    if (this.#closed) return
+    for (const p of this.#o.tracker.countConfirmationCheck(startedAt, this.#maxConfirmationChecks)) {
+      this.#o.emit({
+        type: 'notice.unconfirmed',
+        kind: p.kind,
+        brokerOrderId: p.target,
+        requestNo: p.requestNo,
+        checks: p.checks,
+      })
+      try {
+        this.#o.onUnconfirmed?.(p)
+      } catch {
+        // The owner's listener must not stop the checks of the other requests.
+      }
+    }
+    this.#scheduleConfirm()
   }
 
   #clearTimer(): void {

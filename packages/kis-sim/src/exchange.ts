@@ -143,12 +143,19 @@ export interface SimOrder {
   expiredAt: number | undefined
 }
 
-/** What the execution-notice stream is told (reference §7.9, §9 "Execution notice stream"). */
+/**
+ * What the execution-notice stream is told (reference §7.9, §9 "Execution notice stream"):
+ * `receipt` 접수 (ACPT_YN 1), `confirm` 확인 of a modify/cancel that took effect at the exchange
+ * (ACPT_YN 2), `fill` 체결, `reject` 거부 (RFUS_YN 1), `ioc-cancel` IOC/FOK remainder (ACPT_YN 3).
+ */
 export interface ExchangeNotice {
-  kind: 'receipt' | 'fill' | 'reject' | 'ioc-cancel'
+  kind: 'receipt' | 'confirm' | 'fill' | 'reject' | 'ioc-cancel'
   order: SimOrder
   at: number
-  /** Fill quantity, or the order/cancelled quantity for other kinds. */
+  /**
+   * Fill quantity; for `confirm` the shares actually cancelled/moved; the order/cancelled quantity
+   * for the other kinds.
+   */
   qty: number
   price: number
 }
@@ -1026,6 +1033,8 @@ export class Exchange {
       amend.cancelledQty = qty
       amend.status = 'confirmed'
       if (orig.remaining === 0) this.finish(orig, 'cancelled')
+      // reference §7.9 #14 ACPT_YN 2 확인: the cancel took effect (when KIS sends it is UNVERIFIED).
+      this.emitNotice({ kind: 'confirm', order: amend, at: now, qty, price: amend.price })
       return
     }
     orig.movedQty += qty
@@ -1033,6 +1042,9 @@ export class Exchange {
     amend.remaining = qty
     amend.status = 'open'
     this.reserve(amend, qty)
+    // The 확인 precedes any fill of the modified order on entry (a fill notice of an order the
+    // client has not yet seen confirmed would be out of order).
+    this.emitNotice({ kind: 'confirm', order: amend, at: now, qty, price: amend.price })
     const sym = this.symbols.get(amend.symbol)
     if (sym) this.onEntry(amend, sym, now, this.calendar.phasesAt(now))
   }

@@ -141,8 +141,10 @@ export function noticeRecord(
     n.kind === 'reject' ? '1' : '0',
     // reference §7.9 #13: 1 접수/정정/취소/거부 notice, 2 체결 notice
     fill ? '2' : '1',
-    // reference §7.9 #14: 1 주문접수, 2 확인, 3 취소(FOK/IOC)
-    n.kind === 'ioc-cancel' ? '3' : fill ? '2' : '1',
+    // reference §7.9 #14: 1 주문접수, 2 확인, 3 취소(FOK/IOC). The sim's 확인 is sent when a
+    // modify/cancel takes effect (the timing is UNVERIFIED, see WsOptions.confirmNotices); a fill
+    // notice carries 2 as well (CNTG_YN=2 tells them apart).
+    n.kind === 'ioc-cancel' ? '3' : fill || n.kind === 'confirm' ? '2' : '1',
     o.branch,
     int(o.qty),
     ctx.accountName,

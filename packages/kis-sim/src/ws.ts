@@ -40,6 +40,14 @@ export interface WsOptions {
   receiptQty?: ReceiptQtyMode
   /** Include `output {iv,key}` in market-data acks too (reference §7.3: usually present). @default true */
   keysOnMarketDataAcks?: boolean
+  /**
+   * Send a 확인 notice (CNTG_YN 1, ACPT_YN 2, RCTF_CLS 1/2, ODER_NO = the modify/cancel, OODER_NO =
+   * the original, CNTG_QTY/ODER_QTY = the shares actually cancelled/moved) when a modify/cancel takes
+   * effect at the exchange, after its 접수. A modify/cancel refused at confirmation gets the RFUS_YN 1
+   * notice and no 확인. Reference §7.9 lists ACPT_YN 2 확인 but not when KIS sends it: UNVERIFIED.
+   * `false`: only the 접수 (and any refusal) is sent. @default true
+   */
+  confirmNotices?: boolean
 }
 
 /** A live (bound) session as the control API reports it. */
@@ -92,6 +100,7 @@ export function resolveWsOptions(o: WsOptions = {}): ResolvedWsOptions {
     wrongHtsId: o.wrongHtsId ?? 'terminate',
     receiptQty: o.receiptQty ?? 'order-qty',
     keysOnMarketDataAcks: o.keysOnMarketDataAcks ?? true,
+    confirmNotices: o.confirmNotices ?? true,
   }
 }
 
@@ -417,6 +426,9 @@ export class WsHub {
 
   private onNotice(n: ExchangeNotice): void {
     const core = this.core
+    // reference §7.9: when KIS sends ACPT_YN 2 확인 is UNVERIFIED; `confirmNotices: false` keeps the
+    // stream to 접수 + refusal only.
+    if (n.kind === 'confirm' && !this.options.confirmNotices) return
     for (const sess of this.live.values()) {
       const app = sess.app
       if (!app || app.env !== n.order.env || app.htsId !== n.order.htsId) continue

@@ -1,4 +1,3 @@
-import { createDecipheriv } from 'node:crypto'
 import { request } from 'node:http'
 import { afterEach, describe, expect, it } from 'vitest'
 import type { KisSim } from '../src/index'
@@ -6,9 +5,11 @@ import {
   approvalKey,
   BALANCE,
   DAILY_CCLD,
+  decryptIndependently,
   get,
   HOLIDAY,
   headers,
+  isData,
   ORDER_CASH,
   ORDER_RVSECNCL,
   orderBody,
@@ -95,23 +96,6 @@ function outputKeys(body: Record<string, unknown>): string[] {
   }
   return keys
 }
-
-/**
- * An AES-256-CBC decryption written here, independently of the simulator's own helper: key and iv
- * are the ack's strings as UTF-8 bytes, and the PKCS#7 padding is checked by hand (reference §7.5).
- */
-function decryptIndependently(b64: string, key: string, iv: string): string {
-  const d = createDecipheriv('aes-256-cbc', Buffer.from(key, 'utf8'), Buffer.from(iv, 'utf8'))
-  d.setAutoPadding(false)
-  const raw = Buffer.concat([d.update(Buffer.from(b64, 'base64')), d.final()])
-  const pad = raw[raw.length - 1] ?? 0
-  expect(pad).toBeGreaterThanOrEqual(1)
-  expect(pad).toBeLessThanOrEqual(16)
-  expect([...raw.subarray(raw.length - pad)].every((b) => b === pad)).toBe(true)
-  return raw.subarray(0, raw.length - pad).toString('utf8')
-}
-
-const isData = (m: string) => m.startsWith('0|') || m.startsWith('1|')
 
 describe('wire formats (reference §9 "Wire formats", §3.2, §2.1, §2.2)', () => {
   it('every REST value is a string except tokenP expires_in and revokeP code; key casing by API', async () => {
@@ -363,17 +347,26 @@ describe('modify/cancel linkage (reference §4.2, §7.9, §9 "Orders")', () => {
     expect(byOdno[orig]).toMatchObject({ orgn_odno: '', rmn_qty: '6' })
 
     const recs: string[][] = []
-    for (let i = 0; i < 3; i++) {
+    for (let i = 0; i < 5; i++) {
       const f = await c.next(isData)
       const [enc, tr, count, b64] = f.split('|', 4) as [string, string, string, string]
       expect([enc, tr, count]).toEqual(['1', 'H0STCNI0', '001'])
       recs.push(decryptIndependently(b64, aes, iv).split('^'))
     }
-    const [rNew, rMod, rCxl] = recs as [string[], string[], string[]]
-    // fields: 2 ODER_NO, 3 OODER_NO, 5 RCTF_CLS, 13 CNTG_YN, 14 ACPT_YN, 16 ODER_QTY
+    const [rNew, rMod, rModOk, rCxl, rCxlOk] = recs as [string[], string[], string[], string[], string[]]
+    // fields: 2 ODER_NO, 3 OODER_NO, 5 RCTF_CLS, 13 CNTG_YN, 14 ACPT_YN (1 접수, 2 확인), 16 ODER_QTY
     expect([rNew[2], rNew[3], rNew[5], rNew[13], rNew[14]]).toEqual([orig, '0000000000', '0', '1', '1'])
     expect([rMod[2], rMod[3], rMod[5], rMod[13], rMod[14], rMod[16]]).toEqual([mod, orig, '1', '1', '1', '4'])
+    expect([rModOk[2], rModOk[3], rModOk[5], rModOk[13], rModOk[14], rModOk[16]]).toEqual([
+      mod,
+      orig,
+      '1',
+      '1',
+      '2',
+      '4',
+    ])
     expect([rCxl[2], rCxl[3], rCxl[5], rCxl[13], rCxl[14]]).toEqual([cxl, mod, '2', '1', '1'])
+    expect([rCxlOk[2], rCxlOk[3], rCxlOk[5], rCxlOk[13], rCxlOk[14]]).toEqual([cxl, mod, '2', '1', '2'])
   })
 
   it('paper notices use H0STCNI9 and branch 00950', async () => {

@@ -1,3 +1,5 @@
+import { createDecipheriv } from 'node:crypto'
+import { expect } from 'vitest'
 import WebSocket from 'ws'
 import { createKisSim, type KisSim, type KisSimOptions, type SimAppInfo } from '../src/index'
 
@@ -206,3 +208,21 @@ export async function approvalKey(sim: KisSim, app: SimAppInfo): Promise<string>
   if (r.status !== 200) throw new Error(`approval ${r.status}`)
   return r.body.approval_key as string
 }
+
+/**
+ * An AES-256-CBC decryption written for the tests, independently of the simulator's own helper: key and iv
+ * are the ack's strings as UTF-8 bytes, and the PKCS#7 padding is checked by hand (reference §7.5).
+ */
+export function decryptIndependently(b64: string, key: string, iv: string): string {
+  const d = createDecipheriv('aes-256-cbc', Buffer.from(key, 'utf8'), Buffer.from(iv, 'utf8'))
+  d.setAutoPadding(false)
+  const raw = Buffer.concat([d.update(Buffer.from(b64, 'base64')), d.final()])
+  const pad = raw[raw.length - 1] ?? 0
+  expect(pad).toBeGreaterThanOrEqual(1)
+  expect(pad).toBeLessThanOrEqual(16)
+  expect([...raw.subarray(raw.length - pad)].every((b) => b === pad)).toBe(true)
+  return raw.subarray(0, raw.length - pad).toString('utf8')
+}
+
+/** A data frame (`0|…` plain, `1|…` encrypted, reference §7.5) rather than a JSON control frame. */
+export const isData = (m: string): boolean => m.startsWith('0|') || m.startsWith('1|')

@@ -51,7 +51,13 @@ describe('OrderNoticeTracker', () => {
   it('links a modify (RCTF_CLS 1) to the original and reports a cancel on the original (§7.9)', () => {
     const t = new OrderNoticeTracker()
     const mod = t.apply(
-      notice({ orderNo: '0000000202', originalOrderNo: '0000000101', correction: '1', orderPrice: 69900 }),
+      notice({
+        orderNo: '0000000202',
+        originalOrderNo: '0000000101',
+        correction: '1',
+        acceptance: '2',
+        orderPrice: 69900,
+      }),
       ACC,
       '20261124',
       0,
@@ -66,7 +72,13 @@ describe('OrderNoticeTracker', () => {
       expect.objectContaining({ type: 'accepted', brokerOrderId: '0000000202', predecessorId: '0000000101' }),
     ])
     const cxl = t.apply(
-      notice({ orderNo: '0000000303', originalOrderNo: '0000000202', correction: '2', orderQuantity: 10 }),
+      notice({
+        orderNo: '0000000303',
+        originalOrderNo: '0000000202',
+        correction: '2',
+        acceptance: '2',
+        orderQuantity: 10,
+      }),
       ACC,
       '20261124',
       0,
@@ -322,6 +334,8 @@ describe('OrderNoticeTracker: cancels (ids per cancel request, real quantities)'
     notice({
       originalOrderNo: '0000000101',
       correction: '2',
+      // 확인 (ACPT_YN 2): the cancel took effect (a receipt alone emits nothing, see below).
+      acceptance: '2',
       quantity: 0,
       price: 0,
       orderQuantity: 0,
@@ -344,10 +358,11 @@ describe('OrderNoticeTracker: cancels (ids per cancel request, real quantities)'
       ['0000000101:canceled:0000000502', '0000000101', 7],
     ])
     for (const e of out) BrokerOrderEventSchema.parse(e)
-    // The same request reported again (confirmation after receipt, ACPT_YN 2) is the same fact.
+    // The same request's receipt arriving after its confirmation (reordered) adds nothing.
     expect(
-      t.apply(cancel({ orderNo: '0000000502', time: '090021', acceptance: '2' }), ACC, '20261124', T0),
+      t.apply(cancel({ orderNo: '0000000502', time: '090009', acceptance: '1' }), ACC, '20261124', T0),
     ).toEqual([])
+    expect(t.pendingAmends()).toEqual([])
   })
 
   it('a cancel notice that says 0 shares reports what was working: ordered − filled − moved − canceled', () => {
@@ -361,6 +376,7 @@ describe('OrderNoticeTracker: cancels (ids per cancel request, real quantities)'
         orderNo: '0000000202',
         originalOrderNo: '0000000101',
         correction: '1',
+        acceptance: '2',
         quantity: 4,
         orderQuantity: 4,
       }),
@@ -662,6 +678,274 @@ describe('OrderNoticeTracker: property over notices, gaps and snapshots', () => 
         for (const [o, orderNo] of ORDERS.entries()) expect(t.cumulative(orderNo)).toBe(truth[o])
       }),
       { numRuns: 400, seed: 20261124 },
+    )
+  })
+})
+
+describe('OrderNoticeTracker: a modify/cancel receipt is not an outcome (§7.9 ACPT_YN 1 접수 / 2 확인)', () => {
+  const ORDER = '0000000101'
+  const CXL = '0000000501'
+  const MOD = '0000000202'
+  const req = (
+    o: Partial<Parameters<typeof noticeRecord>[0]> & { orderNo: string; correction: '1' | '2' },
+  ): ExecutionNotice =>
+    notice({
+      originalOrderNo: ORDER,
+      quantity: 0,
+      price: 0,
+      orderQuantity: 0,
+      orderPrice: 0,
+      time: '090010',
+      ...o,
+    })
+  const types = (events: BrokerOrderEvent[]) => events.map((e) => [e.type, e.eventId])
+  const run = (t: OrderNoticeTracker, ns: ExecutionNotice[]) =>
+    ns.flatMap((n) => t.apply(n, ACC, '20261124', T0, T0))
+
+  it('cancel: the receipt emits nothing and waits; the 확인 emits `canceled` with the shares canceled', () => {
+    const t = new OrderNoticeTracker()
+    const pending: string[] = []
+    t.onPending((p) => pending.push(`${p.kind}:${p.requestNo}:${p.target}`))
+    const before = run(t, [notice({}), notice({ fill: true, quantity: 3, time: '090005' })])
+    expect(types(before)).toEqual([
+      ['accepted', `${ORDER}:accepted`],
+      ['filled', `${ORDER}:fill:3`],
+    ])
+    expect(run(t, [req({ orderNo: CXL, correction: '2', acceptance: '1' })])).toEqual([])
+    expect(pending).toEqual([`cancel:${CXL}:${ORDER}`])
+    expect(t.pendingAmends()).toMatchObject([{ kind: 'cancel', requestNo: CXL, target: ORDER, checks: 0 }])
+    const confirmed = run(t, [req({ orderNo: CXL, correction: '2', acceptance: '2', time: '090011' })])
+    expect(confirmed).toEqual([
+      expect.objectContaining({
+        type: 'canceled',
+        eventId: `${ORDER}:canceled:${CXL}`,
+        brokerOrderId: ORDER,
+        canceledQuantity: 7,
+      }),
+    ])
+    for (const e of confirmed) BrokerOrderEventSchema.parse(e)
+    expect(t.pendingAmends()).toEqual([])
+  })
+
+  it('cancel: receipt, then a fill of everything, then the refusal → `rejected` for the cancel, never `canceled`', () => {
+    const t = new OrderNoticeTracker()
+    const out = run(t, [
+      notice({}),
+      req({ orderNo: CXL, correction: '2', acceptance: '1' }),
+      notice({ fill: true, quantity: 10, time: '090011' }),
+      req({ orderNo: CXL, correction: '2', acceptance: '1', refused: true, time: '090012' }),
+    ])
+    expect(types(out)).toEqual([
+      ['accepted', `${ORDER}:accepted`],
+      ['filled', `${ORDER}:fill:10`],
+      ['rejected', `${CXL}:rejected`],
+    ])
+    expect(out.at(-1)).toMatchObject({ brokerOrderId: CXL })
+    expect(t.pendingAmends()).toEqual([])
+    // A REST snapshot afterwards (the cancel row refused, the order filled) adds no `canceled`.
+    const r = t.reconcile(
+      [snap({ orderNo: ORDER, filledQuantity: 10, filledAmount: 700_000, remainingQuantity: 0 })],
+      { account: ACC, now: T0 + 5_000, mode: 'live' },
+    )
+    expect(r.events.filter((e) => e.type === 'canceled')).toEqual([])
+  })
+
+  it('cancel: receipt, no 확인, REST confirms (cnc_cfrm_qty) under the id the notice path uses', () => {
+    const t = new OrderNoticeTracker()
+    run(t, [notice({}), req({ orderNo: CXL, correction: '2', acceptance: '1' })])
+    // Not confirmed yet: the cancel row exists with cnc_cfrm_qty 0, the order still rests.
+    const early = t.reconcile([snap({ orderNo: ORDER, cancels: [{ requestNo: CXL, quantity: 0 }] })], {
+      account: ACC,
+      now: T0 + 1_000,
+      mode: 'live',
+    })
+    expect(early.events).toEqual([])
+    expect(t.pendingAmends()).toHaveLength(1)
+    const late = t.reconcile(
+      [
+        snap({
+          orderNo: ORDER,
+          remainingQuantity: 0,
+          cancels: [{ requestNo: CXL, quantity: 10 }],
+          terminal: { type: 'canceled' },
+        }),
+      ],
+      { account: ACC, now: T0 + 3_000, mode: 'live' },
+    )
+    expect(types(late.events)).toEqual([['canceled', `${ORDER}:canceled:${CXL}`]])
+    expect(late.events[0]).toMatchObject({ canceledQuantity: 10 })
+    expect(t.pendingAmends()).toEqual([])
+    // A 확인 arriving after all is the same fact.
+    expect(run(t, [req({ orderNo: CXL, correction: '2', acceptance: '2' })])).toEqual([])
+  })
+
+  it('cancel: REST that fills in only the order row’s cnc_cfrm_qty confirms a partial cancel', () => {
+    const t = new OrderNoticeTracker()
+    run(t, [notice({}), req({ orderNo: CXL, correction: '2', acceptance: '1', orderQuantity: 4 })])
+    const r = t.reconcile(
+      [
+        snap({
+          orderNo: ORDER,
+          remainingQuantity: 6,
+          canceledQuantity: 4,
+          cancels: [{ requestNo: CXL, quantity: 0 }],
+        }),
+      ],
+      { account: ACC, now: T0 + 3_000, mode: 'live' },
+    )
+    expect(r.events).toEqual([
+      expect.objectContaining({ type: 'canceled', eventId: `${ORDER}:canceled:${CXL}`, canceledQuantity: 4 }),
+    ])
+  })
+
+  it('countConfirmationCheck abandons a request after the budget; a late 확인 still emits', () => {
+    const t = new OrderNoticeTracker()
+    run(t, [notice({}), req({ orderNo: CXL, correction: '2', acceptance: '1' })])
+    expect(t.countConfirmationCheck(T0 - 1, 2)).toEqual([])
+    expect(t.pendingAmends()[0]?.checks).toBe(0)
+    expect(t.countConfirmationCheck(T0, 2)).toEqual([])
+    expect(t.countConfirmationCheck(T0, 2)).toMatchObject([{ requestNo: CXL, checks: 2, abandoned: true }])
+    expect(t.countConfirmationCheck(T0, 2)).toEqual([])
+    expect(types(run(t, [req({ orderNo: CXL, correction: '2', acceptance: '2' })]))).toEqual([
+      ['canceled', `${ORDER}:canceled:${CXL}`],
+    ])
+  })
+
+  it('modify: `replaced` + `accepted` wait for the 확인; a refused modify yields only its `rejected`', () => {
+    const t = new OrderNoticeTracker()
+    run(t, [notice({})])
+    const receipt = req({
+      orderNo: MOD,
+      correction: '1',
+      acceptance: '1',
+      orderQuantity: 10,
+      orderPrice: 69_900,
+    })
+    expect(run(t, [receipt])).toEqual([])
+    expect(t.pendingAmends()).toMatchObject([{ kind: 'modify', requestNo: MOD, target: ORDER }])
+    const ok = run(t, [req({ orderNo: MOD, correction: '1', acceptance: '2', time: '090011' })])
+    expect(types(ok)).toEqual([
+      ['replaced', `${ORDER}:replaced:${MOD}`],
+      ['accepted', `${MOD}:accepted`],
+    ])
+    expect(ok[1]).toMatchObject({ predecessorId: ORDER, quantity: 10, limitPrice: 69_900 })
+    for (const e of ok) BrokerOrderEventSchema.parse(e)
+
+    const r = new OrderNoticeTracker()
+    const refused = run(r, [
+      notice({}),
+      receipt,
+      notice({ fill: true, quantity: 10, time: '090011' }),
+      req({ orderNo: MOD, correction: '1', acceptance: '1', refused: true, time: '090012' }),
+    ])
+    expect(types(refused)).toEqual([
+      ['accepted', `${ORDER}:accepted`],
+      ['filled', `${ORDER}:fill:10`],
+      ['rejected', `${MOD}:rejected`],
+    ])
+  })
+
+  it('modify: a fill under the new number, or REST, confirms it with the same ids', () => {
+    const t = new OrderNoticeTracker()
+    run(t, [
+      notice({}),
+      req({ orderNo: MOD, correction: '1', acceptance: '1', orderQuantity: 10, orderPrice: 69_900 }),
+    ])
+    const out = run(t, [notice({ orderNo: MOD, fill: true, quantity: 2, price: 69_900, time: '090011' })])
+    expect(types(out)).toEqual([
+      ['replaced', `${ORDER}:replaced:${MOD}`],
+      ['accepted', `${MOD}:accepted`],
+      ['filled', `${MOD}:fill:2`],
+    ])
+
+    const rest = new OrderNoticeTracker()
+    run(rest, [
+      notice({}),
+      req({ orderNo: MOD, correction: '1', acceptance: '1', orderQuantity: 10, orderPrice: 69_900 }),
+    ])
+    const modRow = snap({ orderNo: MOD, predecessor: ORDER, limitPrice: 69_900 })
+    // Still waiting: the original's rmn_qty still holds the shares the modify will take.
+    const early = rest.reconcile([snap({ orderNo: ORDER, movedQuantity: 10 }), modRow], {
+      account: ACC,
+      now: T0 + 1_000,
+      mode: 'live',
+    })
+    expect(early.events).toEqual([])
+    const late = rest.reconcile(
+      [
+        snap({
+          orderNo: ORDER,
+          movedQuantity: 10,
+          remainingQuantity: 0,
+          terminal: { type: 'replaced', newOrderNo: MOD },
+        }),
+        modRow,
+      ],
+      { account: ACC, now: T0 + 3_000, mode: 'live' },
+    )
+    expect(types(late.events)).toEqual([
+      ['replaced', `${ORDER}:replaced:${MOD}`],
+      ['accepted', `${MOD}:accepted`],
+    ])
+    expect(late.events[1]).toMatchObject({ predecessorId: ORDER, quantity: 10, limitPrice: 69_900 })
+    expect(rest.reconcile([modRow], { account: ACC, now: T0 + 4_000, mode: 'live' }).events).toEqual([])
+  })
+
+  it('property: duplicated and reordered notices never emit `canceled` before the 확인, nor after a refusal', () => {
+    type Fact = { n: ExecutionNotice; confirm: boolean }
+    fc.assert(
+      fc.property(
+        fc.boolean(),
+        fc.integer({ min: 0, max: 9 }),
+        fc.array(fc.nat(), { maxLength: 8 }),
+        fc.array(fc.nat(), { maxLength: 8 }),
+        (refusedWorld, partial, dupIdx, swaps) => {
+          const facts: Fact[] = [{ n: notice({}), confirm: false }]
+          if (partial > 0)
+            facts.push({ n: notice({ fill: true, quantity: partial, time: '090005' }), confirm: false })
+          facts.push({ n: req({ orderNo: CXL, correction: '2', acceptance: '1' }), confirm: false })
+          if (refusedWorld) {
+            facts.push({ n: notice({ fill: true, quantity: 10 - partial, time: '090011' }), confirm: false })
+            facts.push({
+              n: req({ orderNo: CXL, correction: '2', acceptance: '1', refused: true, time: '090012' }),
+              confirm: false,
+            })
+          } else {
+            facts.push({
+              n: req({ orderNo: CXL, correction: '2', acceptance: '2', time: '090011' }),
+              confirm: true,
+            })
+          }
+          for (const i of dupIdx) facts.push(facts[i % facts.length]!)
+          for (const [k, i] of swaps.entries()) {
+            const a = k % facts.length
+            const b = i % facts.length
+            ;[facts[a], facts[b]] = [facts[b]!, facts[a]!]
+          }
+          const t = new OrderNoticeTracker()
+          const ids = new Set<string>()
+          let confirmed = false
+          for (const f of facts) {
+            confirmed ||= f.confirm
+            for (const e of t.apply(f.n, ACC, '20261124', T0, T0)) {
+              if (e.type === 'canceled') {
+                expect(refusedWorld).toBe(false)
+                expect(confirmed).toBe(true)
+                expect(e.eventId).toBe(`${ORDER}:canceled:${CXL}`)
+                expect(e.canceledQuantity).toBeGreaterThan(0)
+                expect(e.canceledQuantity).toBeLessThanOrEqual(10)
+              }
+              // Every fact once: an id is never emitted twice.
+              expect(ids.has(e.eventId)).toBe(false)
+              ids.add(e.eventId)
+            }
+          }
+          if (refusedWorld) expect(ids.has(`${CXL}:rejected`)).toBe(true)
+          else expect(ids.has(`${ORDER}:canceled:${CXL}`) || t.unresolvedCancels > 0).toBe(true)
+          expect(t.pendingAmends()).toEqual([])
+        },
+      ),
+      { numRuns: 300, seed: 20261124 },
     )
   })
 })

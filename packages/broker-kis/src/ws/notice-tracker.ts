@@ -43,6 +43,35 @@ export interface OrderFillSnapshot {
   terminal?: { type: 'canceled' | 'rejected' | 'expired' } | { type: 'replaced'; newOrderNo: string }
 }
 
+/**
+ * A modify (정정) or cancel (취소) request the broker received (접수, ACPT_YN 1, reference §7.9) but
+ * has not confirmed (확인, ACPT_YN 2) yet. A receipt is not an outcome: the request may still be
+ * refused (RFUS_YN 1) when a fill gets there first, so nothing is emitted for it until it is
+ * confirmed by a 확인 notice or by a REST snapshot (see {@link OrderNoticeTracker.reconcile}).
+ */
+export interface PendingAmend {
+  kind: 'cancel' | 'modify'
+  /** The request's own number (ODER_NO). */
+  requestNo: string
+  /** The order it modifies or cancels (OODER_NO). */
+  target: string
+  /** When the receipt was applied (epoch ms). */
+  receivedAt: number
+  /** Confirmation checks (REST snapshots, or ticks without REST) that did not confirm it. */
+  checks: number
+  /** No further checks are scheduled; the owner was told to reconcile. A late 확인 still counts. */
+  abandoned: boolean
+}
+
+interface PendingDetail extends PendingAmend {
+  symbol: string
+  side: Side
+  /** ODER_QTY of the receipt (0 when it named none). */
+  quantity: number
+  /** ODER_PRC of the receipt (0 when it named none). */
+  price: number
+}
+
 /** How a snapshot relates to the notice stream (see {@link OrderNoticeTracker.reconcile}). */
 export type SnapshotMode = 'baseline' | 'live'
 
@@ -111,6 +140,11 @@ interface OrderState {
  * `<odno>:canceled:<cancel ODNO>` (one order may be canceled by several requests, each with its own
  * number), `<odno>:expired` and `<refused odno>:rejected` (a number expires or is refused once).
  *
+ * A modify/cancel receipt (접수, ACPT_YN 1) is not an outcome (reference §7.9): it is remembered as
+ * a {@link PendingAmend} (`onPending`), and `canceled` / `replaced` + `accepted` are emitted only on
+ * its confirmation (확인 ACPT_YN 2, a fill under a modify's number, or a snapshot), while a refusal
+ * (RFUS_YN 1) yields only the request's `rejected`.
+ *
  * Running totals live in memory, so they are seeded from REST with {@link reconcile}: a snapshot
  * raises a total (never lowers it) and emits the catch-up `filled` event at the broker's level,
  * with the same id form as notice-derived fills, so a level reported both ways collapses
@@ -130,6 +164,13 @@ export class OrderNoticeTracker {
   readonly #modifies = new Set<string>()
   /** Cancel notices that named no quantity for an order of unknown size: cancel id → target. */
   readonly #unresolved = new Map<string, string>()
+  /** Modify/cancel requests received but not yet confirmed, by request number. */
+  readonly #pending = new Map<string, PendingDetail>()
+  /** Request numbers refused (a receipt that arrives after its refusal stays without effect). */
+  readonly #refused = new Set<string>()
+  /** `replaced` event ids emitted (a modify is reported once, whichever path confirms it first). */
+  readonly #replaced = new Set<string>()
+  #onPending: ((p: PendingAmend) => void) | undefined
   #onUncertain: ((orderNo: string, absorbed: number) => void) | undefined
   #onUnresolved: ((orderNo: string) => void) | undefined
 
@@ -150,6 +191,34 @@ export class OrderNoticeTracker {
    */
   onUnresolved(listener: ((orderNo: string) => void) | undefined): void {
     this.#onUnresolved = listener
+  }
+
+  /** Called when a modify/cancel receipt leaves a request waiting for its confirmation. */
+  onPending(listener: ((p: PendingAmend) => void) | undefined): void {
+    this.#onPending = listener
+  }
+
+  /** Modify/cancel requests received and not yet confirmed or refused (copies, oldest first). */
+  pendingAmends(): PendingAmend[] {
+    return [...this.#pending.values()].map(publicPending)
+  }
+
+  /**
+   * Count one confirmation check against every open (not abandoned) request received at or before
+   * `receivedBy`; returns those that reached `maxChecks` and are now abandoned (the owner hands them
+   * to reconciliation). An abandoned request is still confirmed by a late 확인 or snapshot.
+   */
+  countConfirmationCheck(receivedBy: number, maxChecks: number): PendingAmend[] {
+    const out: PendingAmend[] = []
+    for (const p of this.#pending.values()) {
+      if (p.abandoned || p.receivedAt > receivedBy) continue
+      p.checks++
+      if (p.checks >= maxChecks) {
+        p.abandoned = true
+        out.push(publicPending(p))
+      }
+    }
+    return out
   }
 
   /** Cancel notices waiting for a REST snapshot to say how many shares they took. */
@@ -224,11 +293,35 @@ export class OrderNoticeTracker {
     let raised = 0
     let terminal = 0
     let unexplained = 0
+    const byNo = new Map(snapshot.map((s) => [s.orderNo, s]))
+    // Modifies received by notice and confirmed by this snapshot, before anything about the rows:
+    // `replaced` + `accepted` come first, as the 확인 notice would have put them.
+    for (const p of [...this.#pending.values()]) {
+      if (p.kind !== 'modify') continue
+      const row = byNo.get(p.requestNo)
+      if (row?.terminal?.type === 'rejected' && row.filledQuantity === 0) {
+        // Refused (rjct_qty, §4.4): the row loop below reports `<odno>:rejected`.
+        this.#pending.delete(p.requestNo)
+        this.#refused.add(p.requestNo)
+        continue
+      }
+      if (modifyTookEffect(p.requestNo, row, byNo.get(p.target))) {
+        const out = this.#confirmModify(p, row?.orderQuantity ?? 0, row?.limitPrice ?? 0, {
+          account: o.account,
+          at: o.now,
+        })
+        terminal += out.filter((e) => e.type === 'replaced').length
+        events.push(...out)
+      }
+    }
     for (const s of snapshot) {
       const st = this.#state(s.orderNo)
       if (s.orderQuantity > 0) st.orderQuantity = s.orderQuantity
       if ((s.movedQuantity ?? 0) > st.moved) st.moved = s.movedQuantity ?? 0
-      if (!st.accepted && s.remainingQuantity > 0 && s.orderQuantity > 0) {
+      // A modify still waiting for its confirmation is not announced as accepted (order-fsm would
+      // read it as the replace's ack), nor is a refused one.
+      const unconfirmed = this.#pending.has(s.orderNo) || this.#refused.has(s.orderNo)
+      if (!st.accepted && !unconfirmed && s.remainingQuantity > 0 && s.orderQuantity > 0) {
         // A working order whose receipt notice nobody heard (placed during a gap or between the
         // baseline and the subscription ack): say it is accepted before anything else about it.
         st.accepted = true
@@ -289,6 +382,7 @@ export class OrderNoticeTracker {
         if (c.quantity <= 0) continue
         const eventId = `${s.orderNo}:canceled:${c.requestNo}`
         this.#unresolved.delete(eventId)
+        this.#pending.delete(c.requestNo)
         if (this.#cancels.has(eventId)) continue
         this.#recordCancel(eventId, s.orderNo, c.quantity)
         terminal++
@@ -301,6 +395,29 @@ export class OrderNoticeTracker {
           canceledQuantity: c.quantity,
         })
       }
+      // The order row's own cnc_cfrm_qty rose past what the cancels reported (§4.4; the broker may
+      // fill it in there rather than on the cancel row): a cancel received by notice took effect.
+      const waiting = [...this.#pending.values()]
+        .filter((p) => p.kind === 'cancel' && p.target === s.orderNo)
+        .map((p) => p.requestNo)
+        .sort()
+      const newest = waiting[waiting.length - 1]
+      if (newest && s.canceledQuantity > st.canceled) {
+        const eventId = `${s.orderNo}:canceled:${newest}`
+        const quantity = s.canceledQuantity - st.canceled
+        this.#pending.delete(newest)
+        this.#unresolved.delete(eventId)
+        this.#recordCancel(eventId, s.orderNo, quantity)
+        terminal++
+        events.push({
+          type: 'canceled',
+          eventId,
+          account: o.account,
+          brokerOrderId: s.orderNo,
+          at: o.now,
+          canceledQuantity: quantity,
+        })
+      }
       if (s.terminal && !st.terminal && s.remainingQuantity === 0) {
         const t = this.#terminalEvent(s, st, o.account, o.now, Math.max(st.level, filled))
         st.terminal = true
@@ -310,8 +427,12 @@ export class OrderNoticeTracker {
         }
       }
       if (s.remainingQuantity === 0) {
-        // Nothing rests under the order any more: whatever its cancels took is now reported.
+        // Nothing rests under the order any more: whatever its cancels took is now reported, and a
+        // cancel still unconfirmed has nothing left to take (the fill got there first; its refusal
+        // notice, if it comes, reports the request).
         for (const [id, target] of this.#unresolved) if (target === s.orderNo) this.#unresolved.delete(id)
+        for (const p of [...this.#pending.values()])
+          if (p.kind === 'cancel' && p.target === s.orderNo) this.#pending.delete(p.requestNo)
       }
     }
     return { events, raised, terminal, unexplained }
@@ -330,13 +451,17 @@ export class OrderNoticeTracker {
     const rest = Math.max(0, s.orderQuantity - filled - st.moved - st.canceled)
     const t = s.terminal
     switch (t?.type) {
-      case 'replaced':
+      case 'replaced': {
+        const eventId = `${s.orderNo}:replaced:${t.newOrderNo}`
+        if (this.#replaced.has(eventId)) return undefined
+        this.#replaced.add(eventId)
         return {
           ...base,
           type: 'replaced',
-          eventId: `${s.orderNo}:replaced:${t.newOrderNo}`,
+          eventId,
           newBrokerOrderId: t.newOrderNo,
         }
+      }
       case 'rejected':
         return {
           ...base,
@@ -360,6 +485,7 @@ export class OrderNoticeTracker {
           .sort()
         const requestNo = open[open.length - 1]
         const eventId = requestNo ? `${s.orderNo}:canceled:${requestNo}` : `${s.orderNo}:canceled`
+        if (requestNo) this.#pending.delete(requestNo)
         this.#recordCancel(eventId, s.orderNo, residual)
         return { ...base, type: 'canceled', eventId, canceledQuantity: residual }
       }
@@ -389,6 +515,9 @@ export class OrderNoticeTracker {
       // The refused request is the one numbered ODER_NO (for a refused cancel, the cancel itself),
       // and a number is refused at most once, so `<ODER_NO>:rejected` names the fact on both paths.
       this.#state(n.orderNo).terminal = true
+      // A refused modify/cancel never takes effect: its receipt produced nothing, and nothing will.
+      this.#pending.delete(n.orderNo)
+      this.#refused.add(n.orderNo)
       if (n.correction === 'cancel' && n.originalOrderNo) {
         // A cancel refused after its receipt was reported (the original filled first): its shares
         // were not canceled after all, so they count as working again for later cancels.
@@ -413,36 +542,11 @@ export class OrderNoticeTracker {
     }
     if (n.isFill) {
       if (n.quantity <= 0 || n.price <= 0) return []
-      const st = this.#state(n.orderNo)
-      if (st.orderQuantity <= 0 && n.orderQuantity > 0) st.orderQuantity = n.orderQuantity
-      let fresh = n.quantity
-      const fillAt = kstCompactToEpoch(kstDate, n.time)
-      if (st.credit > 0 && now < st.creditUntil && (fillAt === undefined || fillAt <= st.creditCutoff)) {
-        // A live snapshot already reported shares no notice had explained; this notice (filled no
-        // later than that snapshot) is most likely one of them, so it must not count twice.
-        const absorbed = Math.min(st.credit, fresh)
-        st.credit -= absorbed
-        fresh -= absorbed
-        this.#onUncertain?.(n.orderNo, absorbed)
-      }
-      if (fresh <= 0) return []
-      const cum = st.level + fresh
-      st.level = cum
-      st.notional += fresh * n.price
-      return [
-        {
-          ...base,
-          type: 'filled',
-          eventId: `${n.orderNo}:fill:${cum}`,
-          brokerOrderId: n.orderNo,
-          symbol: n.symbol,
-          side: n.side,
-          fillQuantity: fresh,
-          fillPrice: n.price,
-          cumulativeQuantity: cum,
-          ...(n.orderQuantity > 0 ? { orderQuantity: n.orderQuantity } : {}),
-        },
-      ]
+      // A fill under a modify's number proves the modify took effect (its shares trade there), so
+      // the consumer learns of the replacement before its first fill even if no 확인 ever comes.
+      const pendingModify = this.#pending.get(n.orderNo)
+      const confirmed = pendingModify?.kind === 'modify' ? this.#confirmModify(pendingModify, 0, 0, base) : []
+      return [...confirmed, ...this.#fill(n, base, kstDate, now)]
     }
     const orderQty = n.orderQuantity > 0 ? n.orderQuantity : n.quantity
     if (n.acceptance === 'ioc_fok_canceled') {
@@ -463,30 +567,15 @@ export class OrderNoticeTracker {
       ]
     }
     const price = n.orderPrice > 0 ? n.orderPrice : n.price
-    if (n.correction === 'cancel') return this.#cancel(n, base, orderQty)
-    const out: BrokerOrderEvent[] = []
-    if (n.correction === 'modify' && n.originalOrderNo) {
-      const orig = this.#state(n.originalOrderNo)
-      if (!this.#modifies.has(n.orderNo)) {
-        // The shares the modify took from its original (all that worked there when it names none).
-        this.#modifies.add(n.orderNo)
-        orig.moved += orderQty > 0 ? orderQty : (this.#working(orig) ?? 0)
-      }
-      out.push({
-        ...base,
-        type: 'replaced',
-        eventId: `${n.originalOrderNo}:replaced:${n.orderNo}`,
-        brokerOrderId: n.originalOrderNo,
-        newBrokerOrderId: n.orderNo,
-        ...(orderQty > 0 ? { quantity: orderQty } : {}),
-        ...(price > 0 ? { limitPrice: price } : {}),
-      })
-    }
+    if (n.correction === 'cancel') return this.#cancelNotice(n, base, orderQty, now)
+    if (n.correction === 'modify' && n.originalOrderNo)
+      return this.#modifyNotice(n, base, orderQty, price, now)
     const st = this.#state(n.orderNo)
     if (orderQty > 0 && st.orderQuantity <= 0) st.orderQuantity = orderQty
-    if (orderQty > 0 && !st.accepted) {
-      st.accepted = true
-      out.push({
+    if (orderQty <= 0 || st.accepted) return []
+    st.accepted = true
+    return [
+      {
         ...base,
         type: 'accepted',
         eventId: `${n.orderNo}:accepted`,
@@ -495,7 +584,162 @@ export class OrderNoticeTracker {
         side: n.side,
         quantity: orderQty,
         ...(price > 0 ? { limitPrice: price } : {}),
-        ...(n.correction === 'modify' && n.originalOrderNo ? { predecessorId: n.originalOrderNo } : {}),
+      },
+    ]
+  }
+
+  /** A fill notice (CNTG_YN 2): the cumulative level rises by its quantity (unless a credit absorbs it). */
+  #fill(
+    n: ExecutionNotice,
+    base: { account: string; at: number },
+    kstDate: string,
+    now: number,
+  ): BrokerOrderEvent[] {
+    const st = this.#state(n.orderNo)
+    if (st.orderQuantity <= 0 && n.orderQuantity > 0) st.orderQuantity = n.orderQuantity
+    let fresh = n.quantity
+    const fillAt = kstCompactToEpoch(kstDate, n.time)
+    if (st.credit > 0 && now < st.creditUntil && (fillAt === undefined || fillAt <= st.creditCutoff)) {
+      // A live snapshot already reported shares no notice had explained; this notice (filled no
+      // later than that snapshot) is most likely one of them, so it must not count twice.
+      const absorbed = Math.min(st.credit, fresh)
+      st.credit -= absorbed
+      fresh -= absorbed
+      this.#onUncertain?.(n.orderNo, absorbed)
+    }
+    if (fresh <= 0) return []
+    const cum = st.level + fresh
+    st.level = cum
+    st.notional += fresh * n.price
+    return [
+      {
+        ...base,
+        type: 'filled',
+        eventId: `${n.orderNo}:fill:${cum}`,
+        brokerOrderId: n.orderNo,
+        symbol: n.symbol,
+        side: n.side,
+        fillQuantity: fresh,
+        fillPrice: n.price,
+        cumulativeQuantity: cum,
+        ...(n.orderQuantity > 0 ? { orderQuantity: n.orderQuantity } : {}),
+      },
+    ]
+  }
+
+  /**
+   * Remember a modify/cancel receipt (접수) until it is confirmed or refused. A receipt of a request
+   * already refused, confirmed or remembered (a reordered or repeated receipt) adds nothing.
+   */
+  #receive(
+    kind: 'cancel' | 'modify',
+    n: ExecutionNotice,
+    target: string,
+    quantity: number,
+    price: number,
+    now: number,
+  ): void {
+    if (this.#refused.has(n.orderNo) || this.#pending.has(n.orderNo)) return
+    const p: PendingDetail = {
+      kind,
+      requestNo: n.orderNo,
+      target,
+      receivedAt: now,
+      checks: 0,
+      abandoned: false,
+      symbol: n.symbol,
+      side: n.side,
+      quantity,
+      price,
+    }
+    this.#pending.set(n.orderNo, p)
+    this.#onPending?.(publicPending(p))
+  }
+
+  /**
+   * A modify (RCTF_CLS 1) notice. ODER_NO is the replacement's new number, OODER_NO the original
+   * (reference §7.9, §9). Its receipt (ACPT_YN 1) only says the broker took the request: the
+   * original may still fill first and the modify be refused (RFUS_YN 1), so `replaced` and the
+   * replacement's `accepted` (what order-fsm reads as `replace_acked`) wait for the confirmation:
+   * the 확인 notice (ACPT_YN 2), a fill under the new number, or a REST snapshot.
+   */
+  #modifyNotice(
+    n: ExecutionNotice,
+    base: { account: string; at: number },
+    quantity: number,
+    price: number,
+    now: number,
+  ): BrokerOrderEvent[] {
+    const target = n.originalOrderNo
+    if (this.#refused.has(n.orderNo)) return []
+    if (n.acceptance === 'received') {
+      if (!this.#replaced.has(`${target}:replaced:${n.orderNo}`))
+        this.#receive('modify', n, target, quantity, price, now)
+      return []
+    }
+    const p = this.#pending.get(n.orderNo) ?? {
+      kind: 'modify' as const,
+      requestNo: n.orderNo,
+      target,
+      receivedAt: now,
+      checks: 0,
+      abandoned: false,
+      symbol: n.symbol,
+      side: n.side,
+      quantity: 0,
+      price: 0,
+    }
+    return this.#confirmModify(p, quantity, price, base)
+  }
+
+  /**
+   * Emit the confirmed modify: `replaced` on the original and `accepted` (with `predecessorId`) on
+   * the new number, with the ids REST uses too. `quantity`/`price` are the confirmation's, 0 when it
+   * named none (then the receipt's).
+   */
+  #confirmModify(
+    p: PendingDetail,
+    quantity: number,
+    price: number,
+    base: { account: string; at: number },
+  ): BrokerOrderEvent[] {
+    this.#pending.delete(p.requestNo)
+    const qty = quantity > 0 ? quantity : p.quantity
+    const px = price > 0 ? price : p.price
+    const out: BrokerOrderEvent[] = []
+    const orig = this.#state(p.target)
+    if (!this.#modifies.has(p.requestNo)) {
+      // The shares the modify took from its original (all that worked there when it names none).
+      this.#modifies.add(p.requestNo)
+      orig.moved += qty > 0 ? qty : (this.#working(orig) ?? 0)
+    }
+    const replacedId = `${p.target}:replaced:${p.requestNo}`
+    if (!this.#replaced.has(replacedId)) {
+      this.#replaced.add(replacedId)
+      out.push({
+        ...base,
+        type: 'replaced',
+        eventId: replacedId,
+        brokerOrderId: p.target,
+        newBrokerOrderId: p.requestNo,
+        ...(qty > 0 ? { quantity: qty } : {}),
+        ...(px > 0 ? { limitPrice: px } : {}),
+      })
+    }
+    const st = this.#state(p.requestNo)
+    if (qty > 0 && st.orderQuantity <= 0) st.orderQuantity = qty
+    if (qty > 0 && !st.accepted) {
+      st.accepted = true
+      out.push({
+        ...base,
+        type: 'accepted',
+        eventId: `${p.requestNo}:accepted`,
+        brokerOrderId: p.requestNo,
+        symbol: p.symbol,
+        side: p.side,
+        quantity: qty,
+        ...(px > 0 ? { limitPrice: px } : {}),
+        predecessorId: p.target,
       })
     }
     return out
@@ -503,7 +747,34 @@ export class OrderNoticeTracker {
 
   /**
    * A cancel (RCTF_CLS 2) notice. ODER_NO is the cancel request's own number and OODER_NO the order
-   * it cancels (reference §7.9); one order may be canceled by several requests (a partial cancel,
+   * it cancels (reference §7.9). Its receipt (ACPT_YN 1) is not an outcome: a fill may get there
+   * first and the cancel be refused (RFUS_YN 1), so the receipt is only remembered, and `canceled`
+   * waits for the 확인 (ACPT_YN 2) or a REST snapshot that shows the cancel confirmed
+   * (`cnc_cfrm_qty`, §4.4). A cancel notice without OODER_NO names no request of ours (a
+   * broker-side cancel of the order) and is reported as it comes.
+   */
+  #cancelNotice(
+    n: ExecutionNotice,
+    base: { account: string; at: number },
+    reported: number,
+    now: number,
+  ): BrokerOrderEvent[] {
+    if (this.#refused.has(n.orderNo)) return []
+    if (n.originalOrderNo && n.acceptance === 'received') {
+      const id = `${n.originalOrderNo}:canceled:${n.orderNo}`
+      // Confirmed already (reordered): emitted, or waiting for REST to say how many shares.
+      if (!this.#cancels.has(id) && !this.#unresolved.has(id))
+        this.#receive('cancel', n, n.originalOrderNo, reported, 0, now)
+      return []
+    }
+    const p = this.#pending.get(n.orderNo)
+    this.#pending.delete(n.orderNo)
+    return this.#cancel(n, base, reported > 0 ? reported : (p?.quantity ?? 0))
+  }
+
+  /**
+   * A confirmed cancel (RCTF_CLS 2). ODER_NO is the cancel request's own number and OODER_NO the
+   * order it cancels (reference §7.9); one order may be canceled by several requests (a partial cancel,
    * then the rest), so the event id names the request: `<target>:canceled:<cancel ODNO>`. REST
    * snapshots give the same request the same id (see {@link reconcile}), and a second notice about
    * the same request (receipt, then confirmation) is the same fact, emitted once.
@@ -537,4 +808,30 @@ export class OrderNoticeTracker {
     if (st.orderQuantity > 0 && (this.#working(st) ?? 0) === 0) st.terminal = true
     return [{ ...base, type: 'canceled', eventId, brokerOrderId: target, canceledQuantity: quantity }]
   }
+}
+
+function publicPending(p: PendingAmend): PendingAmend {
+  const { kind, requestNo, target, receivedAt, checks, abandoned } = p
+  return { kind, requestNo, target, receivedAt, checks, abandoned }
+}
+
+/**
+ * Whether a snapshot shows a modify in effect: its own row has fills, the original ended replaced
+ * by it, or the original's quantities no longer hold the moved shares (filled + canceled + still
+ * working + moved to modifies ≤ ordered; while the modify waits, `rmn_qty` still counts them).
+ */
+function modifyTookEffect(
+  requestNo: string,
+  row: OrderFillSnapshot | undefined,
+  orig: OrderFillSnapshot | undefined,
+): boolean {
+  if (row && row.filledQuantity > 0) return true
+  if (!row || !orig || orig.orderQuantity <= 0) return false
+  if (orig.terminal?.type === 'replaced' && orig.terminal.newOrderNo === requestNo) return true
+  const canceled = Math.max(
+    orig.canceledQuantity,
+    (orig.cancels ?? []).reduce((sum, c) => sum + c.quantity, 0),
+  )
+  const moved = orig.movedQuantity ?? 0
+  return moved > 0 && orig.filledQuantity + canceled + orig.remainingQuantity + moved <= orig.orderQuantity
 }
