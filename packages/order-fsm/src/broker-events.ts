@@ -31,7 +31,8 @@ export function routingIdsOf(event: BrokerOrderEvent): string[] {
  *   `OrderNoticeTracker`, the contract's `InMemoryBroker`). Reading it as a cancel ack while a
  *   cancel is pending would file a modify that raced the cancel under the wrong role, and its
  *   fills would be refused.
- * - `rejected` under a cancel request's number → `cancel_rejected` naming that request; otherwise
+ * - `rejected` under a cancel request's number → `cancel_rejected` naming that request; under a
+ *   replacement's number → `replace_refused` (the modify was refused, the order was not); otherwise
  *   `rejected`.
  * - `filled` → `fill` at the reported cumulative level; `canceled`, `expired` map one to one and
  *   keep the number they came under: a cancel of a replaced number's leftover is not a cancel of
@@ -57,6 +58,17 @@ export function fromBrokerEvent(event: BrokerOrderEvent, route: BrokerEventRoute
           type: 'cancel_rejected',
           reason: event.reason,
           cancelRequestId: event.brokerOrderId,
+          at: event.at,
+        }
+      }
+      // A refusal under a replacement's number refuses that modify only: the order keeps working
+      // (or has filled) under the number it replaced (broker-kis README "Modify/cancel outcomes").
+      if (route.role === 'replacement') {
+        return {
+          type: 'replace_refused',
+          brokerOrderId: event.brokerOrderId,
+          reason: event.reason,
+          ...(event.code ? { code: event.code } : {}),
           at: event.at,
         }
       }

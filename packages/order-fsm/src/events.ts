@@ -16,6 +16,7 @@ export type OrderEvent =
   | ReplaceRequested
   | ReplaceAcked
   | ReplaceRejected
+  | ReplaceRefused
   | Expired
   | OutcomeUnknown
   | ReconcileMatched
@@ -39,6 +40,7 @@ export const ORDER_EVENT_TYPES = [
   'replace_requested',
   'replace_acked',
   'replace_rejected',
+  'replace_refused',
   'expired',
   'outcome_unknown',
   'reconcile_matched',
@@ -148,6 +150,21 @@ export interface ReplaceAcked {
 export interface ReplaceRejected {
   type: 'replace_rejected'
   reason: string
+  at: number
+}
+
+/**
+ * The exchange refused a replace (정정) after the broker had numbered it: `brokerOrderId` is the
+ * replacement's own number, already linked (KIS answers a modify with its number synchronously and
+ * may refuse it later, e.g. when the original filled first; the adapter then emits a contract
+ * `rejected` under the new number). The replacement never worked: the order goes on under the
+ * number it replaced, on that number's terms. Not a refusal of the order.
+ */
+export interface ReplaceRefused {
+  type: 'replace_refused'
+  brokerOrderId: string
+  reason: string
+  code?: string
   at: number
 }
 

@@ -31,6 +31,7 @@ export type {
   ReconcileNotFound,
   Rejected,
   ReplaceAcked,
+  ReplaceRefused,
   ReplaceRejected,
   ReplaceRequested,
   SubmitStarted,
@@ -41,7 +42,7 @@ export { fingerprintKey, fingerprintOfBrokerOrder, fingerprintOfIntent } from '.
 export { kstDate } from './kst'
 export type { MigrateOrderFsmOptions } from './migrations'
 export { migrateOrderFsm, orderFsmMigrations } from './migrations'
-export type { BrokerLeg, LegReduction, Order, PendingRequest, Unresolved } from './order'
+export type { BrokerLeg, LegReduction, Order, PendingRequest, ReplacedTerms, Unresolved } from './order'
 export {
   averageFillPrice,
   currentLeg,

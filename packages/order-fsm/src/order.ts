@@ -32,6 +32,25 @@ export interface BrokerLeg {
    * the end and reported late still count.
    */
   closed?: 'canceled' | 'expired'
+  /**
+   * For a replacement the exchange refused after numbering it (`replace_refused`): why. The number
+   * never worked; the order went back to the number it replaced.
+   */
+  refused?: string
+  /**
+   * For a replacement: the order's terms just before it, so that a refusal can restore them.
+   */
+  replaced?: ReplacedTerms
+}
+
+/** The order's terms when a replacement was linked (see {@link BrokerLeg.replaced}). */
+export interface ReplacedTerms {
+  quantity: number
+  limitPrice: number | null
+  /** Each earlier leg's cumulative filled quantity then, by position in `legs`. */
+  legFills: number[]
+  /** How many reductions the replaced number had then. */
+  predecessorReductions: number
 }
 
 /** One `canceled` or `expired` report applied under a broker number. */
@@ -122,9 +141,12 @@ export function currentLeg(order: Order): BrokerLeg | undefined {
   return order.legs.find((l) => l.brokerOrderId === order.brokerOrderId && l.role !== 'cancel')
 }
 
-/** Whether a replacement leg names `brokerOrderId` as its predecessor: the number was replaced. */
+/** Whether a replacement leg (not refused) names `brokerOrderId` as its predecessor: the number was replaced. */
 export function isSuperseded(order: Order, brokerOrderId: string): boolean {
-  return order.legs.some((l) => l.role === 'replacement' && l.predecessorId === brokerOrderId)
+  // A replacement the exchange refused never took the shares: its predecessor was not replaced.
+  return order.legs.some(
+    (l) => l.role === 'replacement' && l.predecessorId === brokerOrderId && l.refused === undefined,
+  )
 }
 
 /**

@@ -14,6 +14,8 @@ function cell(rule: TransitionRule): string {
       return 'repeat: ignore; new: ✗ alarm'
     case 'end':
       return `end: **${rule.to}** / ${rule.short === 'shrink' ? 'shrink' : `short: **${rule.to}**`}`
+    case 'revert':
+      return rule.then === 'working' ? 'revert: working' : 'revert: same'
     case 'stay':
       return 'same (logged)'
     case 'ignore':
@@ -56,6 +58,15 @@ export function renderTransitionTable(table: TransitionTable = TRANSITION_TABLE)
   )
   lines.push('unanswered a short one always shrinks; a repeat is ignored;')
   lines.push(
+    '`revert` is a replace the exchange refused after numbering it: that number closes as refused and the order',
+  )
+  lines.push(
+    'goes back to the number (and quantity, price) it replaced, then `working` or `same` state; FILLED when the',
+  )
+  lines.push(
+    'fills cover the restored quantity, CANCELED/EXPIRED when the restored number was ended whole meanwhile;',
+  )
+  lines.push(
     '`same (logged)` keeps the state and appends the event; `ignore` absorbs it without a log entry;',
   )
   lines.push('✗ refuses it with a `TransitionError` and the order does not change.')
@@ -76,6 +87,7 @@ export function renderTransitionTable(table: TransitionTable = TRANSITION_TABLE)
 // States in which an order has certainly filled nothing, or certainly something.
 const NEVER_FILLED: ReadonlySet<OrderState> = new Set(['INTENT_CREATED', 'SUBMITTED', 'ACKED'])
 const ALWAYS_FILLED: ReadonlySet<OrderState> = new Set(['PARTIAL_FILLED', 'FILLED'])
+const TERMINAL_FOR_DOC: ReadonlySet<OrderState> = new Set(['FILLED', 'REJECTED', 'CANCELED', 'EXPIRED'])
 
 /** The state diagram (mermaid `stateDiagram-v2`): every edge that changes state, labelled by event. */
 export function renderStateDiagram(table: TransitionTable = TRANSITION_TABLE): string {
@@ -97,6 +109,14 @@ export function renderStateDiagram(table: TransitionTable = TRANSITION_TABLE): s
         if (!NEVER_FILLED.has(s)) add(s, 'PARTIAL_FILLED', e)
         // A refused cancel that had overtaken an unanswered replace (see `transition`).
         if (s === 'CANCEL_PENDING' && e === 'cancel_rejected') add(s, 'REPLACE_PENDING', e)
+      }
+      if (rule.kind === 'revert' && !TERMINAL_FOR_DOC.has(s)) {
+        if (rule.then === 'working') {
+          if (!ALWAYS_FILLED.has(s)) add(s, 'ACKED', e)
+          if (!NEVER_FILLED.has(s)) add(s, 'PARTIAL_FILLED', e)
+        }
+        // The restored number was ended meanwhile, or the fills cover the restored quantity.
+        for (const to of ['FILLED', 'CANCELED', 'EXPIRED'] as const) add(s, to, e)
       }
       if (rule.kind === 'fill') {
         if (rule.partial === 'PARTIAL_FILLED') add(s, 'PARTIAL_FILLED', e)

@@ -22,7 +22,12 @@ import type { OrderState } from './states'
  *     that is left, and an expiry ends the number). While a replace is unanswered a short report
  *     always shrinks: the rest may already work under the replacement's new number;
  *   - a repeat of a report already applied under that number is ignored.
- * - `stay`: accepted and recorded in the log, the state is kept;
+ * - `revert`: the exchange refused a replace it had numbered (`replace_refused`): that number closes as
+ *   refused, and when the order worked under it, the order goes back to the number it replaced, on
+ *   that number's terms (quantity, price; the growth by late fills and the leftover cancels are
+ *   re-read for the restored number). Then `working` (ACKED/PARTIAL_FILLED) or `stay`; either way
+ *   FILLED when the fills cover the restored quantity, and CANCELED/EXPIRED when the restored
+ *   number had been ended whole meanwhile (nothing is left working);
  * - `ignore`: absorbed without a trace in the log (stale, duplicate, or already done);
  * - `illegal`: refused with a `TransitionError`; the order does not change.
  */
@@ -32,6 +37,7 @@ export type TransitionRule =
   | { kind: 'fill'; partial: 'PARTIAL_FILLED' | 'stay'; note?: string }
   | { kind: 'absorb_fill'; note?: string }
   | { kind: 'end'; to: 'CANCELED' | 'EXPIRED'; short: 'shrink' | 'end'; note?: string }
+  | { kind: 'revert'; then: 'working' | 'stay'; note: string }
   | { kind: 'stay'; note: string }
   | { kind: 'ignore'; note: string }
   | { kind: 'illegal'; note?: string }
@@ -47,6 +53,7 @@ const to = (state: OrderState, note?: string): TransitionRule =>
 const working = (note?: string): TransitionRule => (note ? { kind: 'working', note } : { kind: 'working' })
 const stay = (note: string): TransitionRule => ({ kind: 'stay', note })
 const ignore = (note: string): TransitionRule => ({ kind: 'ignore', note })
+const revert = (then: 'working' | 'stay', note: string): TransitionRule => ({ kind: 'revert', then, note })
 const end = (to: 'CANCELED' | 'EXPIRED', short: 'shrink' | 'end', note: string): TransitionRule => ({
   kind: 'end',
   to,
@@ -72,6 +79,7 @@ const ALL_ILLEGAL: { [E in OrderEventType]: TransitionRule } = {
   replace_requested: illegal(),
   replace_acked: illegal(),
   replace_rejected: illegal(),
+  replace_refused: illegal(),
   expired: illegal(),
   outcome_unknown: illegal(),
   reconcile_matched: illegal(),
@@ -97,6 +105,10 @@ const WORKING: { [E in OrderEventType]: TransitionRule } = {
   replace_requested: to('REPLACE_PENDING', 'write-ahead: the caller sends the replace after this commits'),
   replace_acked: working('a replace confirmed after its REST answer; a number already linked is ignored'),
   replace_rejected: ignore('stale answer to a replace already resolved'),
+  replace_refused: revert(
+    'working',
+    'the exchange refused a replace it had numbered (e.g. the original filled first): the order goes back to the number and terms it replaced',
+  ),
   expired: EXPIRY,
   reconcile_matched: ignore('reconciliation confirms what is known (another number is an alarm)'),
   reconcile_flagged: to('RECONCILE_REQUIRED'),
@@ -116,8 +128,14 @@ const TERMINAL: { [E in OrderEventType]: TransitionRule } = {
   cancel_rejected: ignore('absorbed'),
   canceled: ignore('absorbed'),
   replace_requested: ignore('nothing left to replace'),
-  replace_acked: ignore('absorbed'),
+  replace_acked: stay(
+    'a replace numbered after the order closed cannot have taken effect: its number is linked as refused, so its notices route here (a confirmation stating a quantity is ignored)',
+  ),
   replace_rejected: ignore('absorbed'),
+  replace_refused: revert(
+    'stay',
+    'a replace the fills or the end beat: the books go back to the number that traded; the state is kept',
+  ),
   expired: ignore('absorbed'),
   outcome_unknown: ignore('absorbed: the outcome is known'),
   reconcile_matched: ignore('absorbed'),
@@ -143,6 +161,7 @@ export const TRANSITION_TABLE: TransitionTable = {
     rejected: to('REJECTED'),
     cancel_requested: illegal('no broker number yet: wait for the ack or reconciliation'),
     outcome_unknown: to('RECONCILE_REQUIRED', 'only for operation "submit"; never back to the queue'),
+    replace_refused: illegal('no replacement number exists yet'),
     reconcile_flagged: to('RECONCILE_REQUIRED'),
   },
   ACKED: { ...WORKING, rejected: to('REJECTED', 'an exchange reject after the broker took the order') },
@@ -163,6 +182,10 @@ export const TRANSITION_TABLE: TransitionTable = {
     replace_rejected: stay(
       'the refusal of the replace this cancel overtook (any other is stale and ignored)',
     ),
+    replace_refused: revert(
+      'stay',
+      'an earlier replace was refused: the order goes back to the number it replaced; the cancel stays in flight',
+    ),
     outcome_unknown: to('RECONCILE_REQUIRED', 'only for operation "cancel"'),
   },
   REPLACE_PENDING: {
@@ -177,6 +200,10 @@ export const TRANSITION_TABLE: TransitionTable = {
     replace_requested: ignore('a replace is already in flight: no second send'),
     replace_acked: working('links the new number; quantity and price follow the replace'),
     replace_rejected: working(),
+    replace_refused: revert(
+      'stay',
+      'an earlier replace was refused: the order goes back to the number it replaced; the new replace stays in flight',
+    ),
     outcome_unknown: to('RECONCILE_REQUIRED', 'only for operation "replace"'),
   },
   RECONCILE_REQUIRED: {
@@ -196,6 +223,10 @@ export const TRANSITION_TABLE: TransitionTable = {
     replace_requested: illegal('resolve the order first'),
     replace_acked: stay('the new number is linked; still unresolved'),
     replace_rejected: stay('recorded; still unresolved'),
+    replace_refused: revert(
+      'stay',
+      'the order goes back to the number the refused replace replaced; still unresolved',
+    ),
     expired: end(
       'EXPIRED',
       'end',

@@ -60,6 +60,10 @@ const anyEvent: fc.Arbitrary<OrderEvent> = fc.oneof(
     at,
   })),
   fc.constant<OrderEvent>({ type: 'replace_rejected', reason: 'r', at }),
+  // The exchange refusing a numbered modify (a contract `rejected` under the replacement's number).
+  fc
+    .constantFrom('B2', 'B3')
+    .map<OrderEvent>((id) => ({ type: 'replace_refused', brokerOrderId: id, reason: 'filled first', at })),
   fc.constant<OrderEvent>({ type: 'expired', at }),
   fc
     .constantFrom('submit', 'cancel', 'replace')
@@ -104,6 +108,7 @@ const BROKER_FACTS: ReadonlySet<OrderEvent['type']> = new Set([
   'fill',
   'canceled',
   'replace_acked',
+  'replace_refused',
   'expired',
 ])
 const isBrokerFact = (e: OrderEvent) =>
@@ -112,7 +117,7 @@ const isBrokerFact = (e: OrderEvent) =>
 /** Whether `leg` was replaced by a sized replacement (its late fills grow the order). */
 function beforeSizedReplace(order: Order, brokerOrderId: string): boolean {
   const i = order.legs.findIndex((l) => l.brokerOrderId === brokerOrderId)
-  return i >= 0 && order.legs.findLastIndex((l) => l.quantity !== undefined) > i
+  return i >= 0 && order.legs.findLastIndex((l) => l.quantity !== undefined && l.refused === undefined) > i
 }
 
 function freeze<T>(v: T): T {
@@ -164,16 +169,27 @@ describe('transition: properties over random event sequences', () => {
             .filter((l) => l.role !== 'cancel')
             .reduce((s, l) => s + l.filledQuantity, 0)
           expect(order.filledQuantity).toBe(legSum)
-          // The order only grows by a fill reported late under a number a sized replacement replaced.
-          if (order.quantity > before.quantity) {
+          // The order only grows by a fill reported late under a number a sized replacement replaced,
+          // or by a refused replace (the exchange's refusal, or a fill proving it) restoring its terms.
+          const refusal =
+            event.type === 'replace_refused' ||
+            r.effects.some((e) => e.type === 'alarm' && e.code === 'replace_refused_by_fill')
+          if (order.quantity > before.quantity && !refusal) {
             expect(event.type === 'fill' && beforeSizedReplace(before, event.brokerOrderId)).toBe(true)
             expect(order.quantity - before.quantity).toBe(order.filledQuantity - before.filledQuantity)
           }
+          // A refused number is never the current one, and never filled.
+          for (const l of order.legs) if (l.refused !== undefined) expect(l.filledQuantity).toBe(0)
+          expect(order.legs.find((l) => l.brokerOrderId === order.brokerOrderId)?.refused).toBeUndefined()
           // Terminal states absorb everything, except a late fill after a cancel or an expiry (and
           // a late report of a fill from before a replace); none changes a closed state but to FILLED.
           const lateFillsApply = before.state === 'CANCELED' || before.state === 'EXPIRED'
-          if (TERMINAL_STATES.has(before.state)) {
-            expect(event.type).toBe('fill')
+          if (TERMINAL_STATES.has(before.state) && event.type !== 'fill') {
+            // A replace numbered after the close is linked as refused; a refusal restores the books.
+            expect(['replace_acked', 'replace_refused']).toContain(event.type)
+            expect(order.state).toBe(before.state)
+            expect(order.filledQuantity).toBe(before.filledQuantity)
+          } else if (TERMINAL_STATES.has(before.state)) {
             if (event.type === 'fill' && !lateFillsApply)
               expect(beforeSizedReplace(before, event.brokerOrderId)).toBe(true)
             expect([before.state, 'FILLED']).toContain(order.state)

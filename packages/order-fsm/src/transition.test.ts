@@ -37,6 +37,12 @@ const partial = step(acked, {
   at,
 })
 const cancelPendingPartial = step(partial, { type: 'cancel_requested', at })
+const replacedB2 = step(step(acked, { type: 'replace_requested', patch: { limitPrice: 70_900 }, at }), {
+  type: 'replace_acked',
+  brokerOrderId: 'B1',
+  newBrokerOrderId: 'B2',
+  at,
+})
 
 /** One genuine order per state (reached through the table), plus variants where guards differ. */
 const FIXTURES: Record<string, Order> = {
@@ -70,6 +76,30 @@ const FIXTURES: Record<string, Order> = {
     at,
   }),
   'CANCEL_PENDING/partial': cancelPendingPartial,
+  // Working under a replacement's number (B2), so that a refusal of it has something to refuse.
+  'ACKED/replaced': replacedB2,
+  'PARTIAL_FILLED/replaced': step(replacedB2, {
+    type: 'fill',
+    brokerOrderId: 'B1',
+    cumulativeQuantity: 4,
+    fillQuantity: 4,
+    fillPrice: 71_000,
+    at,
+  }),
+  'REPLACE_PENDING/replaced': step(replacedB2, {
+    type: 'replace_requested',
+    patch: { limitPrice: 70_800 },
+    at,
+  }),
+  'CANCEL_PENDING/replaced': step(replacedB2, { type: 'cancel_requested', at }),
+  'FILLED/replaced': step(replacedB2, {
+    type: 'fill',
+    brokerOrderId: 'B1',
+    cumulativeQuantity: 10,
+    fillQuantity: 10,
+    fillPrice: 71_000,
+    at,
+  }),
 }
 for (const o of Object.values(FIXTURES)) deepFreeze(o)
 
@@ -105,6 +135,8 @@ function canonical(type: OrderEventType, order: Order): OrderEvent {
       return { type, brokerOrderId: 'B1', newBrokerOrderId: 'B2', at: e }
     case 'replace_rejected':
       return { type, reason: 'no', at: e }
+    case 'replace_refused':
+      return { type, brokerOrderId: 'B2', reason: 'the original filled first', at: e }
     case 'expired':
       return { type, expiredQuantity: order.quantity - order.filledQuantity, at: e }
     case 'outcome_unknown':
@@ -129,6 +161,7 @@ const GUARD_EXCEPTIONS: Record<string, TransitionErrorCode> = {
   'RECONCILE_REQUIRED × fill': 'unknown_broker_order',
   'RECONCILE_REQUIRED × replace_acked': 'unknown_broker_order',
   'RECONCILE_REQUIRED/linked × reconcile_not_found': 'invalid_event',
+  'PARTIAL_FILLED/replaced × rejected': 'reject_after_fill',
 }
 /** Cells where the canonical event is a repeat of what the fixture already knows. */
 const REPEAT_IGNORED = new Set([
@@ -136,6 +169,13 @@ const REPEAT_IGNORED = new Set([
   // No replace was overtaken by these cancels: a replace refusal is stale.
   'CANCEL_PENDING × replace_rejected',
   'CANCEL_PENDING/partial × replace_rejected',
+  'CANCEL_PENDING/replaced × replace_rejected',
+  // B2 is linked already in the `/replaced` fixtures: the canonical replace_acked repeats it.
+  'ACKED/replaced × replace_acked',
+  'PARTIAL_FILLED/replaced × replace_acked',
+  'REPLACE_PENDING/replaced × replace_acked',
+  'CANCEL_PENDING/replaced × replace_acked',
+  'FILLED/replaced × replace_acked',
 ])
 
 describe('transition: every state × every event', () => {
@@ -155,7 +195,12 @@ describe('transition: every state × every event', () => {
         const result = transition(order, canonical(type, order))
         expect(order).toEqual(before) // the input is frozen too: any mutation would have thrown
 
-        const guard = GUARD_EXCEPTIONS[cellName]
+        // Only the `/replaced` fixtures have a replacement (B2) a refusal can name.
+        const noReplacement =
+          type === 'replace_refused' &&
+          rule.kind === 'revert' &&
+          !order.legs.some((l) => l.brokerOrderId === 'B2')
+        const guard = noReplacement ? 'unknown_broker_order' : GUARD_EXCEPTIONS[cellName]
         if (guard) {
           expect(TransitionError.isTransitionError(result) && result.code).toBe(guard)
           return
@@ -181,7 +226,7 @@ describe('transition: every state × every event', () => {
         const expected: OrderState =
           rule.kind === 'to' || rule.kind === 'end'
             ? rule.to
-            : rule.kind === 'working'
+            : rule.kind === 'working' || (rule.kind === 'revert' && rule.then === 'working')
               ? r.order.filledQuantity > 0
                 ? 'PARTIAL_FILLED'
                 : 'ACKED'

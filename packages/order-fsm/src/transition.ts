@@ -133,6 +133,13 @@ export function transition(order: Order, event: OrderEvent): TransitionResult {
       }
       const leg = order.legs.find((l) => l.brokerOrderId === event.brokerOrderId && l.role !== 'cancel')
       if (!leg) return fail('unknown_broker_order', `no fillable broker order ${event.brokerOrderId}`, true)
+      if (leg.refused !== undefined) {
+        return fail(
+          'invalid_event',
+          `a fill under ${leg.brokerOrderId}, a replace the exchange refused (${leg.refused})`,
+          true,
+        )
+      }
       if (event.cumulativeQuantity <= leg.filledQuantity) {
         return ignored(`fill level ${event.cumulativeQuantity} already applied (at ${leg.filledQuantity})`)
       }
@@ -143,9 +150,31 @@ export function transition(order: Order, event: OrderEvent): TransitionResult {
       // replaced number never fills again), so it was not in the replacement's size: the order
       // grows by it, up to the intent's size (a replace only ever shrinks). Such a fill is a late
       // report of the past, so it is applied even after the order closed (with a warning).
-      const anchor = order.legs.findLastIndex((l) => l.quantity !== undefined)
+      const anchor = order.legs.findLastIndex((l) => l.quantity !== undefined && l.refused === undefined)
       const beforeReplace = anchor > order.legs.indexOf(leg)
       const quantity = beforeReplace ? order.quantity + delta : order.quantity
+      if (beforeReplace && quantity > order.intent.quantity) {
+        // More filled under the old number than the sized replace could have left there: the
+        // modify cannot have taken its shares, so the exchange refused it (or will); its refusal
+        // notice may come later. Decide the fill on the terms the order really has.
+        const restored = impliedRefusal(order, leg, event.cumulativeQuantity)
+        if (restored) {
+          const r = transition(restored, event)
+          if (TransitionError.isTransitionError(r)) return r
+          return {
+            ...r,
+            effects: [
+              {
+                type: 'alarm',
+                code: 'replace_refused_by_fill',
+                severity: 'warning',
+                message: `order ${order.intentId}: ${event.cumulativeQuantity} shares filled under ${leg.brokerOrderId}, more than the replace by ${order.brokerOrderId} left there: that replace never took effect`,
+              },
+              ...r.effects,
+            ],
+          }
+        }
+      }
       const closed = rule.kind !== 'fill'
       if (closed && !beforeReplace) {
         return order.state === 'FILLED'
@@ -357,7 +386,17 @@ export function transition(order: Order, event: OrderEvent): TransitionResult {
       const newLegQuantity = event.quantity ?? patch?.quantity
       // The replacement carries what remained; fills under older numbers keep counting.
       const quantity = newLegQuantity === undefined ? order.quantity : order.filledQuantity + newLegQuantity
-      if (quantity > order.quantity) {
+      // A modify of more shares than were left (fills got there first: KIS answers a modify with
+      // its number before the exchange decides, broker-kis README "Modify/cancel outcomes"), or of
+      // a closed order, cannot have taken effect: the exchange refuses it. Link its number as
+      // refused, so its notices route here, and keep the order's terms.
+      // Only for a receipt sized by our own patch (the REST answer): a broker's confirmation states
+      // the quantity it moved, and contradicting the books with it is an alarm, not a refusal.
+      const receipt = event.quantity === undefined
+      const closed = isTerminal(order.state)
+      if (closed && !receipt) return ignored('absorbed: a replace confirmed after the order closed')
+      const impossible = closed || (receipt && quantity > order.quantity)
+      if (quantity > order.quantity && !impossible) {
         return fail(
           'invalid_event',
           `a replace cannot grow the order from ${order.quantity} to ${quantity}`,
@@ -371,6 +410,38 @@ export function transition(order: Order, event: OrderEvent): TransitionResult {
         predecessorId: event.brokerOrderId,
         filledQuantity: 0,
         ...(newLegQuantity === undefined ? {} : { quantity: newLegQuantity }),
+        // Kept so that a refusal by the exchange (`replace_refused`) can restore them.
+        replaced: {
+          quantity: order.quantity,
+          limitPrice: order.limitPrice,
+          legFills: order.legs.map((l) => l.filledQuantity),
+          predecessorReductions:
+            order.legs.find((l) => l.brokerOrderId === event.brokerOrderId && l.role !== 'cancel')?.reductions
+              ?.length ?? 0,
+        },
+      }
+      if (impossible) {
+        const why = closed
+          ? `the order was already ${order.state}`
+          : `${order.filledQuantity} of ${order.quantity} were filled, more than a replace for ${newLegQuantity} leaves`
+        const refusedLeg: BrokerLeg = { ...leg, refused: `implied: ${why}` }
+        const keep = rule.kind !== 'working'
+        return applied(
+          {
+            ...(keep ? {} : { state: next(), pending: null }),
+            ...(rule.kind === 'stay' ? { pending: answered(order.pending) } : {}),
+            legs: [...order.legs, refusedLeg],
+          },
+          [
+            { type: 'link_broker_order', leg: refusedLeg },
+            {
+              type: 'alarm',
+              code: 'replace_refused_by_fill',
+              severity: 'warning',
+              message: `order ${order.intentId}: the replace by ${event.newBrokerOrderId} cannot have taken effect (${why}); the order keeps ${order.brokerOrderId}`,
+            },
+          ],
+        )
       }
       const keepState = rule.kind === 'stay'
       const complete = order.filledQuantity === quantity
@@ -384,6 +455,59 @@ export function transition(order: Order, event: OrderEvent): TransitionResult {
           ...(keepState && !complete ? { pending: answered(order.pending) } : { pending: null }),
         },
         [{ type: 'link_broker_order', leg }],
+      )
+    }
+
+    case 'replace_refused': {
+      if (rule.kind === 'illegal') return illegal()
+      if (rule.kind === 'ignore') return ignored(rule.note)
+      if (rule.kind !== 'revert') return illegal()
+      const reason = event.code ? `${event.reason} [${event.code}]` : event.reason
+      const r = refuseReplacement(order, event.brokerOrderId, reason)
+      if (r.kind === 'ignored') return ignored(r.note)
+      if (r.kind === 'error') return fail(r.code, r.message, true)
+      const o = r.order
+      const terminal = isTerminal(order.state)
+      const state: OrderState = terminal
+        ? order.state
+        : o.filledQuantity >= o.quantity
+          ? 'FILLED'
+          : r.ended === 'canceled'
+            ? 'CANCELED'
+            : r.ended === 'expired'
+              ? 'EXPIRED'
+              : rule.then === 'working'
+                ? targetOf({ kind: 'working' }, o)
+                : order.state
+      const effects: OrderEffect[] = [
+        {
+          type: 'alarm',
+          code: 'replace_refused',
+          severity: 'warning',
+          message: r.restored
+            ? `order ${order.intentId}: the replace by ${event.brokerOrderId} was refused (${reason}); the order works under ${o.brokerOrderId} again`
+            : `order ${order.intentId}: the replace by ${event.brokerOrderId} was refused (${reason}); it had been replaced already`,
+        },
+      ]
+      if (order.state === 'FILLED' && o.quantity > o.filledQuantity) {
+        effects.push({
+          type: 'alarm',
+          code: 'replace_refused_after_fill',
+          severity: 'critical',
+          message: `order ${order.intentId}: FILLED at ${o.filledQuantity}, but on the restored terms of ${o.brokerOrderId} ${o.quantity - o.filledQuantity} shares may still work`,
+        })
+      }
+      const closes = !terminal && isTerminal(state)
+      return applied(
+        {
+          state,
+          quantity: o.quantity,
+          limitPrice: o.limitPrice,
+          brokerOrderId: o.brokerOrderId,
+          legs: o.legs,
+          ...(closes ? { pending: null, unresolved: null } : {}),
+        },
+        effects,
       )
     }
 
@@ -482,6 +606,13 @@ function endLeg(order: Order, event: Canceled | Expired, rule: EndRule, out: Out
     )
   }
   const id = leg.brokerOrderId
+  if (leg.refused !== undefined) {
+    return out.fail(
+      'invalid_event',
+      `${id} is a replace the exchange refused (${leg.refused}); nothing of it can be ${event.type}`,
+      true,
+    )
+  }
   const fact: LegReduction = { type: event.type, quantity: reported ?? null }
   const repeat = (leg.reductions ?? []).some((r) => r.type === fact.type && r.quantity === fact.quantity)
   if (repeat) return out.ignored(`${event.type} of ${fact.quantity ?? 'all'} under ${id} already applied`)
@@ -541,6 +672,116 @@ function endLeg(order: Order, event: Canceled | Expired, rule: EndRule, out: Out
         },
       ]
   return out.applied({ quantity: order.quantity - fact.quantity, legs: legs(false) }, effects)
+}
+
+type Refusal =
+  | { kind: 'ignored'; note: string }
+  | { kind: 'error'; code: TransitionErrorCode; message: string }
+  /** `order`: legs, number and terms after the refusal (state and version untouched). */
+  | { kind: 'ok'; order: Order; restored: boolean; ended: 'canceled' | 'expired' | null }
+
+/**
+ * Close replacement `id` as refused. When the order works under it, go back along its chain to the
+ * nearest number not refused, on the terms the order had when the first refused replacement of that
+ * run was linked (`BrokerLeg.replaced`), re-reading what happened since under the restored terms:
+ * - a fill under an older number grew the order only because a sized replacement was newer than
+ *   it; under the restored terms it grows the order only if a sized number not refused still is;
+ * - a `canceled`/`expired` under the restored number closed that number only while it was replaced;
+ *   now it reduces (or, when it took all that works, ends) the order.
+ */
+function refuseReplacement(order: Order, id: string, reason: string): Refusal {
+  const index = order.legs.findIndex((l) => l.brokerOrderId === id && l.role === 'replacement')
+  const leg = order.legs[index]
+  if (!leg) {
+    return { kind: 'error', code: 'unknown_broker_order', message: `no replacement ${id} on this order` }
+  }
+  if (leg.refused !== undefined) return { kind: 'ignored', note: `replace ${id} already refused` }
+  if (leg.filledQuantity > 0 || leg.closed !== undefined || (leg.reductions?.length ?? 0) > 0) {
+    return {
+      kind: 'error',
+      code: 'invalid_event',
+      message: `replace ${id} is refused, but ${leg.filledQuantity > 0 ? `${leg.filledQuantity} shares filled under it` : `it was ${leg.closed ?? 'reduced'}`}`,
+    }
+  }
+  const legs = order.legs.map((l, i) => (i === index ? { ...l, refused: reason } : l))
+  // Replaced by a newer number already: that one works (or will be refused in turn).
+  if (order.brokerOrderId !== id)
+    return { kind: 'ok', order: { ...order, legs }, restored: false, ended: null }
+
+  const byId = (n: string | null) => legs.findIndex((l) => l.brokerOrderId === n && l.role !== 'cancel')
+  let first = legs[index]!
+  let targetIndex = byId(first.predecessorId)
+  for (
+    let t = legs[targetIndex];
+    t?.role === 'replacement' && t.refused !== undefined;
+    t = legs[targetIndex]
+  ) {
+    first = t
+    targetIndex = byId(t.predecessorId)
+  }
+  const target = legs[targetIndex]
+  const snap = first.replaced
+  if (!target || !snap) {
+    return {
+      kind: 'error',
+      code: 'invalid_event',
+      message: `replace ${id} is refused, but its predecessor's terms are unknown`,
+    }
+  }
+  const anchor = legs.findLastIndex(
+    (l, i) => i <= targetIndex && l.quantity !== undefined && l.refused === undefined,
+  )
+  let quantity = snap.quantity
+  for (let i = 0; i < anchor; i++) quantity += legs[i]!.filledQuantity - (snap.legFills[i] ?? 0)
+  let ended: 'canceled' | 'expired' | null = null
+  const since = (target.reductions ?? []).slice(snap.predecessorReductions)
+  for (const r of since) {
+    if (r.quantity === null || r.quantity >= quantity - order.filledQuantity) {
+      ended = r.type
+      break
+    }
+    quantity -= r.quantity
+  }
+  if (since.length === 0 && target.closed !== undefined) ended = target.closed
+  if (order.filledQuantity > quantity) {
+    return {
+      kind: 'error',
+      code: 'overfill',
+      message: `replace ${id} is refused, but ${order.filledQuantity} filled exceeds the ${quantity} of ${target.brokerOrderId}`,
+    }
+  }
+  const { closed: _reread, ...open } = target
+  legs[targetIndex] = ended ? { ...open, closed: ended } : open
+  return {
+    kind: 'ok',
+    order: { ...order, legs, brokerOrderId: target.brokerOrderId, quantity, limitPrice: snap.limitPrice },
+    restored: true,
+    ended,
+  }
+}
+
+/**
+ * For a fill under `leg` at `cumulative` that the newer sized replacements could not have left
+ * there: the order with those replacements refused, or `null` when that is not what it proves
+ * (a replacement that traded or ended, or the fill still too large).
+ */
+function impliedRefusal(order: Order, leg: BrokerLeg, cumulative: number): Order | null {
+  const legIndex = order.legs.indexOf(leg)
+  const delta = cumulative - leg.filledQuantity
+  let cur = order
+  for (;;) {
+    const anchor = cur.legs.findLastIndex((l) => l.quantity !== undefined && l.refused === undefined)
+    if (anchor <= legIndex || cur.quantity + delta <= cur.intent.quantity) return cur === order ? null : cur
+    const current = currentLeg(cur)
+    if (current?.role !== 'replacement' || cur.legs.indexOf(current) <= legIndex) return null
+    const r = refuseReplacement(
+      cur,
+      current.brokerOrderId,
+      `implied: ${cumulative} filled under ${leg.brokerOrderId}, more than this replace left there`,
+    )
+    if (r.kind !== 'ok' || r.ended !== null) return null
+    cur = r.order
+  }
 }
 
 /** A cancel request once the replace it overtook is answered; any other request as is. */
