@@ -96,16 +96,32 @@ function oauthError(core: SimCore, key: MessageKey): RestResponse {
 
 // ------------------------------------------------------------------ oauth
 
+/**
+ * The client-credentials checks shared by tokenP and Approval, in the order KIS reports them
+ * (reference §2.1, §6.1): grant type, appkey present and known, secret present and matching.
+ */
+function checkClientCredentials(
+  core: SimCore,
+  b: Record<string, unknown>,
+  secretField: 'appsecret' | 'secretkey',
+): { appkey: string } | { error: RestResponse } {
+  if (str(b.grant_type) !== 'client_credentials') return { error: oauthError(core, 'EGW00112') }
+  const appkey = str(b.appkey)
+  if (!appkey) return { error: oauthError(core, 'EGW00102') }
+  const app = core.auth.apps.get(appkey)
+  if (!app) return { error: oauthError(core, 'EGW00103') }
+  const secret = str(b[secretField])
+  if (!secret) return { error: oauthError(core, 'EGW00104') }
+  if (secret !== app.appsecret) return { error: oauthError(core, 'EGW00105') }
+  return { appkey }
+}
+
 function tokenP(core: SimCore, req: RestRequest): RestResponse {
   const b = (req.json ?? {}) as Record<string, unknown>
   if (req.jsonError) return oauthError(core, 'EGW00101')
-  if (str(b.grant_type) !== 'client_credentials') return oauthError(core, 'EGW00112')
-  const appkey = str(b.appkey)
-  if (!appkey) return oauthError(core, 'EGW00102')
-  const app = core.auth.apps.get(appkey)
-  if (!app) return oauthError(core, 'EGW00103')
-  if (!str(b.appsecret)) return oauthError(core, 'EGW00104')
-  if (str(b.appsecret) !== app.appsecret) return oauthError(core, 'EGW00105')
+  const checked = checkClientCredentials(core, b, 'appsecret')
+  if ('error' in checked) return checked.error
+  const { appkey } = checked
   const now = core.clock.now()
   const issued = core.auth.issueToken(appkey, now)
   if (issued === 'throttled') {
@@ -153,14 +169,10 @@ function revokeP(core: SimCore, req: RestRequest): RestResponse {
 function approval(core: SimCore, req: RestRequest): RestResponse {
   const b = (req.json ?? {}) as Record<string, unknown>
   if (req.jsonError) return oauthError(core, 'EGW00101')
-  if (str(b.grant_type) !== 'client_credentials') return oauthError(core, 'EGW00112')
-  const appkey = str(b.appkey)
-  if (!appkey) return oauthError(core, 'EGW00102')
-  const app = core.auth.apps.get(appkey)
-  if (!app) return oauthError(core, 'EGW00103')
   // reference §2.3: the field is `secretkey`, not `appsecret`.
-  if (!str(b.secretkey)) return oauthError(core, 'EGW00104')
-  if (str(b.secretkey) !== app.appsecret) return oauthError(core, 'EGW00105')
+  const checked = checkClientCredentials(core, b, 'secretkey')
+  if ('error' in checked) return checked.error
+  const { appkey } = checked
   // reference §8: approval key issuance 1/s. The error shape for this case is UNVERIFIED.
   const w = core.limiter.tryAcquire(`approval:${appkey}`, core.limitNow(), core.limits.approvalPerSecond)
   if (!w.ok) {
