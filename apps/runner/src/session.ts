@@ -96,11 +96,16 @@ export class TradingSession {
   /** One decision round over every symbol. */
   async decide(): Promise<void> {
     this.stats.decisions += 1
+    // Sellable quantities are the broker's to say (settlement, reservations): refresh each round,
+    // for risk and for the strategy's own inventory.
+    const sellable = new Map<string, number>()
     try {
-      // Sellable quantities are the broker's to say (settlement, reservations): refresh each round.
-      this.#o.riskState.setPositions(this.#o.account, await this.#o.gateway.getPositions(this.#o.account))
+      const positions = await this.#o.gateway.getPositions(this.#o.account)
+      this.#o.riskState.setPositions(this.#o.account, positions)
+      for (const p of positions) sellable.set(p.symbol, p.sellableQuantity)
     } catch (err) {
       this.#o.log(`positions: ${(err as Error).message}`)
+      return // no inventory view this round: decide nothing rather than guess
     }
     for (const symbol of this.#o.symbols) {
       let quote: Quote
@@ -121,18 +126,12 @@ export class TradingSession {
       )
       for (const o of stale) await this.#cancel(o)
       if (open.length - stale.length > 0) continue
-      await this.#quote(symbol, quote)
+      await this.#quote(symbol, quote, sellable.get(symbol) ?? 0)
     }
   }
 
-  async #quote(symbol: string, quote: Quote): Promise<void> {
-    const held = (
-      await this.#o.store.listByState(['FILLED', 'PARTIAL_FILLED', 'CANCELED'], {
-        account: this.#o.account,
-        symbol,
-      })
-    ).reduce((n, o) => n + (o.intent.side === 'buy' ? o.filledQuantity : -o.filledQuantity), 0)
-    const side = held >= this.#o.quantity ? 'sell' : 'buy'
+  async #quote(symbol: string, quote: Quote, sellable: number): Promise<void> {
+    const side = sellable >= this.#o.quantity ? 'sell' : 'buy'
     const limitPrice = quote.lastPrice
     const intent = OrderIntentSchema.parse({
       intentId: `${this.#o.strategyId}-${this.#o.runId}-${++this.#seq}`,
