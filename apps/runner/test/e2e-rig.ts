@@ -5,6 +5,7 @@ import { createKisGateway, type KisGateway } from '@vellab/broker-kis'
 import { createKisSim, type KisSim } from '@vellab/kis-sim'
 import { createOrderStore, type Order, type OrderStore } from '@vellab/order-fsm'
 import type { TestDatabase } from '@vellab/testkit/postgres'
+import { waitUntil as until } from '@vellab/testkit/wait'
 import { expect } from 'vitest'
 
 /** 2026-11-24 (Tuesday) 10:00 KST: inside the regular session. */
@@ -90,20 +91,7 @@ export async function startRig(
   }
 }
 
-/** Poll (real time, bounded) until `probe` returns a value. */
-export async function until<T>(
-  what: string,
-  probe: () => T | undefined | false | Promise<T | undefined | false>,
-  timeoutMs = 4_000,
-): Promise<T> {
-  const deadline = Date.now() + timeoutMs
-  for (;;) {
-    const v = await probe()
-    if (v !== undefined && v !== false) return v as T
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`)
-    await new Promise((r) => setTimeout(r, 20))
-  }
-}
+export { until }
 
 /** Create, mark and place an order of `quantity`, recording its ack; waits for the accepted notice. */
 export async function placed(r: Rig, intentId: string, quantity: number): Promise<string> {

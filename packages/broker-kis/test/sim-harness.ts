@@ -1,5 +1,6 @@
 import type { Clock, TimerHandle } from '@vellab/broker-gateway'
 import { createKisSim, type KisSim, type KisSimOptions, type SimAppInfo } from '@vellab/kis-sim'
+import { waitUntil as until } from '@vellab/testkit/wait'
 import type { KisConfigInput } from '../src/config'
 import type { KisEvent } from '../src/events'
 import { createKisGateway, type KisGateway, type KisGatewayOptions } from '../src/gateway'
@@ -85,17 +86,4 @@ export async function startRig(
   }
 }
 
-/** Poll (real time) until `probe` returns a value. */
-export async function until<T>(
-  what: string,
-  probe: () => T | undefined | false | Promise<T | undefined | false>,
-  timeoutMs = 5_000,
-): Promise<T> {
-  const deadline = Date.now() + timeoutMs
-  for (;;) {
-    const v = await probe()
-    if (v !== undefined && v !== false) return v as T
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`)
-    await new Promise((r) => setTimeout(r, 20))
-  }
-}
+export { until }
