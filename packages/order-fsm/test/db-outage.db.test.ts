@@ -39,28 +39,37 @@ afterAll(async () => {
   await fx?.tdb.drop()
 })
 
-/** Wait until some statement of the store waits on a row lock (it is in flight, client checked out). */
-async function untilALockWait() {
+/**
+ * Wait until a statement of the store is blocked by the row holder (it is in flight, client checked
+ * out). Only waits on the holder count: workers briefly wait on each other too, and such a wait may
+ * be over before the kill lands.
+ */
+async function untilBlockedBy(blocker: pg.Client) {
   for (;;) {
     const { rows } = await fx.tdb.pool.query<{ n: number }>(
-      `SELECT count(*)::int AS n FROM pg_stat_activity WHERE datname = $1 AND wait_event_type = 'Lock'`,
-      [fx.tdb.name],
+      `SELECT count(*)::int AS n FROM pg_stat_activity
+        WHERE datname = $1 AND $2::int = ANY(pg_blocking_pids(pid))`,
+      [fx.tdb.name, holderPid(blocker)],
     )
     if (rows[0]!.n > 0) return
     await new Promise((r) => setImmediate(r))
   }
 }
 
+function holderPid(blocker: pg.Client): number {
+  return (blocker as unknown as { processID: number }).processID
+}
+
 /**
- * Kill the sessions waiting on a lock first, and wait until they are gone (PostgreSQL 14+), so their
- * statements die in flight; only then everything else. Killing all at once could end the row
+ * Kill the sessions blocked by the row holder first, and wait until they are gone (PostgreSQL 14+),
+ * so their statements die in flight; only then everything else. Killing all at once could end the
  * holder first, release the lock, and let a waiter commit before its own kill lands.
  */
-async function killInFlightThenAll(): Promise<number> {
+async function killInFlightThenAll(blocker: pg.Client): Promise<number> {
   const { rows } = await fx.tdb.pool.query<{ n: number }>(
     `SELECT count(*) FILTER (WHERE pg_terminate_backend(pid, 5000))::int AS n
-       FROM pg_stat_activity WHERE datname = $1 AND wait_event_type = 'Lock'`,
-    [fx.tdb.name],
+       FROM pg_stat_activity WHERE datname = $1 AND $2::int = ANY(pg_blocking_pids(pid))`,
+    [fx.tdb.name, holderPid(blocker)],
   )
   return rows[0]!.n + (await fx.tdb.terminateConnections())
 }
@@ -109,8 +118,8 @@ describe('the database going away mid-transition', () => {
       (v) => ({ ok: true as const, v }),
       (e: unknown) => ({ ok: false as const, e }),
     )
-    await untilALockWait()
-    expect(await killInFlightThenAll()).toBeGreaterThan(0)
+    await untilBlockedBy(blocker)
+    expect(await killInFlightThenAll(blocker)).toBeGreaterThan(0)
     const result = await inFlight
     expect(result.ok).toBe(false)
     const error = !result.ok ? result.e : undefined
@@ -158,8 +167,8 @@ describe('the database going away mid-transition', () => {
       }
     })
     const killer = (async () => {
-      await untilALockWait()
-      await killInFlightThenAll()
+      await untilBlockedBy(blocker)
+      await killInFlightThenAll(blocker)
       await blocker.end().catch(() => {})
     })()
     await Promise.all([...workers, killer])
