@@ -5,6 +5,7 @@ import { riskKrMigrations } from '@vellab/risk-kr'
 import { Kysely, PostgresDialect } from 'kysely'
 import { Migrator } from 'kysely/migration'
 import pg from 'pg'
+import { startEmbeddedPostgres } from './embedded-postgres'
 
 export interface Database {
   db: Kysely<unknown>
@@ -27,8 +28,7 @@ export async function openDatabase(options: {
   let url = options.url
   let stopEmbedded: (() => Promise<void>) | undefined
   if (!url) {
-    // The same starter the test fixture uses, with durability on.
-    const { startEmbeddedPostgres } = await import('@vellab/testkit/embedded')
+    // The same starter the test kit uses, with durability on.
     const dir = options.dataDir ? resolve(options.dataDir) : undefined
     if (dir) await mkdir(dir, { recursive: true })
     const cluster = await startEmbeddedPostgres(dir ? { dataDir: dir } : {})
