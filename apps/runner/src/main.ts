@@ -1,7 +1,12 @@
 import { loadRunnerConfig } from './config'
 import { run } from './run'
+import { formatSummary } from './summary'
 
-const log = (line: string) => console.log(`${new Date().toISOString().slice(11, 23)} ${line}`)
+const json = process.argv.includes('--json')
+
+// With --json, progress goes to stderr so stdout holds the report alone.
+const log = (line: string) =>
+  (json ? console.error : console.log)(`${new Date().toISOString().slice(11, 23)} ${line}`)
 
 const controller = new AbortController()
 const stop = () => {
@@ -13,11 +18,13 @@ process.once('SIGTERM', stop)
 
 try {
   const report = await run(loadRunnerConfig(), { log, signal: controller.signal })
-  console.log(JSON.stringify(report, null, 2))
-  const failed = report.checks.filter((c) => !c.ok)
-  for (const c of failed) log(`CHECK FAILED: ${c.name}: ${c.detail}`)
-  process.exit(failed.length ? 1 : 0)
+  console.log(json ? JSON.stringify(report, null, 2) : formatSummary(report))
+  process.exit(report.checks.every((c) => c.ok) ? 0 : 1)
 } catch (err) {
-  console.error(`runner failed: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}`)
+  // One readable line; the stack only when asked for (VELLAB_DEBUG=1).
+  const detail =
+    err instanceof Error ? (process.env.VELLAB_DEBUG ? (err.stack ?? err.message) : err.message) : String(err)
+  const cause = err instanceof Error && err.cause instanceof Error ? ` (cause: ${err.cause.message})` : ''
+  console.error(`runner failed: ${detail}${cause}`)
   process.exit(1)
 }

@@ -1,4 +1,5 @@
 import type { BrokerGateway, BrokerOrderStatus } from '@vellab/broker-gateway'
+import type { KisEvent } from '@vellab/broker-kis'
 import { ORDER_STATES, type OrderState, type OrderStore } from '@vellab/order-fsm'
 import type { SessionStats } from './session'
 
@@ -8,8 +9,64 @@ export interface LedgerView {
   rateViolations: readonly unknown[]
 }
 
+/** What the KIS adapter reported through its events during the session. */
+export interface AdapterTelemetry {
+  /** Requests that waited for a rate-limit slot, and how long in total / at most. */
+  limiterWaits: number
+  limiterWaitMsTotal: number
+  limiterWaitMsMax: number
+  /** WebSocket reconnects the adapter scheduled, stream gaps and stale streams it saw. */
+  reconnects: number
+  streamGaps: number
+  staleStreams: number
+  /** Broker refusals by the broker's code. */
+  rejectsByCode: Record<string, number>
+}
+
+/** An empty telemetry record, filled from the adapter's events by {@link recordAdapterEvent}. */
+export function emptyTelemetry(): AdapterTelemetry {
+  return {
+    limiterWaits: 0,
+    limiterWaitMsTotal: 0,
+    limiterWaitMsMax: 0,
+    reconnects: 0,
+    streamGaps: 0,
+    staleStreams: 0,
+    rejectsByCode: {},
+  }
+}
+
+/** Count one adapter event into `t` (events the summary does not show are ignored). */
+export function recordAdapterEvent(t: AdapterTelemetry, e: KisEvent): void {
+  switch (e.type) {
+    case 'limiter.wait':
+      t.limiterWaits += 1
+      t.limiterWaitMsTotal += e.waitedMs
+      t.limiterWaitMsMax = Math.max(t.limiterWaitMsMax, e.waitedMs)
+      break
+    case 'ws.reconnect_scheduled':
+      t.reconnects += 1
+      break
+    case 'ws.gap':
+      t.streamGaps += 1
+      break
+    case 'ws.stale':
+      t.staleStreams += 1
+      break
+    case 'rest.reject':
+      t.rejectsByCode[e.code] = (t.rejectsByCode[e.code] ?? 0) + 1
+      break
+    default:
+      break
+  }
+}
+
 export interface RunReport {
   stats: SessionStats
+  adapter: AdapterTelemetry
+  /** Fills applied to the order store: shares and KRW notional (sum of quantity × price per fill). */
+  fills: number
+  notional: number
   ordersByState: Partial<Record<OrderState, number>>
   filledShares: number
   brokerOrdersReceived: number
@@ -30,12 +87,15 @@ export async function summarize(input: {
   account: string
   strategyId: string
   stats: SessionStats
+  adapter: AdapterTelemetry
   ledger: LedgerView
   appkey: string
 }): Promise<RunReport> {
   const states = ORDER_STATES
   const ordersByState: Partial<Record<OrderState, number>> = {}
   let filledShares = 0
+  let fills = 0
+  let notional = 0
   for (const s of states) {
     const orders = await input.store.listByState(s, {
       account: input.account,
@@ -43,7 +103,14 @@ export async function summarize(input: {
       limit: 100_000,
     })
     if (orders.length) ordersByState[s] = orders.length
-    for (const o of orders) filledShares += o.filledQuantity
+    for (const o of orders) {
+      filledShares += o.filledQuantity
+      if (o.filledQuantity === 0) continue
+      for (const f of await input.store.fills(o.intentId)) {
+        fills += 1
+        notional += f.quantity * f.price
+      }
+    }
   }
   // Local projection vs the broker's books: what reconciliation would act on.
   const brokerOrders = new Map(
@@ -102,6 +169,9 @@ export async function summarize(input: {
   ]
   return {
     stats,
+    adapter: input.adapter,
+    fills,
+    notional,
     ordersByState,
     filledShares,
     brokerOrdersReceived: received,

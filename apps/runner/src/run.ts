@@ -6,7 +6,7 @@ import { createOrderStore } from '@vellab/order-fsm'
 import { createRiskGateway, KillSwitchBoard, PostgresKillSwitchStore, RiskState } from '@vellab/risk-kr'
 import type { RunnerConfig } from './config'
 import { migrate, openDatabase } from './database'
-import { type RunReport, summarize } from './report'
+import { emptyTelemetry, type RunReport, recordAdapterEvent, summarize } from './report'
 import { TradingSession } from './session'
 
 const STRATEGY = 'demo-quoter'
@@ -64,6 +64,7 @@ export async function run(config: RunnerConfig, options: RunOptions): Promise<Ru
     const noticesReady = new Promise<void>((r) => {
       noticesLive = r
     })
+    const telemetry = emptyTelemetry()
     const gateway = createKisGateway({
       config: {
         environment: 'real',
@@ -76,6 +77,7 @@ export async function run(config: RunnerConfig, options: RunOptions): Promise<Ru
       },
       clock,
       onEvent: (e) => {
+        recordAdapterEvent(telemetry, e)
         if (e.type === 'ws.subscription' && e.trId.startsWith('H0STCNI') && e.result === 'acked')
           noticesLive()
         if (
@@ -161,6 +163,7 @@ export async function run(config: RunnerConfig, options: RunOptions): Promise<Ru
       account,
       strategyId: STRATEGY,
       stats: session.stats,
+      adapter: telemetry,
       ledger: sim.control.ledger(),
       appkey: app.appkey,
     })
