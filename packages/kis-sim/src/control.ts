@@ -414,9 +414,10 @@ const schemas = {
 
 function reply(res: ServerResponse, status: number, body: unknown): void {
   const text = JSON.stringify(body)
+  // The same header case as the KIS routes (reference §3.2).
   res.writeHead(status, {
-    'content-type': 'application/json; charset=utf-8',
-    'content-length': String(Buffer.byteLength(text)),
+    'Content-Type': 'application/json; charset=utf-8',
+    'Content-Length': String(Buffer.byteLength(text)),
   })
   res.end(text)
 }

@@ -832,12 +832,16 @@ function addDrift(body: unknown, extra: number): unknown {
   return pad(b)
 }
 
-/** Writes a response with the reference's lower-case header names (§3.2). */
+/**
+ * Writes a response with KIS's header names, in KIS's case (reference §3.2): `Content-Type` and
+ * `Content-Length` canonical, `tr_id`, `tr_cont` and `gt_uid` lower case. Node sends a name exactly
+ * as written here, and clients that turn lower-case names into identifiers depend on it.
+ */
 export function writeResponse(core: SimCore, res: ServerResponse, r: RestResponse): void {
   const body = JSON.stringify(r.body)
   const headers: Record<string, string> = {
-    'content-type': 'application/json; charset=utf-8',
-    'content-length': String(Buffer.byteLength(body)),
+    'Content-Type': 'application/json; charset=utf-8',
+    'Content-Length': String(Buffer.byteLength(body)),
   }
   if (r.trId !== undefined) {
     headers.tr_id = r.trId

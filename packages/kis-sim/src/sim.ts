@@ -255,7 +255,7 @@ export async function createKisSim(options: KisSimOptions = {}): Promise<KisSim>
 
   const restServer = createServer()
   const wsHttp = createServer((_req, res) => {
-    res.writeHead(426, { 'content-type': 'text/plain' })
+    res.writeHead(426, { 'Content-Type': 'text/plain' })
     res.end('kis-sim: WebSocket only')
   })
   // Control frames are a few hundred bytes; cap inbound frames at 1 MiB (ws closes with 1009).
