@@ -204,7 +204,7 @@ describe('wire formats (reference §9 "Wire formats", §3.2, §2.1, §2.2)', () 
     expect(typeof rv.body.message).toBe('string')
   })
 
-  it('response header names are lower case on the wire (reference §3.2: the official client drops others)', async () => {
+  it('response header names and values as KIS sends them (reference §3.2; every route: headers.integration.test.ts)', async () => {
     sim = await startSim()
     const app = realApp(sim)
     const tok = await token(sim, app)
@@ -218,9 +218,9 @@ describe('wire formats (reference §9 "Wire formats", §3.2, §2.1, §2.2)', () 
       req.end()
     })
     const names = raw.filter((_, i) => i % 2 === 0)
-    for (const n of ['content-type', 'tr_id', 'tr_cont', 'gt_uid']) expect(names).toContain(n)
+    for (const n of ['Content-Type', 'tr_id', 'tr_cont', 'gt_uid']) expect(names).toContain(n)
     const value = (n: string) => raw[raw.indexOf(n) + 1]
-    expect(value('content-type')).toBe('application/json; charset=utf-8')
+    expect(value('Content-Type')).toBe('application/json; charset=utf-8')
     expect(value('tr_id')).toBe('FHKST01010100')
   })
 })
