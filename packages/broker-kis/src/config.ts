@@ -144,16 +144,32 @@ export function parseKisConfig(input: unknown): KisConfig {
     // The zod messages never echo input values, so no secret can leak from here.
     throw new KisError('KIS_CONFIG_INVALID', describeIssues(r.error))
   }
-  const c = r.data
+  const { appKey, appSecret, ...c } = r.data
   const [cano, productCode] = c.account.split('-') as [string, string]
-  return {
+  const config = {
     ...c,
     restBaseUrl: (c.restBaseUrl ?? KIS_DEFAULT_URLS[c.environment].rest).replace(/\/+$/, ''),
     wsUrl: c.wsUrl ?? KIS_DEFAULT_URLS[c.environment].ws,
     limits: { ...c.limits, restPerSecond: c.limits.restPerSecond ?? KIS_DEFAULT_REST_LIMIT[c.environment] },
     cano,
     productCode,
-  }
+  } as KisConfig
+  return hideSecrets(config, appKey, appSecret)
+}
+
+/**
+ * Attach the secrets so the adapter can read them (`config.appKey`) but nothing prints them: they
+ * are non-enumerable (skipped by `JSON.stringify`, spreads, `Object.entries` and `structuredClone`),
+ * and `util.inspect` (even with `showHidden`) and `toJSON` print the redacted description instead.
+ */
+function hideSecrets(config: KisConfig, appKey: string, appSecret: string): KisConfig {
+  const printable = () => describeKisConfig(config)
+  return Object.defineProperties(config, {
+    appKey: { value: appKey, enumerable: false },
+    appSecret: { value: appSecret, enumerable: false },
+    toJSON: { value: printable, enumerable: false },
+    [Symbol.for('nodejs.util.inspect.custom')]: { value: printable, enumerable: false },
+  })
 }
 
 /** Options of {@link loadKisConfigFromEnv}. */
@@ -198,5 +214,6 @@ export function loadKisConfigFromEnv(options: LoadKisConfigOptions = {}): KisCon
 
 /** A copy of the configuration safe to log or snapshot: secrets replaced by `[REDACTED]`. */
 export function describeKisConfig(config: KisConfig): Record<string, unknown> {
+  // A spread copies enumerable properties only, so the secrets and the printing hooks stay behind.
   return { ...config, appKey: '[REDACTED]', appSecret: '[REDACTED]' }
 }
