@@ -18,6 +18,7 @@ import type { SlidingWindowLimiter } from './rate-limiter'
 import type { SecretRegistry } from './secrets'
 import type { AccessToken } from './token-store'
 import { KIS_TR_TABLE, type KisOperation, resolveTrId } from './tr-ids'
+import { oversizeField } from './wire-limits'
 
 /** The fetch function the client uses (the global `fetch` by default). */
 export type FetchLike = (input: Request, init?: RequestInit) => Promise<Response>
@@ -187,6 +188,15 @@ export class KisRestClient {
         {
           operation: opName,
         },
+      )
+    }
+    const oversize = req.body ? oversizeField(req.body) : req.query ? oversizeField(req.query) : undefined
+    if (oversize) {
+      // Nothing is sent: a value KIS cannot hold is the caller's to fix, not the broker's to refuse.
+      throw this.#error(
+        'invalid_request',
+        `${oversize.name} has ${oversize.length} characters; KIS accepts at most ${oversize.max}`,
+        { operation: opName },
       )
     }
     if (!this.#tokens) throw new Error('KisRestClient: no token source attached')
