@@ -1,3 +1,4 @@
+import { readFileSync } from 'node:fs'
 import { z } from 'zod'
 
 /**
@@ -29,6 +30,8 @@ export const RunnerConfigSchema = z.object({
   decisionIntervalMs: z.coerce.number().int().positive().default(1_000),
   /** Simulator start (KST, `YYYY-MM-DD HH:MM:SS`): a trading day's morning, so the session is open. */
   simStart: z.string().default('2026-11-24 09:05:00'),
+  /** Port of the operator HTTP server (health, metrics, dashboard, kill switches) on 127.0.0.1; 0 picks a free one. @default 0 */
+  httpPort: z.coerce.number().int().min(0).max(65_535).default(0),
 })
 export type RunnerConfig = z.output<typeof RunnerConfigSchema>
 
@@ -43,10 +46,27 @@ export function loadRunnerConfig(env: NodeJS.ProcessEnv = process.env): RunnerCo
     orderQuantity: env.VELLAB_ORDER_QUANTITY,
     decisionIntervalMs: env.VELLAB_DECISION_INTERVAL_MS,
     simStart: env.VELLAB_SIM_START,
+    httpPort: env.VELLAB_HTTP_PORT,
   })
   if (!r.success) {
     const lines = r.error.issues.map((i) => `  ${i.path.join('.') || '(root)'}: ${i.message}`)
     throw new Error(`invalid runner configuration:\n${lines.join('\n')}`)
   }
   return r.data
+}
+
+/**
+ * The operator token that guards the kill-switch endpoints: `VELLAB_OPERATOR_TOKEN`, or the file
+ * named by `VELLAB_OPERATOR_TOKEN_FILE` (trimmed). A secret: kept out of the configuration object,
+ * which is printed.
+ */
+export function loadOperatorToken(
+  env: NodeJS.ProcessEnv = process.env,
+  readFile: (path: string) => string = (p) => readFileSync(p, 'utf8'),
+): string | undefined {
+  const file = env.VELLAB_OPERATOR_TOKEN_FILE
+  const token = file ? readFile(file).trim() : env.VELLAB_OPERATOR_TOKEN
+  if (token !== undefined && token.length < 16)
+    throw new Error('the operator token must have at least 16 characters')
+  return token || undefined
 }

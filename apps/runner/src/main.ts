@@ -1,4 +1,4 @@
-import { loadRunnerConfig } from './config'
+import { loadOperatorToken, loadRunnerConfig } from './config'
 import { run } from './run'
 import { formatSummary } from './summary'
 
@@ -17,7 +17,12 @@ process.once('SIGINT', stop)
 process.once('SIGTERM', stop)
 
 try {
-  const report = await run(loadRunnerConfig(), { log, signal: controller.signal })
+  const operatorToken = loadOperatorToken()
+  const report = await run(loadRunnerConfig(), {
+    log,
+    signal: controller.signal,
+    ...(operatorToken ? { operatorToken } : {}),
+  })
   console.log(json ? JSON.stringify(report, null, 2) : formatSummary(report))
   process.exit(report.checks.every((c) => c.ok) ? 0 : 1)
 } catch (err) {

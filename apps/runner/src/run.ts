@@ -2,10 +2,13 @@ import { randomBytes } from 'node:crypto'
 import type { Clock } from '@vellab/broker-gateway'
 import { createKisGateway } from '@vellab/broker-kis'
 import { createKisSim } from '@vellab/kis-sim'
-import { createOrderStore } from '@vellab/order-fsm'
+import { createOrderStore, ORDER_STATES } from '@vellab/order-fsm'
 import { createRiskGateway, KillSwitchBoard, PostgresKillSwitchStore, RiskState } from '@vellab/risk-kr'
+import { sql } from 'kysely'
 import type { RunnerConfig } from './config'
 import { migrate, openDatabase } from './database'
+import { startOperatorHttp } from './http'
+import { RunnerMetrics } from './metrics'
 import { emptyTelemetry, type RunReport, recordAdapterEvent, summarize } from './report'
 import { TradingSession } from './session'
 
@@ -13,6 +16,12 @@ const STRATEGY = 'demo-quoter'
 
 export interface RunOptions {
   log: (line: string) => void
+  /** Guards the kill-switch endpoints (see `loadOperatorToken`). */
+  operatorToken?: string
+  /** Told the operator HTTP server's URL once it listens. */
+  onHttp?: (url: string) => void
+  /** Told the in-process simulator's apps once it is up (tests scan output for their secrets). */
+  onSimulator?: (apps: readonly { appkey: string; appsecret: string }[]) => void
   /** Aborting stops the session gracefully (drain, then report). */
   signal?: AbortSignal
 }
@@ -52,6 +61,7 @@ export async function run(config: RunnerConfig, options: RunOptions): Promise<Ru
     if (!app || !simAccount) throw new Error('the simulator has no real-environment app')
     const account = `${simAccount.cano}-${simAccount.productCode}`
     log(`KIS simulator: REST ${sim.restUrl}, WebSocket ${sim.wsUrl}, account ${account}`)
+    options.onSimulator?.(sim.apps)
 
     // Everything runs on exchange time, so sessions, quote ages and order timestamps agree.
     const clock: Clock = {
@@ -65,6 +75,19 @@ export async function run(config: RunnerConfig, options: RunOptions): Promise<Ru
       noticesLive = r
     })
     const telemetry = emptyTelemetry()
+    let session: TradingSession | undefined
+    let board: KillSwitchBoard | undefined
+    let noticesAreLive = false
+    const metrics = new RunnerMetrics({
+      ordersByState: async () => {
+        const out: Record<string, number> = {}
+        for (const o of await store.listByState(ORDER_STATES, { account, limit: 100_000 }))
+          out[o.state] = (out[o.state] ?? 0) + 1
+        return out
+      },
+      killSwitches: () => board?.list() ?? [],
+      session: () => session?.stats ?? { sent: 0, riskRejects: {} },
+    })
     const gateway = createKisGateway({
       config: {
         environment: 'real',
@@ -78,8 +101,11 @@ export async function run(config: RunnerConfig, options: RunOptions): Promise<Ru
       clock,
       onEvent: (e) => {
         recordAdapterEvent(telemetry, e)
-        if (e.type === 'ws.subscription' && e.trId.startsWith('H0STCNI') && e.result === 'acked')
+        metrics.onAdapterEvent(e)
+        if (e.type === 'ws.subscription' && e.trId.startsWith('H0STCNI') && e.result === 'acked') {
+          noticesAreLive = true
           noticesLive()
+        }
         if (
           process.env.VELLAB_DEBUG ||
           e.type === 'rest.reject' ||
@@ -95,13 +121,42 @@ export async function run(config: RunnerConfig, options: RunOptions): Promise<Ru
     const recovery = await store.recover({ actor: 'runner:startup' })
     log(`order store recovered: ${JSON.stringify(recovery)}`)
 
-    const board = new KillSwitchBoard({
+    board = new KillSwitchBoard({
       store: new PostgresKillSwitchStore(database.db as never),
       clock,
       onEvent: (e) => log(`kill-switch ${e.type}`),
     })
-    cleanups.push(async () => board.close())
+    const loadedBoard = board
+    cleanups.push(async () => loadedBoard.close())
     await board.load()
+    const http = await startOperatorHttp({
+      port: config.httpPort,
+      metrics,
+      board,
+      ...(options.operatorToken ? { operatorToken: options.operatorToken } : {}),
+      log,
+      readiness: async () => {
+        const db = await sql`select 1 as one`.execute(database.db).then(
+          () => ({ ok: true, detail: 'reachable' }),
+          (e: Error) => ({ ok: false, detail: e.message }),
+        )
+        const checks = {
+          database: db,
+          'execution notices': {
+            ok: noticesAreLive,
+            detail: noticesAreLive ? 'subscribed' : 'not subscribed yet',
+          },
+          'kill switches': {
+            ok: loadedBoard.list().length === 0,
+            detail: loadedBoard.list().length ? `${loadedBoard.list().length} engaged` : 'none engaged',
+          },
+        }
+        return { ok: Object.values(checks).every((c) => c.ok), checks }
+      },
+    })
+    cleanups.push(() => http.close())
+    log(`operator HTTP on ${http.url} (dashboard /, /healthz, /readyz, /metrics, /kill-switches)`)
+    options.onHttp?.(http.url)
     const risk = createRiskGateway({
       strategies: { [STRATEGY]: { sessions: ['regular'], entryCutoffMs: 60_000 } },
       limits: { strategies: { [STRATEGY]: { maxOrderQuantity: 100, maxOrdersPerMinute: 120 } } },
@@ -127,7 +182,7 @@ export async function run(config: RunnerConfig, options: RunOptions): Promise<Ru
     }
     riskState.setPositions(account, await gateway.getPositions(account))
 
-    const session = new TradingSession({
+    session = new TradingSession({
       gateway,
       store,
       risk,
