@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest'
-import { loadRunnerConfig } from './config'
+import { loadOperatorToken, loadRunnerConfig } from './config'
 
 describe('loadRunnerConfig', () => {
   it('defaults to a zero-setup sim session', () => {
@@ -10,7 +10,21 @@ describe('loadRunnerConfig', () => {
       orderQuantity: 1,
       decisionIntervalMs: 1_000,
       simStart: '2026-11-24 09:05:00',
+      httpPort: 0,
     })
+  })
+
+  it('reads the operator token from the environment or a file, and refuses a short one', () => {
+    expect(loadOperatorToken({})).toBeUndefined()
+    expect(loadOperatorToken({ VELLAB_OPERATOR_TOKEN: 'a-long-enough-operator-token' })).toBe(
+      'a-long-enough-operator-token',
+    )
+    expect(
+      loadOperatorToken({ VELLAB_OPERATOR_TOKEN_FILE: '/run/secrets/op' }, (p) =>
+        p === '/run/secrets/op' ? '  from-a-secret-file-0123\n' : '',
+      ),
+    ).toBe('from-a-secret-file-0123')
+    expect(() => loadOperatorToken({ VELLAB_OPERATOR_TOKEN: 'short' })).toThrow(/at least 16/)
   })
 
   it('reads the environment and coerces numbers', () => {
