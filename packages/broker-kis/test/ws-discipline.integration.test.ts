@@ -76,7 +76,7 @@ describe('WebSocket discipline against kis-sim (slot hold + 5/min reconnect limi
           slotHoldMs: 3_000,
           appKeyInUseBackoffMs: 3_000,
           connectsPerMinute: 3,
-          connectBudgetMarginMs: 15_000,
+          connectBudgetMarginMs: 30_000,
           connectTimeoutMs: 600_000,
         },
       },
@@ -110,9 +110,11 @@ describe('WebSocket discipline against kis-sim (slot hold + 5/min reconnect limi
       },
       config: {
         timeouts: { authMs: 600_000, queryMs: 600_000 },
-        websocket: { socketIdleMs: 60_000, watchdogIntervalMs: 1_000 },
+        // At 100× a loaded host's pause is minutes of virtual silence: the socket check stays out of
+        // the way, the test is about one stream.
+        websocket: { socketIdleMs: 3_600_000, watchdogIntervalMs: 1_000 },
       },
-      gateway: { streamIdleThreshold: (trId) => (trId.startsWith('H0STCNI') ? undefined : 10_000) },
+      gateway: { streamIdleThreshold: (trId) => (trId === 'H0STCNT0' ? 10_000 : undefined) },
     })
     const r = rig
     let books = 0
@@ -132,7 +134,7 @@ describe('WebSocket discipline against kis-sim (slot hold + 5/min reconnect limi
     expect(resubs.every((e) => e.stream === 'H0STCNT0|005930')).toBe(true)
     // 10 s, then doubling: ~5 in 10 minutes, not 40.
     expect(resubs.length).toBeGreaterThanOrEqual(3)
-    expect(resubs.length).toBeLessThanOrEqual(7)
+    expect(resubs.length).toBeLessThanOrEqual(8)
   })
 
   it('20 clean server closes at 3 s intervals: the connection budget holds, never blocked', async () => {
@@ -145,10 +147,10 @@ describe('WebSocket discipline against kis-sim (slot hold + 5/min reconnect limi
       },
       config: {
         timeouts: { authMs: 600_000, queryMs: 600_000 },
-        // At 100× a host hiccup of 50 ms is 5 virtual seconds between our attempt and the sim's count.
+        // At 100× a host hiccup of 100 ms is 10 virtual seconds between our attempt and the sim's count.
         websocket: {
           connectsPerMinute: 3,
-          connectBudgetMarginMs: 15_000,
+          connectBudgetMarginMs: 30_000,
           reconnectMaxMs: 20_000,
           connectTimeoutMs: 600_000,
         },

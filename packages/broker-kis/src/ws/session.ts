@@ -358,7 +358,8 @@ export class KisStreamSession {
     socket.on('close', (code, reason) => {
       if (this.#socket !== socket) return
       const r = this.#pendingReason ?? (code === 1000 ? 'closed' : 'error')
-      const clean = code === 1000 || code === 1001
+      // A close frame came (1005: one without a status code): the broker ended the session itself.
+      const clean = code === 1000 || code === 1001 || code === 1005
       this.#o.emit({ type: 'ws.closed', code, reason: String(reason ?? ''), clean })
       this.#socket = undefined
       this.#scheduleReconnect(r, !clean && this.#opened)
@@ -374,8 +375,9 @@ export class KisStreamSession {
    */
   #drop(socket: KisSocket, reason: ReconnectReason): void {
     this.#pendingReason = reason
+    const wasOpen = socket.readyState === 1
     try {
-      if (socket.readyState === 1) socket.close(1000, reason)
+      if (wasOpen) socket.close(1000, reason)
       else socket.terminate()
     } catch {
       try {
@@ -391,8 +393,7 @@ export class KisStreamSession {
       // `ws` reports an aborted handshake (terminate while CONNECTING) as an 'error' on the next
       // tick: an EventEmitter 'error' with no listener would crash the process.
       socket.on('error', () => {})
-      const clean = socket.readyState !== 0
-      this.#o.emit({ type: 'ws.closed', code: clean ? 1000 : 1006, reason, clean })
+      this.#o.emit({ type: 'ws.closed', code: wasOpen ? 1000 : 1006, reason, clean: wasOpen })
       this.#scheduleReconnect(reason, false)
     }
   }
