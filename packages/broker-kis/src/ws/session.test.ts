@@ -478,6 +478,10 @@ describe('KisStreamSession', () => {
     const delays = events.flatMap((e) => (e.type === 'ws.reconnect_scheduled' ? [e.attempt] : []))
     // Sessions of 3 s never count as "up": the attempt counter keeps growing.
     expect(delays.slice(0, 6)).toEqual([1, 2, 3, 4, 5, 6])
+    // The waits the budget imposed were reported.
+    const waits = events.flatMap((e) => (e.type === 'ws.connect_budget' ? [e] : []))
+    expect(waits.length).toBeGreaterThan(0)
+    expect(waits.every((w) => w.maxPerMinute === 3 && w.used === 3 && w.waitMs > 0)).toBe(true)
     session.close()
   })
 })
