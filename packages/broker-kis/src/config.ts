@@ -79,15 +79,48 @@ const WebSocketSchema = z.object({
    * locked; an ~18 s back-off recovered. @default 20000
    */
   appKeyInUseBackoffMs: z.number().int().positive().default(20_000),
+  /**
+   * How long KIS may keep the slot of a session that ended without a close handshake: the first
+   * retry after an unclean close waits at least this (plus jitter). reference §8 reports "tens of
+   * seconds to hours" and an ~18 s back-off that recovered; UNVERIFIED. @default 20000
+   */
+  slotHoldMs: z.number().int().nonnegative().default(20_000),
+  /**
+   * A session must stay up this long to reset the reconnect backoff; sessions that end sooner
+   * count as consecutive failures. @default 60000
+   */
+  stableSessionMs: z.number().int().nonnegative().default(60_000),
+  /**
+   * Connection attempts per rolling minute the adapter allows itself, kept below KIS's reconnect
+   * limit (UNVERIFIED; a 5-per-minute block was assumed as the worst case). A connection that would
+   * exceed it waits, reported as a `ws.connect_budget` event. @default 3
+   */
+  connectsPerMinute: z.number().int().min(1).default(3),
+  /**
+   * Added to the budget's minute, because KIS counts a session when its first frame arrives, and
+   * that delay (approval key, handshake, latency) varies between attempts. @default 5000
+   */
+  connectBudgetMarginMs: z.number().int().nonnegative().default(5_000),
+  /**
+   * A silent market-data stream on a live socket is re-subscribed after `streamIdleMs`, then after
+   * doubling silences up to this cap; it never causes a reconnect. @default 600000
+   */
+  streamResubscribeMaxMs: z.number().int().positive().default(600_000),
   /** Connection failures within `circuitWindowMs` that open the circuit. @default 5 */
   circuitFailureThreshold: z.number().int().positive().default(5),
   /** @default 60000 */
   circuitWindowMs: z.number().int().positive().default(60_000),
   /** How long an open circuit waits before one half-open probe. @default 60000 */
   circuitOpenMs: z.number().int().positive().default(60_000),
-  /** Socket-level silence (no frame at all, PINGPONG included) that counts as stale. @default 150000 */
+  /**
+   * Socket-level silence (no frame at all, PINGPONG included) after which the socket is closed
+   * cleanly (close frame) and reconnected. @default 150000
+   */
   socketIdleMs: z.number().int().positive().default(150_000),
-  /** Silence of one market-data stream during the regular session that counts as stale. @default 120000 */
+  /**
+   * Silence of one market-data stream during the regular session after which that stream (only)
+   * is re-subscribed. @default 120000
+   */
   streamIdleMs: z.number().int().positive().default(120_000),
   /** How often the idle watchdog looks. @default 5000 */
   watchdogIntervalMs: z.number().int().positive().default(5_000),

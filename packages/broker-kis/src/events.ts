@@ -55,8 +55,22 @@ export type KisEvent =
       trKey: string
       result: 'sent' | 'acked' | 'refused' | 'released'
     }
-  /** A stream (or the whole socket) was silent past its threshold; the session reconnects. */
+  /**
+   * A stream (or the whole socket, `stream: 'socket'`) was silent past its threshold. A silent
+   * socket is closed cleanly and reconnected; a silent stream on a live socket is re-subscribed
+   * (`ws.resubscribed`), never reconnected.
+   */
   | { type: 'ws.stale'; stream: string; silentMs: number; thresholdMs: number }
+  /**
+   * A silent stream was released and registered again on the same session; `nextCheckMs` is the
+   * silence allowed before the next re-subscription (doubling per attempt, capped).
+   */
+  | { type: 'ws.resubscribed'; stream: string; silentMs: number; attempt: number; nextCheckMs: number }
+  /**
+   * The next connection attempt waits `waitMs` because `used` attempts in the last minute reached
+   * the adapter's own budget (`websocket.connectsPerMinute`).
+   */
+  | { type: 'ws.connect_budget'; waitMs: number; used: number; maxPerMinute: number }
   /** Data may have been missed (reconnect or stale stream): consumers must reconcile via REST. */
   | { type: 'ws.gap'; reason: string; since: number }
   | { type: 'ws.pingpong' }

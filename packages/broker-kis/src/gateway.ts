@@ -49,6 +49,7 @@ import {
 import { KisError } from './errors'
 import { type KisEvent, type KisEventListener, safeEmitter } from './events'
 import { isoToCompactDate, kstCompactDate, kstCompactToEpoch } from './kst'
+import { type AppKeyLimiterLease, acquireAppKeyLimiters } from './limiter-registry'
 import { NoticeSync, type NoticeSyncTuning } from './notice-sync'
 import { describeOrdDvsn, mapOrderIntent } from './order-mapping'
 import { SlidingWindowLimiter } from './rate-limiter'
@@ -85,6 +86,12 @@ export interface KisGatewayOptions {
    * @default { settleMs: 3_000, clockSkewMs: 1_000, maxVerifications: 3, retryBaseMs: 1_000, retryMaxMs: 30_000, maxRetries: 5 }
    */
   noticeSync?: NoticeSyncTuning
+  /**
+   * Share the REST, token and approval limiters with every other gateway of this process on the
+   * same app key, environment and clock (reference §8: the limits are per app key). The first
+   * gateway's `limits` apply to all. @default true
+   */
+  shareLimiters?: boolean
 }
 
 interface KnownOrder {
@@ -142,6 +149,7 @@ export class KisGateway implements BrokerGateway {
   readonly #orderListeners = new Set<(e: BrokerOrderEvent) => void>()
   readonly #gapListeners = new Set<(reason: string) => void>()
   readonly #noticeSync: NoticeSync
+  readonly #limiterLease: AppKeyLimiterLease | undefined
   #noticeRelease: Unsubscribe | undefined
 
   constructor(options: KisGatewayOptions) {
@@ -154,27 +162,42 @@ export class KisGateway implements BrokerGateway {
     const user = safeEmitter(options.onEvent)
     // Every event passes the redactor: even a broker message echoing a key cannot leak it.
     this.#emit = (e: KisEvent) => user(this.#secrets.redactDeep(e))
-    this.limiter = new SlidingWindowLimiter({
-      name: 'rest',
-      limit: config.limits.restPerSecond,
-      safetyMarginMs: config.limits.safetyMarginMs,
-      clock: this.#clock,
-      onEvent: this.#emit,
+    const createLimiters = (emit: KisEventListener) => ({
+      rest: new SlidingWindowLimiter({
+        name: 'rest',
+        limit: config.limits.restPerSecond,
+        safetyMarginMs: config.limits.safetyMarginMs,
+        clock: this.#clock,
+        onEvent: emit,
+      }),
+      // reference §8: tokenP and Approval have separate published limits (1 req/s each). One shared
+      // limiter would make the approval key of a cold start wait a whole window behind the token.
+      token: new SlidingWindowLimiter({
+        name: 'token',
+        limit: config.limits.tokenPerSecond,
+        clock: this.#clock,
+        onEvent: emit,
+      }),
+      approval: new SlidingWindowLimiter({
+        name: 'approval',
+        limit: config.limits.approvalPerSecond,
+        clock: this.#clock,
+        onEvent: emit,
+      }),
     })
-    // reference §8: tokenP and Approval have separate published limits (1 req/s each). One shared
-    // limiter would make the approval key of a cold start wait a whole window behind the token.
-    const tokenLimiter = new SlidingWindowLimiter({
-      name: 'token',
-      limit: config.limits.tokenPerSecond,
-      clock: this.#clock,
-      onEvent: this.#emit,
-    })
-    const approvalLimiter = new SlidingWindowLimiter({
-      name: 'approval',
-      limit: config.limits.approvalPerSecond,
-      clock: this.#clock,
-      onEvent: this.#emit,
-    })
+    this.#limiterLease =
+      options.shareLimiters === false
+        ? undefined
+        : acquireAppKeyLimiters(
+            tokenStoreKey(config.environment, config.appKey),
+            this.#clock,
+            this.#emit,
+            createLimiters,
+          )
+    const limiters = this.#limiterLease?.limiters ?? createLimiters(this.#emit)
+    this.limiter = limiters.rest
+    const tokenLimiter = limiters.token
+    const approvalLimiter = limiters.approval
     this.rest = new KisRestClient({
       config,
       ...(options.fetch ? { fetch: options.fetch } : {}),
@@ -220,7 +243,12 @@ export class KisGateway implements BrokerGateway {
         threshold: ws.circuitFailureThreshold,
         windowMs: ws.circuitWindowMs,
         openMs: ws.circuitOpenMs,
+        slotHoldMs: ws.slotHoldMs,
+        stableSessionMs: ws.stableSessionMs,
+        connectsPerMinute: ws.connectsPerMinute,
+        connectBudgetMarginMs: ws.connectBudgetMarginMs,
       },
+      streamResubscribeMaxMs: ws.streamResubscribeMaxMs,
       socketIdleMs: ws.socketIdleMs,
       streamIdleMs: ws.streamIdleMs,
       watchdogIntervalMs: ws.watchdogIntervalMs,
@@ -329,6 +357,7 @@ export class KisGateway implements BrokerGateway {
   async close(): Promise<void> {
     this.#noticeSync.close()
     this.stream.close()
+    this.#limiterLease?.release()
   }
 
   // ---------------------------------------------------------------- orders

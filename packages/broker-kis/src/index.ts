@@ -22,6 +22,8 @@ export type { KisEvent, KisEventListener, KisLane } from './events'
 export type { KisGatewayOptions, KisGatewaySnapshot } from './gateway'
 export { createKisGateway, KisGateway } from './gateway'
 export { kstCompactDate, kstCompactToEpoch, parseKstDateTime } from './kst'
+export type { AppKeyLimiterLease, AppKeyLimiters } from './limiter-registry'
+export { acquireAppKeyLimiters } from './limiter-registry'
 export type { NoticeSyncTuning } from './notice-sync'
 export type { OrdDvsn, OrderCashFields } from './order-mapping'
 export { describeOrdDvsn, mapOrderIntent } from './order-mapping'
@@ -33,7 +35,7 @@ export { KisRestClient } from './rest-client'
 export { SecretRegistry } from './secrets'
 export type { ApprovalKeyManagerOptions, TokenManagerOptions } from './token-manager'
 export { ApprovalKeyManager, TokenManager } from './token-manager'
-export type { AccessToken, SqlQueryable, TokenStore } from './token-store'
+export type { AccessToken, SqlConnection, SqlPool, SqlQueryable, TokenStore } from './token-store'
 export {
   FileTokenStore,
   KIS_TOKEN_TABLE_DDL,
@@ -66,10 +68,13 @@ export { OrderNoticeTracker } from './ws/notice-tracker'
 export type {
   CircuitBreakerOptions,
   CircuitState,
+  ConnectionBudgetOptions,
+  ReconnectDecision,
   ReconnectPolicyOptions,
   ReconnectReason,
+  SessionEnd,
 } from './ws/reconnect'
-export { CircuitBreaker, ReconnectPolicy } from './ws/reconnect'
+export { CircuitBreaker, ConnectionBudget, ReconnectPolicy } from './ws/reconnect'
 export type {
   KisSocket,
   KisSocketFactory,

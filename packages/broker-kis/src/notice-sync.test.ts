@@ -104,7 +104,7 @@ function setup(tuning: NoticeSyncTuning = {}) {
       restBaseUrl: BASE,
       wsUrl: 'ws://kis-sync.test/tryitout',
       limits: { restPerSecond: 50 },
-      websocket: { reconnectBaseMs: 100 },
+      websocket: { reconnectBaseMs: 100, slotHoldMs: 0 },
     },
     clock,
     random: seededRandom(7),

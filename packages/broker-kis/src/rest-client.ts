@@ -205,8 +205,16 @@ export class KisRestClient {
     const timeoutMs = sideEffect ? config.timeouts.orderMs : config.timeouts.queryMs
     let authRetried = false
     for (let attempt = 0; ; attempt++) {
-      const token = await this.#tokens.get()
+      // The token is read after the slot is granted: a request that waited in the queue while the
+      // token was refreshed goes out with the new one, not the one it saw when it was enqueued.
       const permit = await limiter.acquire(req.lane)
+      let token: string
+      try {
+        token = await this.#tokens.get()
+      } catch (e) {
+        permit.done()
+        throw e
+      }
       const headers: Record<string, string> = {
         // reference/kis-openapi.md §3.1: request headers.
         'content-type': 'application/json; charset=utf-8',

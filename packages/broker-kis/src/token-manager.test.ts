@@ -28,6 +28,44 @@ function fakeIssuer(clock: ManualClock, opts: { lifetimeMs?: number; gate?: Prom
 }
 
 describe('TokenManager', () => {
+  it('process-wide singleflight: managers of different gateways on one app key share one tokenP call', async () => {
+    const clock = new ManualClock(T0)
+    let release!: () => void
+    const gate = new Promise<void>((r) => {
+      release = r
+    })
+    const { issue, calls } = fakeIssuer(clock, { gate })
+    const key = tokenStoreKey('real', 'shared-appkey-sf')
+    // Two gateways, two stores (or none shared): still one issuance for the app key.
+    const a = new TokenManager({ issue, storeKey: key, clock, store: new MemoryTokenStore() })
+    const b = new TokenManager({ issue, storeKey: key, clock, store: new MemoryTokenStore() })
+    const both = Promise.all([a.get(), b.get(), a.get(), b.get()])
+    release()
+    const tokens = await both
+    expect(calls).toHaveLength(1)
+    expect(new Set(tokens).size).toBe(1)
+    expect(a.issuedCount + b.issuedCount).toBe(1)
+  })
+
+  it('a store with issueExclusively runs load-issue-save inside it', async () => {
+    const clock = new ManualClock(T0)
+    const { issue } = fakeIssuer(clock)
+    const inner = new MemoryTokenStore()
+    const locked: string[] = []
+    const store = {
+      load: (k: string) => inner.load(k),
+      save: (k: string, t: AccessToken) => inner.save(k, t),
+      issueExclusively: async <T>(k: string, fn: () => Promise<T>): Promise<T> => {
+        locked.push(k)
+        return fn()
+      },
+    }
+    const tm = new TokenManager({ issue, storeKey: 'real:locked', clock, store })
+    await tm.get()
+    expect(locked).toEqual(['real:locked'])
+    expect((await inner.load('real:locked'))?.value).toMatch(/^tok-1-/)
+  })
+
   it('singleflight: 100 concurrent callers cause exactly one tokenP call', async () => {
     const clock = new ManualClock(T0)
     let release!: () => void

@@ -1,6 +1,7 @@
 import type { Clock } from '@vellab/broker-gateway'
 import { BrokerError, systemClock } from '@vellab/broker-gateway'
 import type { KisEventListener } from './events'
+import { singleflightRefresh } from './token-issuance'
 import type { AccessToken, TokenStore } from './token-store'
 import { MemoryTokenStore } from './token-store'
 
@@ -40,6 +41,9 @@ export interface TokenManagerOptions {
  *   still valid, and otherwise fails with `rate_limited` (nothing was sent).
  * - Tokens persist in a `TokenStore`; before issuing, the store is re-read, since another process
  *   may have refreshed already.
+ * - Issuance is coordinated: one refresh per store key in flight in the whole process (gateways
+ *   sharing an app key wait for one tokenP call), and a store offering `issueExclusively` (the
+ *   Postgres store's advisory lock) serialises load-issue-save across processes.
  */
 export class TokenManager {
   readonly #o: Required<Omit<TokenManagerOptions, 'onEvent' | 'onSecret'>> &
@@ -112,7 +116,25 @@ export class TokenManager {
     this.#o.onEvent?.({ type: 'token.invalidated', reason })
   }
 
-  async #refresh(): Promise<AccessToken> {
+  #refresh(): Promise<AccessToken> {
+    const o = this.#o
+    return singleflightRefresh(
+      o.storeKey,
+      () =>
+        o.store.issueExclusively
+          ? o.store.issueExclusively(o.storeKey, () => this.#refreshLocked())
+          : this.#refreshLocked(),
+      (t) => {
+        if (!this.#usable(t, o.clock.now())) return false
+        // Another gateway of this process refreshed for us.
+        o.onSecret?.(t.value)
+        this.#current = t
+        return true
+      },
+    )
+  }
+
+  async #refreshLocked(): Promise<AccessToken> {
     const o = this.#o
     const stored = await o.store.load(o.storeKey).catch(() => undefined)
     if (stored) o.onSecret?.(stored.value)

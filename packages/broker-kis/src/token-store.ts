@@ -16,6 +16,12 @@ export interface AccessToken {
 export interface TokenStore {
   load(key: string): Promise<AccessToken | undefined>
   save(key: string, token: AccessToken): Promise<void>
+  /**
+   * Run `refresh` (re-read the store, issue if still needed, save) while no other process sharing
+   * this store does the same for `key`, so two processes never both call tokenP. Optional: a store
+   * without it is coordinated within one process only.
+   */
+  issueExclusively?<T>(key: string, refresh: () => Promise<T>): Promise<T>
 }
 
 /**
@@ -98,6 +104,26 @@ export interface SqlQueryable {
   query(text: string, values?: unknown[]): Promise<{ rows: Record<string, unknown>[] }>
 }
 
+/** One checked-out connection of a pool (a `pg` PoolClient). */
+export interface SqlConnection extends SqlQueryable {
+  release(): void
+}
+
+/**
+ * The slice of a `pg` Pool that lets the store lock issuance across processes: the lock lives in
+ * one connection's transaction.
+ */
+export interface SqlPool extends SqlQueryable {
+  connect(): Promise<SqlConnection>
+  readonly idleCount: number
+}
+
+function isPool(db: SqlQueryable | SqlPool): db is SqlPool {
+  // A bare pg Client also has connect() (which would connect it); only a pool counts idle clients.
+  const p = db as Partial<SqlPool>
+  return typeof p.connect === 'function' && typeof p.idleCount === 'number'
+}
+
 /** DDL of the Postgres token table (PostgreSQL 15+). Run by `PostgresTokenStore.ensureSchema()`. */
 export const KIS_TOKEN_TABLE_DDL = `CREATE TABLE IF NOT EXISTS kis_access_tokens (
   store_key text PRIMARY KEY,
@@ -109,11 +135,16 @@ export const KIS_TOKEN_TABLE_DDL = `CREATE TABLE IF NOT EXISTS kis_access_tokens
 
 /**
  * A token store shared by every process of a deployment. A save never replaces a token that
- * expires later, so two processes racing to refresh converge on the newest token.
+ * expires later, so two processes racing to refresh converge on the newest token; given a pool,
+ * issuance itself is serialised with an advisory lock (`issueExclusively`), so they do not race.
  */
 export class PostgresTokenStore implements TokenStore {
-  readonly #db: SqlQueryable
-  constructor(db: SqlQueryable) {
+  readonly #db: SqlQueryable | SqlPool
+  /**
+   * @param db a `pg` Pool (issuance is then locked across processes; the pool needs at least two
+   *   connections, one for the lock) or a single client (no cross-process lock).
+   */
+  constructor(db: SqlQueryable | SqlPool) {
     this.#db = db
   }
 
@@ -130,6 +161,33 @@ export class PostgresTokenStore implements TokenStore {
     const row = r.rows[0]
     if (!row) return undefined
     return { value: String(row.token), issuedAt: Number(row.issued_at), expiresAt: Number(row.expires_at) }
+  }
+
+  /**
+   * Serialise issuance across every process on this database: a transaction-scoped advisory lock
+   * on the store key, held on a dedicated connection while `refresh` loads, issues and saves (with
+   * the pool's other connections). The waiter then re-reads the store and finds the new token.
+   * Without `connect()` (a bare client), `refresh` runs unlocked.
+   */
+  async issueExclusively<T>(key: string, refresh: () => Promise<T>): Promise<T> {
+    if (!isPool(this.#db)) return refresh()
+    const conn = await this.#db.connect()
+    let broken = false
+    try {
+      await conn.query('BEGIN')
+      // A stuck holder must not block token refresh forever.
+      await conn.query("SET LOCAL lock_timeout = '30s'")
+      await conn.query('SELECT pg_advisory_xact_lock(hashtextextended($1, 7309))', [
+        `kis_access_tokens:${key}`,
+      ])
+      return await refresh()
+    } catch (e) {
+      broken = true
+      throw e
+    } finally {
+      await conn.query(broken ? 'ROLLBACK' : 'COMMIT').catch(() => {})
+      conn.release()
+    }
   }
 
   async save(key: string, token: AccessToken): Promise<void> {

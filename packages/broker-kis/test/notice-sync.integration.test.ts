@@ -47,7 +47,7 @@ const strictlyIncreasing = (events: BrokerOrderEvent[], odno: string) => {
 
 describe('notice totals seeded from REST (kis-sim)', () => {
   it('fills during a forced disconnect: after the reconnect the consumer converges on the books', async () => {
-    rig = await startRig('real', { config: { websocket: { reconnectBaseMs: 50 } } })
+    rig = await startRig('real', { config: { websocket: { reconnectBaseMs: 50, slotHoldMs: 200 } } })
     const r = rig
     const events: BrokerOrderEvent[] = []
     r.gateway.streamOrderEvents(r.account, (e) => events.push(e))

@@ -138,45 +138,6 @@ describe('kis-sim scenarios', () => {
     expect(r.events.filter((e) => e.type === 'ws.control' && e.code === 'OPSP0008')).toEqual([])
   })
 
-  it('unclean disconnect with OPSP8996: bounded reconnect attempts per minute, then resubscribed', async () => {
-    rig = await startRig('real', {
-      sim: { ws: { deadSessionHoldMs: 1_500 }, limits: { timebase: 'host' } },
-      config: {
-        websocket: {
-          reconnectBaseMs: 50,
-          appKeyInUseBackoffMs: 500,
-          circuitFailureThreshold: 3,
-          circuitWindowMs: 5_000,
-          circuitOpenMs: 1_000,
-        },
-      },
-    })
-    const r = rig
-    const gaps: string[] = []
-    r.gateway.onStreamGap((g) => gaps.push(g))
-    r.gateway.streamOrderEvents(r.account, () => {})
-    await until('notice ack', () => r.gateway.snapshot().ws.acknowledged === 1)
-    r.sim.control.ws.disconnect(r.app.appkey, { clean: false })
-    await until(
-      'resubscribed after the hold',
-      () => r.gateway.snapshot().ws.acknowledged === 1 && gaps.length === 1,
-      12_000,
-    )
-    const ledger = r.sim.control.ledger()
-    const connects = ledger.wsConnects.filter((c) => c.appkey === r.app.appkey)
-    expect(connects.some((c) => c.outcome === 'in-use')).toBe(true)
-    // 0.5 s floor + jitter against a 1.5 s hold: a handful of attempts, never a tight loop.
-    expect(connects.length).toBeLessThanOrEqual(6)
-    expect(ledger.maxConnectsPerMinute[r.app.appkey]).toBeLessThanOrEqual(6)
-    expect(
-      r.events
-        .filter((e) => e.type === 'ws.reconnect_scheduled')
-        .every(
-          (e) => e.type === 'ws.reconnect_scheduled' && (e.reason !== 'appkey_in_use' || e.delayMs >= 500),
-        ),
-    ).toBe(true)
-  })
-
   it('duplicate and out-of-order notices: cumulative state is right and never overshoots', async () => {
     rig = await startRig('real')
     const r = rig

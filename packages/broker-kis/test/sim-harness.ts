@@ -29,6 +29,11 @@ export async function startRig(
     sim?: KisSimOptions
     config?: Partial<KisConfigInput>
     gateway?: Partial<KisGatewayOptions>
+    /**
+     * Virtual ms per host ms when `sim.clock` is accelerated: the gateway's timers are scaled by it
+     * so both sides keep one time (e.g. 10 minutes of stream silence in 6 s at 100).
+     */
+    speed?: number
   } = {},
 ): Promise<SimRig> {
   const sim = await createKisSim({
@@ -45,7 +50,7 @@ export async function startRig(
   // with control.clock.advance move both sides; timers are the host's.
   const clock: Clock = {
     now: () => sim.control.clock.now(),
-    setTimeout: (fn, ms) => globalThis.setTimeout(fn, ms) as unknown as TimerHandle,
+    setTimeout: (fn, ms) => globalThis.setTimeout(fn, ms / (options.speed ?? 1)) as unknown as TimerHandle,
     clearTimeout: (h) => globalThis.clearTimeout(h as unknown as ReturnType<typeof setTimeout>),
   }
   const events: KisEvent[] = []

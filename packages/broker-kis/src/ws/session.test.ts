@@ -46,6 +46,9 @@ function setup(
       baseMs: 1000,
       maxMs: 60_000,
       appKeyInUseMs: 20_000,
+      slotHoldMs: 20_000,
+      stableSessionMs: 60_000,
+      connectsPerMinute: 3,
       threshold: over.threshold ?? 5,
       windowMs: 60_000,
       openMs: 60_000,
@@ -101,6 +104,7 @@ describe('KisStreamSession', () => {
     )
     await clock.advanceAsync(0)
     last().open()
+    last().receive(subscribeAck('H0STCNT0', codes[0]!))
     expect(last().subscriptions()).toHaveLength(41)
     let err: unknown
     try {
@@ -119,6 +123,7 @@ describe('KisStreamSession', () => {
     const off = session.subscribe([{ trId: 'H0STASP0', trKey: '005930' }], () => {})
     await clock.advanceAsync(0)
     last().open()
+    last().receive(subscribeAck('H0STASP0', '005930'))
     off()
     off()
     expect(
@@ -138,22 +143,31 @@ describe('KisStreamSession', () => {
     last().receive(subscribeAck('H0STCNT0', '005930'))
     last().serverClose(1006)
     expect(events).toContainEqual(expect.objectContaining({ type: 'ws.closed', clean: false }))
-    await clock.advanceAsync(2_000)
+    // An unclean close: the broker may hold the dead session's slot, so the retry waits for it.
+    await clock.advanceAsync(19_000)
+    expect(sockets).toHaveLength(1)
+    await clock.advanceAsync(3_000)
     expect(sockets).toHaveLength(2)
     last().open()
+    // Only the first registration (the pinned notices) goes out before the session is accepted.
+    expect(
+      last()
+        .subscriptions()
+        .map((s) => s.trId),
+    ).toEqual(['H0STCNI0'])
+    // The gap is reported once the session works again (first ack), not on a bare open.
+    expect(gaps).toEqual([])
+    last().receive(subscribeAck('H0STCNI0', 'htsid'))
     expect(
       last()
         .subscriptions()
         .map((s) => s.trId),
     ).toEqual(['H0STCNI0', 'H0STCNT0'])
-    // The gap is reported once the session works again (first ack), not on a bare open.
-    expect(gaps).toEqual([])
-    last().receive(subscribeAck('H0STCNI0', 'htsid'))
     last().receive(subscribeAck('H0STCNT0', '005930'))
     expect(gaps).toEqual(['reconnected'])
   })
 
-  it('a registration with beforeSubscribe is sent after the hook on every connection, never on a dropped one', async () => {
+  it('a registration with beforeSubscribe probes first after its hook on every connection, never on a dropped one', async () => {
     const { clock, session, last, sockets } = setup()
     const gates: (() => void)[] = []
     let acks = 0
@@ -164,32 +178,33 @@ describe('KisStreamSession', () => {
     })
     await clock.advanceAsync(0)
     last().open()
-    // Market data goes out at once; the notice registration waits for its hook.
-    expect(
-      last()
-        .subscriptions()
-        .map((x) => x.trId),
-    ).toEqual(['H0STCNT0'])
+    // The notice registration goes first, after its hook; market data waits for the session.
+    expect(last().subscriptions()).toEqual([])
     gates.shift()!()
     await clock.advanceAsync(0)
     expect(
       last()
         .subscriptions()
         .map((x) => x.trId),
-    ).toEqual(['H0STCNT0', 'H0STCNI0'])
+    ).toEqual(['H0STCNI0'])
     last().receive(subscribeAck('H0STCNI0', 'htsid'))
     last().receive(subscribeAck('H0STCNI0', 'htsid', undefined, 'OPSP0002', 'ALREADY IN SUBSCRIBE'))
+    expect(
+      last()
+        .subscriptions()
+        .map((x) => x.trId),
+    ).toEqual(['H0STCNI0', 'H0STCNT0'])
     expect(acks).toBe(1)
     // Dropped while the next connection's hook is still running: nothing is sent on the dead socket.
     last().serverClose(1006)
-    await clock.advanceAsync(2_000)
+    await clock.advanceAsync(25_000)
     last().open()
     const second = last()
     second.serverClose(1006)
     gates.shift()!()
     await clock.advanceAsync(0)
-    expect(second.subscriptions().map((x) => x.trId)).toEqual(['H0STCNT0'])
-    await clock.advanceAsync(5_000)
+    expect(second.subscriptions()).toEqual([])
+    await clock.advanceAsync(25_000)
     expect(sockets).toHaveLength(3)
     last().open()
     gates.shift()!()
@@ -199,7 +214,7 @@ describe('KisStreamSession', () => {
       last()
         .subscriptions()
         .map((x) => x.trId),
-    ).toEqual(['H0STCNT0', 'H0STCNI0'])
+    ).toEqual(['H0STCNI0', 'H0STCNT0'])
     expect(acks).toBe(2)
     session.close()
   })
@@ -307,27 +322,29 @@ describe('KisStreamSession', () => {
     expect(attempts.length).toBeGreaterThan(5)
   })
 
-  it('a silent market-data stream during the session is stale: reconnect and gap', async () => {
+  it('a silent market-data stream on a live socket is re-subscribed with backoff, never reconnected', async () => {
     const { clock, session, last, events, gaps, sockets } = setup()
     session.subscribe([{ trId: 'H0STCNT0', trKey: '005930' }], () => {})
     await clock.advanceAsync(0)
     last().open()
     last().receive(subscribeAck('H0STCNT0', '005930'))
-    // PINGPONG keeps the socket alive, but the stream itself stays silent.
+    // PINGPONG keeps the socket alive for 30 minutes, but the trade stream stays silent.
     const first = last()
-    for (let i = 0; i < 14 && !events.some((e) => e.type === 'ws.stale'); i++) {
+    for (let i = 0; i < 180; i++) {
       await clock.advanceAsync(10_000)
       first.receive('{"header":{"tr_id":"PINGPONG","datetime":"x"}}')
     }
-    expect(events).toContainEqual(
-      expect.objectContaining({ type: 'ws.stale', stream: 'H0STCNT0|005930', thresholdMs: 120_000 }),
-    )
-    expect(clock.now() - T0).toBeGreaterThan(120_000)
-    await clock.advanceAsync(2_000)
-    expect(sockets.length).toBe(2)
-    last().open()
-    last().receive(subscribeAck('H0STCNT0', '005930'))
-    expect(gaps).toEqual(['reconnected'])
+    expect(sockets).toHaveLength(1)
+    expect(events.filter((e) => e.type === 'ws.reconnect_scheduled')).toEqual([])
+    expect(gaps).toEqual([])
+    const resubs = events.flatMap((e) => (e.type === 'ws.resubscribed' ? [e] : []))
+    expect(resubs.every((e) => e.stream === 'H0STCNT0|005930')).toBe(true)
+    // Silences of 120 s, then 240 s, 480 s, then 600 s each: 4 in 30 minutes, not one every 2 minutes.
+    expect(resubs.map((e) => e.attempt)).toEqual([1, 2, 3, 4])
+    const trades = first.subscriptions().filter((x) => x.trId === 'H0STCNT0')
+    expect(trades.map((x) => x.trType)).toEqual(['1', '2', '1', '2', '1', '2', '1', '2', '1'])
+    expect(first.closedWith).toBeUndefined()
+    session.close()
   })
 
   it('a notices-only session is not declared stale while PINGPONG flows', async () => {
@@ -346,9 +363,14 @@ describe('KisStreamSession', () => {
     const { clock, session, last, events } = setup()
     session.subscribe([{ trId: 'H0STCNI0', trKey: 'h' }], () => {}, true)
     await clock.advanceAsync(0)
-    last().open()
+    const s = last()
+    s.open()
+    s.receive(subscribeAck('H0STCNI0', 'h'))
     await clock.advanceAsync(160_000)
     expect(events).toContainEqual(expect.objectContaining({ type: 'ws.stale', stream: 'socket' }))
+    // Closed with a close frame, never terminated: a clean end does not leave the slot held.
+    expect(s.closedWith).toEqual({ code: 1000, reason: 'stale' })
+    expect(s.terminated).toBe(false)
   })
 
   it('OPSP8996 on a socket the server keeps open: the client drops it itself and backs off long', async () => {
@@ -401,5 +423,65 @@ describe('KisStreamSession', () => {
       await new Promise((r) => server.close(() => r(undefined)))
     }
     expect(uncaught).toEqual([])
+  })
+
+  it('a refused session (OPSP8996) costs one registration and nothing more is sent on it', async () => {
+    const { clock, session, sockets } = setup()
+    session.subscribe(
+      ['005930', '000660', '035420'].map((c) => ({ trId: 'H0STCNT0', trKey: c })),
+      () => {},
+    )
+    session.subscribe([{ trId: 'H0STCNI0', trKey: 'h' }], () => {}, true)
+    await clock.advanceAsync(0)
+    const s = sockets[0]!
+    s.open()
+    expect(s.subscriptions().map((x) => x.trId)).toEqual(['H0STCNI0'])
+    s.receive('{"body":{"rt_cd":"9","msg_cd":"OPSP8996","msg1":"ALREADY IN USE appkey"}}')
+    s.receive('{"header":{"tr_id":"PINGPONG","datetime":"x"}}')
+    expect(s.sent).toHaveLength(1)
+    expect(s.closedWith).toEqual({ code: 1000, reason: 'appkey_in_use' })
+  })
+
+  it('OPSP0011: the socket is closed with a close frame, not terminated', async () => {
+    const { clock, session, last } = setup()
+    session.subscribe([{ trId: 'H0STCNT0', trKey: '005930' }], () => {})
+    await clock.advanceAsync(0)
+    const s = last()
+    s.open()
+    s.receive('{"body":{"rt_cd":"1","msg_cd":"OPSP0011","msg1":"invalid approval : approval-key-1"}}')
+    expect(s.closedWith).toEqual({ code: 1000, reason: 'auth' })
+    expect(s.terminated).toBe(false)
+  })
+
+  it('a server that accepts and closes cleanly every 3 s meets a growing backoff and the connection budget', async () => {
+    const { clock, session, sockets, events } = setup({ threshold: 1_000 })
+    session.subscribe([{ trId: 'H0STCNT0', trKey: '005930' }], () => {})
+    await clock.advanceAsync(0)
+    const opened: number[] = []
+    const until = T0 + 10 * 60_000
+    let handled = 0
+    while (clock.now() < until) {
+      if (sockets.length > handled) {
+        const s = sockets[handled++]!
+        opened.push(clock.now())
+        s.open()
+        s.receive(subscribeAck('H0STCNT0', '005930'))
+        await clock.advanceAsync(3_000)
+        s.serverClose(1000)
+        continue
+      }
+      await clock.advanceAsync(500)
+    }
+    // The budget (3 per minute by default in the gateway; here 3 via `connectsPerMinute`).
+    for (const t of opened)
+      expect(opened.filter((a) => a >= t && a < t + 60_000).length).toBeLessThanOrEqual(3)
+    const delays = events.flatMap((e) => (e.type === 'ws.reconnect_scheduled' ? [e.attempt] : []))
+    // Sessions of 3 s never count as "up": the attempt counter keeps growing.
+    expect(delays.slice(0, 6)).toEqual([1, 2, 3, 4, 5, 6])
+    // The waits the budget imposed were reported.
+    const waits = events.flatMap((e) => (e.type === 'ws.connect_budget' ? [e] : []))
+    expect(waits.length).toBeGreaterThan(0)
+    expect(waits.every((w) => w.maxPerMinute === 3 && w.used === 3 && w.waitMs > 0)).toBe(true)
+    session.close()
   })
 })

@@ -64,9 +64,23 @@ export interface KisStreamSessionOptions {
     threshold: number
     windowMs: number
     openMs: number
+    /** See `ReconnectPolicyOptions.slotHoldMs`. @default appKeyInUseMs */
+    slotHoldMs?: number
+    /** See `ReconnectPolicyOptions.stableSessionMs`. @default 60000 */
+    stableSessionMs?: number
+    /** Connection attempts per minute the session allows itself. @default unlimited */
+    connectsPerMinute?: number
+    /** Added to the budget's minute (see `ConnectionBudgetOptions.marginMs`). @default 0 */
+    connectBudgetMarginMs?: number
   }
+  /** Socket-level silence (no frame at all, PINGPONG included) that closes the socket cleanly. */
   socketIdleMs: number
   streamIdleMs: number
+  /**
+   * A silent stream is re-subscribed (never a reconnect); each further re-subscription of the same
+   * silent stream waits twice as long, up to this. @default 600000
+   */
+  streamResubscribeMaxMs?: number
   watchdogIntervalMs: number
   connectTimeoutMs: number
   /**
@@ -87,7 +101,11 @@ interface Subscription {
   pinned: boolean
   listeners: Set<StreamListener>
   acked: boolean
+  /** The registration was sent (or its hook started) on the current connection. */
+  sent: boolean
   lastDataAt: number
+  /** Re-subscriptions since this stream last delivered data (doubles its silence allowance). */
+  resubscribes: number
   hooks: SubscriptionHooks | undefined
 }
 
@@ -118,6 +136,12 @@ export class KisStreamSession {
   #pendingReason: ReconnectReason | undefined
   #connectAttempts = 0
   #gapSince = 0
+  /** The broker accepted the current connection's session (first registration answered). */
+  #accepted = false
+  /** The first registration of the current connection, sent alone until the session is accepted. */
+  #probe: Subscription | undefined
+  /** The current socket opened (so an unclean end may leave the broker holding its slot). */
+  #opened = false
 
   constructor(options: KisStreamSessionOptions) {
     this.#o = options
@@ -126,6 +150,19 @@ export class KisStreamSession {
       baseMs: options.reconnect.baseMs,
       maxMs: options.reconnect.maxMs,
       appKeyInUseMs: options.reconnect.appKeyInUseMs,
+      ...(options.reconnect.slotHoldMs !== undefined ? { slotHoldMs: options.reconnect.slotHoldMs } : {}),
+      ...(options.reconnect.stableSessionMs !== undefined
+        ? { stableSessionMs: options.reconnect.stableSessionMs }
+        : {}),
+      ...(options.reconnect.connectsPerMinute !== undefined
+        ? {
+            budget: {
+              maxPerWindow: options.reconnect.connectsPerMinute,
+              windowMs: 60_000,
+              marginMs: options.reconnect.connectBudgetMarginMs ?? 0,
+            },
+          }
+        : {}),
       random: options.random,
       breaker: {
         threshold: options.reconnect.threshold,
@@ -176,7 +213,9 @@ export class KisStreamSession {
           pinned,
           listeners: new Set(),
           acked: false,
+          sent: false,
           lastDataAt: this.#o.clock.now(),
+          resubscribes: 0,
           hooks,
         }
         this.#subs.set(k, s)
@@ -185,7 +224,7 @@ export class KisStreamSession {
       if (pinned) s.pinned = true
       s.listeners.add(listener)
     }
-    if (this.#state === 'open') for (const s of fresh) this.#register(s)
+    if (this.#state === 'open') this.#sendPending()
     else this.#ensureConnecting()
     let released = false
     return () => {
@@ -198,7 +237,12 @@ export class KisStreamSession {
         if (s.listeners.size === 0 && !s.pinned) {
           this.#subs.delete(k)
           this.budget.release(k)
-          if (this.#state === 'open') this.#sendSub(s, '2')
+          if (this.#state === 'open' && this.#accepted && s.sent) this.#sendSub(s, '2')
+          if (this.#probe === s) {
+            // The probe left before its answer; the next registration probes instead.
+            this.#probe = undefined
+            if (this.#state === 'open' && !this.#accepted) this.#sendPending()
+          }
           this.#o.emit({
             type: 'ws.subscription',
             action: 'unsubscribe',
@@ -236,8 +280,30 @@ export class KisStreamSession {
 
   async #connect(): Promise<void> {
     if (this.#state === 'closed') return
+    const now = this.#o.clock.now()
+    const wait = this.#policy.budgetWait(now)
+    if (wait > 0) {
+      // The adapter never exceeds its own connection budget, whatever asked for the connection.
+      this.#state = 'waiting'
+      const budget = this.#policy.budget!
+      this.#o.emit({
+        type: 'ws.connect_budget',
+        waitMs: wait,
+        used: budget.used(now),
+        maxPerMinute: budget.maxPerWindow,
+      })
+      this.#reconnectTimer = this.#o.clock.setTimeout(() => {
+        this.#reconnectTimer = undefined
+        void this.#connect()
+      }, wait)
+      return
+    }
+    this.#policy.onAttempt(now)
     this.#state = 'connecting'
     this.#healthy = false
+    this.#accepted = false
+    this.#probe = undefined
+    this.#opened = false
     this.#pendingReason = undefined
     this.#connectAttempts++
     this.#o.emit({ type: 'ws.connecting', attempt: this.#connectAttempts })
@@ -266,16 +332,18 @@ export class KisStreamSession {
       if (this.#connectTimer) this.#o.clock.clearTimeout(this.#connectTimer)
       this.#connectTimer = undefined
       this.#state = 'open'
+      this.#opened = true
       this.#approvalKey = approval
       this.#lastFrameAt = this.#o.clock.now()
       this.#o.emit({ type: 'ws.open' })
-      // Pinned subscriptions (execution notices) go first.
-      const subs = [...this.#subs.values()].sort((a, b) => Number(b.pinned) - Number(a.pinned))
-      for (const s of subs) {
+      for (const s of this.#subs.values()) {
         s.acked = false
+        s.sent = false
         s.lastDataAt = this.#o.clock.now()
-        this.#register(s)
       }
+      // Only the first registration goes out now; the rest wait until the broker accepts the
+      // session (a refused socket must cost one counted attempt, not one per registration).
+      this.#sendPending()
       this.#armWatchdog()
     })
     socket.on('message', (data, isBinary) => {
@@ -290,22 +358,26 @@ export class KisStreamSession {
     socket.on('close', (code, reason) => {
       if (this.#socket !== socket) return
       const r = this.#pendingReason ?? (code === 1000 ? 'closed' : 'error')
-      this.#o.emit({ type: 'ws.closed', code, reason: String(reason ?? ''), clean: code === 1000 })
+      // A close frame came (1005: one without a status code): the broker ended the session itself.
+      const clean = code === 1000 || code === 1001 || code === 1005
+      this.#o.emit({ type: 'ws.closed', code, reason: String(reason ?? ''), clean })
       this.#socket = undefined
-      this.#scheduleReconnect(r)
+      this.#scheduleReconnect(r, !clean && this.#opened)
     })
   }
 
   #approvalKey = ''
 
   /**
-   * Leave `socket` and schedule a reconnect for `reason`. `clean` sends a close frame (a socket the
-   * broker refused, which holds no session); otherwise the socket is terminated.
+   * Leave `socket` and schedule a reconnect for `reason`. An open socket always gets a close frame
+   * (1000): a session we end ourselves must never look like a dead one that holds the appkey's slot
+   * (reference §8). A socket still connecting has no session and is aborted.
    */
-  #drop(socket: KisSocket, reason: ReconnectReason, clean = false): void {
+  #drop(socket: KisSocket, reason: ReconnectReason): void {
     this.#pendingReason = reason
+    const wasOpen = socket.readyState === 1
     try {
-      if (clean) socket.close(1000, reason)
+      if (wasOpen) socket.close(1000, reason)
       else socket.terminate()
     } catch {
       try {
@@ -321,12 +393,12 @@ export class KisStreamSession {
       // `ws` reports an aborted handshake (terminate while CONNECTING) as an 'error' on the next
       // tick: an EventEmitter 'error' with no listener would crash the process.
       socket.on('error', () => {})
-      this.#o.emit({ type: 'ws.closed', code: 1006, reason, clean: false })
-      this.#scheduleReconnect(reason)
+      this.#o.emit({ type: 'ws.closed', code: wasOpen ? 1000 : 1006, reason, clean: wasOpen })
+      this.#scheduleReconnect(reason, false)
     }
   }
 
-  #scheduleReconnect(reason: ReconnectReason): void {
+  #scheduleReconnect(reason: ReconnectReason, unclean = false): void {
     if (this.#state === 'closed') return
     if (this.#watchdog) this.#o.clock.clearTimeout(this.#watchdog)
     this.#watchdog = undefined
@@ -334,12 +406,28 @@ export class KisStreamSession {
       this.#wasLive = true
       this.#gapSince = this.#o.clock.now()
     }
+    if (this.#connectTimer) this.#o.clock.clearTimeout(this.#connectTimer)
+    this.#connectTimer = undefined
     this.#state = 'waiting'
-    for (const s of this.#subs.values()) s.acked = false
+    this.#accepted = false
+    this.#probe = undefined
+    for (const s of this.#subs.values()) {
+      s.acked = false
+      s.sent = false
+    }
     const now = this.#o.clock.now()
     this.#healthy = false
     const before = this.#policy.breaker.state(now)
-    const { delayMs, circuit } = this.#policy.onFailure(now, reason)
+    const { delayMs, circuit, budgetWaitMs } = this.#policy.onFailure(now, { reason, unclean })
+    if (budgetWaitMs > 0) {
+      const budget = this.#policy.budget!
+      this.#o.emit({
+        type: 'ws.connect_budget',
+        waitMs: budgetWaitMs,
+        used: budget.used(now),
+        maxPerMinute: budget.maxPerWindow,
+      })
+    }
     if (circuit !== before || circuit === 'open') {
       this.#o.emit({
         type: 'ws.circuit',
@@ -354,8 +442,46 @@ export class KisStreamSession {
     }, delayMs)
   }
 
+  /**
+   * Send what the current connection still owes: before the session is accepted, only one
+   * registration (pinned ones, i.e. execution notices, first); after, every unsent one.
+   */
+  #sendPending(): void {
+    if (this.#state !== 'open') return
+    if (!this.#accepted) {
+      if (this.#probe) return
+      const first = [...this.#subs.values()].sort((a, b) => Number(b.pinned) - Number(a.pinned))[0]
+      if (!first) return
+      this.#probe = first
+      this.#register(first)
+      return
+    }
+    for (const s of this.#subs.values()) if (!s.sent) this.#register(s)
+  }
+
+  /** No answer to the first registration within `connectTimeoutMs`: leave (cleanly) and retry. */
+  #armAcceptTimer(socket: KisSocket): void {
+    if (this.#connectTimer) this.#o.clock.clearTimeout(this.#connectTimer)
+    this.#connectTimer = this.#o.clock.setTimeout(() => {
+      this.#connectTimer = undefined
+      if (this.#socket === socket && this.#state === 'open' && !this.#accepted)
+        this.#drop(socket, 'connect_timeout')
+    }, this.#o.connectTimeoutMs)
+  }
+
+  /** The broker answered a registration: the session is ours; send the rest. */
+  #accept(): void {
+    if (this.#accepted) return
+    this.#accepted = true
+    this.#probe = undefined
+    if (this.#connectTimer) this.#o.clock.clearTimeout(this.#connectTimer)
+    this.#connectTimer = undefined
+    this.#sendPending()
+  }
+
   /** Send a registration, after its `beforeSubscribe` hook when it has one. */
   #register(s: Subscription): void {
+    s.sent = true
     const before = s.hooks?.beforeSubscribe
     if (!before) {
       this.#sendSub(s, '1')
@@ -400,7 +526,9 @@ export class KisStreamSession {
       body: { input: { tr_id: s.trId, tr_key: s.trKey } },
     }
     try {
-      this.#socket?.send(JSON.stringify(msg))
+      const socket = this.#socket
+      socket?.send(JSON.stringify(msg))
+      if (socket && trType === '1' && this.#probe === s && !this.#accepted) this.#armAcceptTimer(socket)
       this.#o.emit({
         type: 'ws.subscription',
         action: trType === '1' ? 'subscribe' : 'unsubscribe',
@@ -453,6 +581,9 @@ export class KisStreamSession {
     const code = c.msgCd ?? ''
     this.#o.emit({ type: 'ws.control', trId: c.trId, trKey: c.trKey, code, message: c.msg1 ?? '' })
     const s = c.trId && c.trKey !== undefined ? this.#subs.get(keyOf(c.trId, c.trKey)) : undefined
+    // Any answer to a registration other than a refusal of the session itself means the broker
+    // bound this socket to the appkey: the remaining registrations may go.
+    if (code !== 'OPSP8996' && code !== 'OPSP0011' && s) this.#accept()
     // reference §6.3 / §7.3 control codes.
     switch (code) {
       case 'OPSP0000':
@@ -484,7 +615,7 @@ export class KisStreamSession {
         }
         return
       case 'OPSP0011':
-        // Invalid approval key: get a fresh one before reconnecting.
+        // Invalid approval key: get a fresh one before reconnecting (closing with a close frame).
         this.#o.approvals.invalidate(code)
         if (this.#socket) this.#drop(this.#socket, 'auth')
         return
@@ -492,7 +623,8 @@ export class KisStreamSession {
         // reference §8: the slot is held by a stale session; back off long, never loop tightly.
         // Do not wait for the broker to close this socket (§9 says it does, but if it does not the
         // session would sit on a refused socket until the idle watchdog fires with a short backoff).
-        if (this.#socket) this.#drop(this.#socket, 'appkey_in_use', true)
+        // Nothing more is sent on a refused socket: it is closed at once, with a close frame.
+        if (this.#socket) this.#drop(this.#socket, 'appkey_in_use')
         else this.#pendingReason = 'appkey_in_use'
         return
       default:
@@ -529,6 +661,7 @@ export class KisStreamSession {
     const s = this.#subs.get(keyOf(trId, trKey))
     if (!s) return
     s.lastDataAt = this.#o.clock.now()
+    s.resubscribes = 0
     for (const l of s.listeners) {
       try {
         l(item)
@@ -539,6 +672,7 @@ export class KisStreamSession {
   }
 
   #onData(f: KisDataFrame): void {
+    this.#accept()
     this.#markHealthy()
     const now = this.#o.clock.now()
     try {
@@ -602,21 +736,54 @@ export class KisStreamSession {
         this.#stale('socket', silent, this.#o.socketIdleMs)
         return
       }
-      for (const s of this.#subs.values()) {
-        const th = this.#threshold(s.trId, now)
-        if (th === undefined) continue
-        const quiet = now - s.lastDataAt
-        if (quiet > th) {
-          this.#stale(keyOf(s.trId, s.trKey), quiet, th)
-          return
+      if (this.#accepted) {
+        for (const s of [...this.#subs.values()]) {
+          if (!s.sent) continue
+          const th = this.#threshold(s.trId, now)
+          if (th === undefined) continue
+          const allowance = Math.min(
+            th * 2 ** s.resubscribes,
+            Math.max(th, this.#o.streamResubscribeMaxMs ?? 600_000),
+          )
+          const quiet = now - s.lastDataAt
+          if (quiet > allowance) this.#resubscribe(s, quiet, allowance)
         }
       }
       this.#armWatchdog()
     }, this.#o.watchdogIntervalMs)
   }
 
+  /** The whole socket went silent: close it cleanly (close frame) and reconnect. */
   #stale(stream: string, silentMs: number, thresholdMs: number): void {
     this.#o.emit({ type: 'ws.stale', stream, silentMs, thresholdMs })
     if (this.#socket) this.#drop(this.#socket, 'stale')
+  }
+
+  /**
+   * One stream went silent while the socket is alive (frames keep arriving: PINGPONG, other
+   * streams): a halted or illiquid symbol, or a registration the broker forgot. Release and
+   * register it again on the same session, with a doubling allowance; never a reconnect, which would
+   * spend the appkey's connection budget and risk the OPSP8996 lockout.
+   */
+  #resubscribe(s: Subscription, silentMs: number, allowanceMs: number): void {
+    this.#o.emit({ type: 'ws.stale', stream: keyOf(s.trId, s.trKey), silentMs, thresholdMs: allowanceMs })
+    s.resubscribes++
+    s.lastDataAt = this.#o.clock.now()
+    s.acked = false
+    this.#sendSub(s, '2')
+    this.#register(s)
+    const next = Math.min(allowanceMs * 2, Math.max(allowanceMs, this.#o.streamResubscribeMaxMs ?? 600_000))
+    this.#o.emit({
+      type: 'ws.resubscribed',
+      stream: keyOf(s.trId, s.trKey),
+      silentMs,
+      attempt: s.resubscribes,
+      nextCheckMs: next,
+    })
+    if (s.hooks) {
+      // A re-registered notice stream may have missed notices: its owner reconciles.
+      this.#o.emit({ type: 'ws.gap', reason: 'resubscribed', since: this.#o.clock.now() - silentMs })
+      this.#o.onGap('resubscribed')
+    }
   }
 }
