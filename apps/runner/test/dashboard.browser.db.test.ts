@@ -8,6 +8,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { loadRunnerConfig } from '../src/config'
 import { run } from '../src/run'
 
+// (Page-side predicates are strings: this file is type-checked without the DOM library.)
 // The dashboard as an operator sees it: Debian's chromium (no browser download) driven by
 // playwright-core against a live sim session. The screenshot is kept as a test artifact.
 const CHROMIUM = process.env.VELLAB_CHROMIUM ?? '/usr/bin/chromium'
@@ -53,22 +54,18 @@ describe('reliability dashboard in headless Chromium', () => {
       try {
         const page = await browser.newPage()
         await page.goto(url)
-        await page.waitForFunction(
-          () => Number(document.getElementById('sent')?.textContent) > 0,
-          undefined,
-          {
-            timeout: 15_000,
-          },
-        )
+        await page.waitForFunction("Number(document.getElementById('sent')?.textContent) > 0", undefined, {
+          timeout: 15_000,
+        })
         expect(await page.textContent('#ready')).toBe('READY')
         expect(await page.textContent('#states')).toMatch(/FILLED|ACKED/)
         // The operator engages the global kill switch from the page.
         await page.fill('#token', OPERATOR_TOKEN)
         await page.fill('#operator', 'dashboard-test')
         await page.click('#engage')
-        await page.waitForFunction(() => document.getElementById('ksmsg')?.textContent === 'engaged')
-        await page.waitForFunction(() =>
-          document.getElementById('switches')?.textContent?.includes('ENGAGED global'),
+        await page.waitForFunction("document.getElementById('ksmsg')?.textContent === 'engaged'")
+        await page.waitForFunction(
+          "document.getElementById('switches')?.textContent?.includes('ENGAGED global')",
         )
         expect(await page.textContent('#ready')).toBe('NOT READY')
         mkdirSync(ARTIFACTS, { recursive: true })

@@ -1,0 +1,49 @@
+import { loadOperatorToken, loadRunnerConfig } from '../config'
+import { run } from '../run'
+import { formatSummary } from '../summary'
+
+export const START_HELP = `vellab start — run a trading session (sim mode by default) and print its summary
+
+Usage: vellab start [--json]
+
+  --json     print the report as JSON on stdout (progress goes to stderr)
+
+Settings (environment): VELLAB_MODE (sim), VELLAB_RUN_SECONDS (20; 0 = until Ctrl-C),
+VELLAB_SYMBOLS, VELLAB_ORDER_QUANTITY, VELLAB_DECISION_INTERVAL_MS, VELLAB_SIM_START,
+VELLAB_HTTP_PORT (0 = a free port), DATABASE_URL (else an embedded PostgreSQL), VELLAB_DATA_DIR,
+VELLAB_OPERATOR_TOKEN or VELLAB_OPERATOR_TOKEN_FILE (guards the kill-switch endpoints).
+The first Ctrl-C (or SIGTERM) drains and reports; a second one exits at once.
+`
+
+/** `vellab start`: one session, then the summary; the exit code says whether every check passed. */
+export async function startCommand(args: readonly string[]): Promise<number> {
+  if (args.includes('--help') || args.includes('-h')) {
+    process.stdout.write(START_HELP)
+    return 0
+  }
+  const json = args.includes('--json')
+  // With --json, progress goes to stderr so stdout holds the report alone.
+  const log = (line: string) =>
+    (json ? console.error : console.log)(`${new Date().toISOString().slice(11, 23)} ${line}`)
+  const controller = new AbortController()
+  const stop = () => {
+    if (controller.signal.aborted) {
+      log('second stop signal: exiting now')
+      process.exit(130)
+    }
+    log('stop requested: draining (send the signal again to exit at once)')
+    controller.abort()
+  }
+  process.on('SIGINT', stop)
+  process.on('SIGTERM', stop)
+  const config = loadRunnerConfig()
+  log(`config: ${JSON.stringify(config)}`)
+  const operatorToken = loadOperatorToken()
+  const report = await run(config, {
+    log,
+    signal: controller.signal,
+    ...(operatorToken ? { operatorToken } : {}),
+  })
+  console.log(json ? JSON.stringify(report, null, 2) : formatSummary(report))
+  return report.checks.every((c) => c.ok) ? 0 : 1
+}
