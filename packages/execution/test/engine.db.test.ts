@@ -82,10 +82,12 @@ describe('ExecutionEngine (InMemoryBroker, real Postgres, manual clock)', () => 
     const stepping = r.engine.step().finally(() => {
       done = true
     })
-    // The backoff sleeps on the manual clock: move it until the step is through (bounded).
-    for (let i = 0; i < 500 && !done; i++) {
+    // The backoff sleeps on the manual clock: keep moving it (in real time, between database
+    // round trips) until the step is through.
+    const deadline = Date.now() + 20_000
+    while (!done && Date.now() < deadline) {
       await r.clock.advanceAsync(50)
-      await new Promise((resolve) => setImmediate(resolve))
+      await new Promise((resolve) => setTimeout(resolve, 5))
     }
     await stepping
     const childId = `${p.parent.parentId}.c0`
