@@ -1,3 +1,4 @@
+import { seededRandom } from '@vellab/broker-gateway'
 import { ManualClock } from '@vellab/broker-gateway/testing'
 import fc from 'fast-check'
 import { describe, expect, it } from 'vitest'
@@ -85,37 +86,98 @@ describe('SlidingWindowLimiter', () => {
     )
   })
 
-  it('bounds arrivals at the broker, not just sends, under random latency (jitter-compensated)', async () => {
-    // Model: every round trip is FLOOR (split evenly up/down) plus random jitter on either leg; the
-    // first request is jitter-free, so the observed minimum equals the true floor. The broker counts
-    // arrival = send + up.
-    const FLOOR = 20
+  it('property: at most N arrivals at the broker in any sliding second, for any split of latency, timer lateness, stalls and lost responses', async () => {
+    // A simulated network on a virtual clock. For each request: a stall between the grant and the
+    // actual send (event loop busy), an uplink delay (send → arrival at the broker), a downlink
+    // delay (arrival → answer back); some answers never come. The limiter's own timers fire late
+    // by a random amount. The broker counts arrivals; the receiver-side count is what must hold.
     await fc.assert(
       fc.asyncProperty(
         fc.integer({ min: 1, max: 18 }),
+        fc.integer({ min: 0, max: 20 }),
+        fc.integer({ min: 5, max: 60 }),
         fc.array(
           fc.record({
             at: fc.integer({ min: 0, max: 3_000 }),
-            up: fc.integer({ min: 0, max: 150 }),
-            down: fc.integer({ min: 0, max: 150 }),
+            stall: fc.oneof(fc.constant(0), fc.integer({ min: 0, max: 300 })),
+            // Share of the path's base latency on the uplink: all of it, none, or anything between.
+            upShare: fc.oneof(fc.constant(1), fc.constant(0), fc.double({ min: 0, max: 1, noNaN: true })),
+            jitterUp: fc.oneof(
+              fc.constant(0),
+              fc.integer({ min: 0, max: 200 }),
+              fc.integer({ min: 0, max: 2_000 }),
+            ),
+            jitterDown: fc.oneof(fc.constant(0), fc.integer({ min: 0, max: 200 })),
+            lost: fc.integer({ min: 0, max: 19 }).map((n) => n === 0),
           }),
-          { minLength: 1, maxLength: 100 },
+          { minLength: 1, maxLength: 90 },
         ),
-        async (limit, reqs) => {
-          const all = [{ at: 0, up: 0, down: 0 }, ...reqs.map((r) => ({ ...r, at: r.at + 1 }))]
-          const arrivals = all.map((r) => ({
-            at: r.at,
-            lane: 'market_data' as KisLane,
-            rtt: FLOOR + r.up + r.down,
-          }))
-          const { grants } = await run(limit, 0, arrivals)
-          expect(grants).toHaveLength(all.length)
-          const atBroker = grants.map((g) => g.at + FLOOR / 2 + all[g.seq]!.up)
-          expect(maxInAnyWindow(atBroker, 1000)).toBeLessThanOrEqual(limit)
+        fc.integer({ min: 0, max: 2 ** 31 - 1 }),
+        async (limit, margin, base, reqs, seed) => {
+          const clock = new ManualClock(1_800_000_000_000)
+          const rnd = seededRandom(seed)
+          const lateClock = {
+            now: () => clock.now(),
+            setTimeout: (fn: () => void, ms: number) => clock.setTimeout(fn, ms + Math.floor(rnd() * 40)),
+            clearTimeout: (h: Parameters<typeof clock.clearTimeout>[0]) => clock.clearTimeout(h),
+          }
+          const maxInFlightMs = 5_000
+          const limiter = new SlidingWindowLimiter({
+            name: 'rest',
+            limit,
+            safetyMarginMs: margin,
+            clock: lateClock,
+            maxInFlightMs,
+          })
+          const arrivals: number[] = []
+          for (const r of reqs) {
+            const up = Math.round(base * r.upShare) + r.jitterUp
+            const down = base - Math.round(base * r.upShare) + r.jitterDown
+            clock.setTimeout(() => {
+              void limiter.acquire('order').then((permit) => {
+                clock.setTimeout(() => {
+                  // Sent now; it reaches the broker after `up` (a lost answer still arrived, within the in-flight bound).
+                  clock.setTimeout(
+                    () => {
+                      arrivals.push(clock.now())
+                      if (!r.lost) clock.setTimeout(() => permit.done(), down)
+                    },
+                    r.lost ? Math.min(up, maxInFlightMs - r.stall - 1) : up,
+                  )
+                }, r.stall)
+              })
+            }, r.at)
+          }
+          for (let i = 0; i < 400 && arrivals.length < reqs.length; i++) await clock.advanceAsync(250)
+          expect(arrivals).toHaveLength(reqs.length)
+          expect(maxInAnyWindow(arrivals, 1000)).toBeLessThanOrEqual(limit)
         },
       ),
-      { numRuns: 60 },
+      { numRuns: 1_000, seed: 20261202 },
     )
+  }, 120_000)
+
+  it('regression: latency that moves onto the uplink after the round-trip floor is known cannot compress arrivals', async () => {
+    // The issue's shape: 20 symmetric round trips of 50 ms, then a burst whose first 18 spend all
+    // 50 ms on the way in and whose next 18 spend it all on the way back. The old bound assumed
+    // ≥ 50 ms after arrival for everyone and let 19 arrivals into one second.
+    const clock = new ManualClock(1_800_000_000_000)
+    const limiter = new SlidingWindowLimiter({ name: 'rest', limit: 18, clock })
+    const arrivals: number[] = []
+    const send = (up: number, down: number) =>
+      limiter.acquire('order').then((permit) => {
+        clock.setTimeout(() => {
+          arrivals.push(clock.now())
+          clock.setTimeout(() => permit.done(), down)
+        }, up)
+      })
+    for (let i = 0; i < 20; i++) void send(25, 25)
+    await clock.advanceAsync(5_000)
+    for (let i = 0; i < 18; i++) void send(50, 0)
+    for (let i = 0; i < 18; i++) void send(0, 50)
+    await clock.advanceAsync(10_000)
+    expect(arrivals).toHaveLength(56)
+    expect(maxInAnyWindow(arrivals, 1000)).toBeLessThanOrEqual(18)
   })
 
   it('is work-conserving: a backlog drains at the full rate (N per window + margin)', async () => {
