@@ -24,9 +24,17 @@ export interface BrokerLeg {
   quantity?: number
   /**
    * The broker's `canceled`/`expired` reports applied under this number, in order (a repeat of
-   * one is recognised by type and quantity and changes nothing).
+   * one is recognised by its event id, or, for a report without one, by type and quantity, and
+   * changes nothing).
    */
   reductions?: LegReduction[]
+  /**
+   * Cumulative ranges under this number whose own fill report has not arrived yet: a report at a
+   * higher level came first and stated fewer shares than its level moved, so the gap was recorded
+   * (as an `inferred` fill row) at that report's price. The report that belongs to the gap re-prices
+   * it when it arrives, so the fill rows end the same whatever order the reports came in.
+   */
+  fillGaps?: FillGap[]
   /**
    * Set once the broker ended this number: nothing rests under it any more. Fills executed before
    * the end and reported late still count.
@@ -58,6 +66,18 @@ export interface LegReduction {
   type: 'canceled' | 'expired'
   /** Shares the report took off the number; `null` when it did not say (everything left). */
   quantity: number | null
+  /** The broker's id of the report, when it had one (its identity; see `Canceled.eventId`). */
+  eventId?: string
+}
+
+/**
+ * Cumulative levels (`from`, `to`] under one number filled without their own report yet, recorded
+ * at `price` (the price of the higher report that revealed them) until that report arrives.
+ */
+export interface FillGap {
+  from: number
+  to: number
+  price: number
 }
 
 /** A cancel or replace that has been recorded as sent and not yet answered. */

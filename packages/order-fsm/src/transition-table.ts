@@ -114,6 +114,12 @@ const WORKING: { [E in OrderEventType]: TransitionRule } = {
   reconcile_flagged: to('RECONCILE_REQUIRED'),
 }
 
+// A report under a number that closed the order on fewer shares than were working (the rest taken
+// for fills in flight): it ended some of those instead, so the order shrinks by them, as it would
+// have had it come first. A repeat (same event id) is ignored.
+const AFTER_CLOSE =
+  'a further report under the number that closed the order ends shares the close took for fills in flight: the order shrinks by them; a repeat is ignored'
+
 // Terminal states absorb everything; commands on them are refused or answered "nothing to do".
 const TERMINAL: { [E in OrderEventType]: TransitionRule } = {
   submit_started: illegal('a closed order is never sent'),
@@ -124,7 +130,9 @@ const TERMINAL: { [E in OrderEventType]: TransitionRule } = {
     note: 'a fill under a number replaced by a sized replacement, reported late, is applied (warning)',
   },
   cancel_requested: ignore('nothing left to cancel'),
-  cancel_acked: ignore('absorbed'),
+  cancel_acked: stay(
+    'a cancel number not seen yet is linked, so its refusal notice (the fill got there first) routes here and is absorbed; else absorbed',
+  ),
   cancel_rejected: ignore('absorbed'),
   canceled: ignore('absorbed'),
   replace_requested: ignore('nothing left to replace'),
@@ -242,10 +250,14 @@ export const TRANSITION_TABLE: TransitionTable = {
   REJECTED: TERMINAL,
   CANCELED: {
     ...TERMINAL,
+    canceled: end('CANCELED', 'end', AFTER_CLOSE),
+    expired: end('CANCELED', 'end', AFTER_CLOSE),
     fill: { kind: 'fill', partial: 'stay', note: 'a late fill after a cancel is applied (warning)' },
   },
   EXPIRED: {
     ...TERMINAL,
+    canceled: end('EXPIRED', 'end', AFTER_CLOSE),
+    expired: end('EXPIRED', 'end', AFTER_CLOSE),
     fill: {
       kind: 'fill',
       partial: 'stay',

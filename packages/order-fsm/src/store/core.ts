@@ -317,6 +317,9 @@ export class StoreCore {
         SELECT x.account, x.broker_date, x.broker_order_id, x.cum, upd.intent_id, x.qty, x.price, x.inferred,
           ${next.version}::int, x.at
         FROM upd CROSS JOIN (VALUES ${sql.join(fills)}) AS x(account, broker_date, broker_order_id, cum, qty, price, inferred, at)
+        ON CONFLICT (account, broker_date, broker_order_id, cumulative_quantity) DO UPDATE SET
+          quantity = EXCLUDED.quantity, price = EXCLUDED.price, inferred = EXCLUDED.inferred,
+          event_seq = EXCLUDED.event_seq, occurred_at = EXCLUDED.occurred_at
       )`
       }${
         meta.unparkKey === null
