@@ -68,6 +68,10 @@ export interface LegReduction {
   quantity: number | null
   /** The broker's id of the report, when it had one (its identity; see `Canceled.eventId`). */
   eventId?: string
+  /** When the broker says it happened. */
+  at?: number
+  /** Shares the order shrank by because of this report (a partial end); absent when none. */
+  shrank?: number
 }
 
 /**
@@ -101,6 +105,11 @@ export interface Unresolved {
   operation: 'submit' | 'cancel' | 'replace' | 'flagged'
   reason: string
   since: number
+  /**
+   * For an unknown replace: its new number has been linked since (the replace is answered, though
+   * the order stays unresolved until reconciliation says so).
+   */
+  replaceLinked?: boolean
 }
 
 /**
@@ -178,7 +187,9 @@ export function replaceUnanswered(order: Order): boolean {
   return (
     order.pending?.kind === 'replace' ||
     order.pending?.overtakenReplace !== undefined ||
-    (order.state === 'RECONCILE_REQUIRED' && order.unresolved?.operation === 'replace')
+    (order.state === 'RECONCILE_REQUIRED' &&
+      order.unresolved?.operation === 'replace' &&
+      order.unresolved.replaceLinked !== true)
   )
 }
 

@@ -502,6 +502,9 @@ export function transition(order: Order, event: OrderEvent): TransitionResult {
           brokerOrderId: event.newBrokerOrderId,
           legs: [...order.legs, leg],
           ...(keepState && !complete ? { pending: answered(order.pending) } : { pending: null }),
+          ...(order.unresolved?.operation === 'replace' && !complete
+            ? { unresolved: { ...order.unresolved, replaceLinked: true } }
+            : {}),
         },
         [{ type: 'link_broker_order', leg }],
       )
@@ -717,6 +720,7 @@ function endLeg(order: Order, event: Canceled | Expired, rule: EndRule, out: Out
     type: event.type,
     quantity: reported ?? null,
     ...(event.eventId === undefined ? {} : { eventId: event.eventId }),
+    at: event.at,
   }
   // A report is identified by its own id: two cancels of one share under one number are two facts.
   // Only a report without an id falls back to "same type and size" (e.g. a reconciliation verdict).
@@ -745,20 +749,44 @@ function endLeg(order: Order, event: Canceled | Expired, rule: EndRule, out: Out
   if (isSuperseded(order, id)) return out.applied({ legs: legs(true) })
 
   if (leg.closed) {
-    if (fact.quantity === null) return out.ignored(`${id} is already ${leg.closed}`)
+    if (!fact.quantity) return out.ignored(`${id} is already ${leg.closed}`)
     // The number closed on a report that took fewer shares than were working, the difference being
     // fills in flight; this further report says some of them were ended instead (e.g. a broker-side
     // partial cancel delivered after our own cancel). The order shrinks by them, as it would have
     // had the reports come the other way round. More than the unfilled shares is a contradiction.
-    const unfilled = order.quantity - order.filledQuantity
-    if (fact.quantity > unfilled) {
+    // Which report closed the number is decided by broker time, not arrival: the latest one closed
+    // it, every earlier one was a partial end the order shrinks by.
+    const all = [...(leg.reductions ?? []), fact]
+    // A report of "everything left" (no quantity) is the close whenever it came; among equal broker
+    // times the one applied last is taken as the later.
+    let last = all.findIndex((r) => r.quantity === null)
+    if (last < 0) {
+      last = 0
+      all.forEach((r, i) => {
+        if ((r.at ?? 0) >= (all[last]!.at ?? 0)) last = i
+      })
+    }
+    const base = (leg.reductions ?? []).reduce((q, r) => q + (r.shrank ?? 0), order.quantity)
+    const reductions = all.map((r, i): LegReduction => {
+      const { shrank: _was, ...plain } = r
+      return i === last || !r.quantity ? plain : { ...plain, shrank: r.quantity }
+    })
+    // Never grows: a report can only take shares away.
+    const quantity = Math.min(
+      order.quantity,
+      reductions.reduce((q, r) => q - (r.shrank ?? 0), base),
+    )
+    if (quantity < order.filledQuantity) {
       return out.fail(
         'invalid_event',
-        `${id} was already ${leg.closed}; a further ${event.type} of ${fact.quantity} exceeds the ${unfilled} unfilled shares`,
+        `${id} was already ${leg.closed}; a further ${event.type} of ${fact.quantity} leaves fewer shares than the ${order.filledQuantity} filled`,
         true,
       )
     }
-    return out.applied({ quantity: order.quantity - fact.quantity, legs: legs(true) })
+    return out.applied({
+      quantity,
+      legs: order.legs.map((l) => (l === target ? { ...l, reductions } : l)),
+    })
   }
 
   const working = order.quantity - order.filledQuantity
@@ -797,7 +825,17 @@ function endLeg(order: Order, event: Canceled | Expired, rule: EndRule, out: Out
           message: `order ${order.intentId}: ${fact.quantity} of ${working} working shares ${event.type} under ${id}; the order continues with ${working - fact.quantity}`,
         },
       ]
-  return out.applied({ quantity: order.quantity - fact.quantity, legs: legs(false) }, effects)
+  return out.applied(
+    {
+      quantity: order.quantity - fact.quantity,
+      legs: order.legs.map((l) =>
+        l === target
+          ? { ...l, reductions: [...(l.reductions ?? []), { ...fact, shrank: fact.quantity! }] }
+          : l,
+      ),
+    },
+    effects,
+  )
 }
 
 type Refusal =
