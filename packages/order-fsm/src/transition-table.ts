@@ -6,7 +6,8 @@ import type { OrderState } from './states'
  * - `to`: move to `to` (the event's guards still apply);
  * - `working`: move back to the working state: ACKED when nothing is filled, else PARTIAL_FILLED;
  * - `fill`: advance the cumulative quantity; FILLED when complete, otherwise `partial`
- *   (`PARTIAL_FILLED`, or `stay` to keep the current state); a repeated or older level is ignored;
+ *   (`PARTIAL_FILLED`, or `stay` to keep the current state); a repeated level is ignored, an older
+ *   one inside a gap a higher report inferred re-prices that gap (see `BrokerLeg.fillGaps`);
  * - `absorb_fill`: terminal: a repeated or older level is ignored, a new fill is an error and an alarm,
  *   except a late report of a fill under a number that a sized replacement replaced (it executed
  *   before the replace, so it never was part of what closed; see `transition`);

@@ -11,7 +11,7 @@ import { deliveryOf, type History, modelHistory, Rng, type Step } from './model-
 // is the documented FILLED-vs-CANCELED/EXPIRED ambiguity (README "Semantics worth knowing").
 // `pnpm soak:fsm` runs many more seeds.
 
-const SEEDS = Number(process.env.FSM_CONFLUENCE_SEEDS ?? 40)
+const SEEDS = Number(process.env.FSM_CONFLUENCE_SEEDS ?? 25)
 const DELIVERIES = Number(process.env.FSM_CONFLUENCE_DELIVERIES ?? 2)
 const FIRST_SEED = Number(process.env.FSM_CONFLUENCE_FIRST_SEED ?? 19_000)
 
@@ -120,5 +120,5 @@ describe('delivery-order confluence on the real store (model broker)', () => {
         })
       }
     }
-  })
+  }, Math.max(120_000, SEEDS * (DELIVERIES + 1) * 1_000))
 })

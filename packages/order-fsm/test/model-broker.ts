@@ -43,8 +43,14 @@ type ReportInput = BrokerOrderEvent extends infer E
 
 /** One step of a history: a call of ours (in a fixed order) or a broker report (deliverable late). */
 export type Step =
-  | { kind: 'command'; label: string; at?: number; run: (store: OrderStore) => Promise<unknown> }
-  | { kind: 'report'; label: string; event: BrokerOrderEvent }
+  | {
+      kind: 'command'
+      label: string
+      at?: number
+      busy?: boolean
+      run: (store: OrderStore) => Promise<unknown>
+    }
+  | { kind: 'report'; label: string; busy?: boolean; event: BrokerOrderEvent }
 
 export interface ModelOrder {
   intentId: string
@@ -73,12 +79,18 @@ export function modelHistory(seed: number, tag: string, account: string, orders 
   // Interleave the orders' scripts in real time, each kept in its own order.
   const steps: Step[] = []
   const cursors = scripts.map(() => 0)
+  const busy = scripts.map(() => false)
   for (;;) {
     const open = scripts.map((s, i) => i).filter((i) => cursors[i]! < scripts[i]!.steps.length)
     if (open.length === 0) break
     const i = rng.pick(open)
-    steps.push(scripts[i]!.steps[cursors[i]!++]!)
-    if (rng.chance(0.04)) steps.push({ kind: 'command', label: 'recover', run: (s) => s.recover() })
+    const step = scripts[i]!.steps[cursors[i]!++]!
+    steps.push(step)
+    busy[i] = step.busy === true
+    // A restart only where no request of ours is waiting for its answer: what recover() does to an
+    // unanswered request is reconciliation's business, and a real caller sends nothing meanwhile.
+    if (!busy.some(Boolean) && rng.chance(0.04))
+      steps.push({ kind: 'command', label: 'recover', run: (s) => s.recover() })
   }
   return { account, steps, orders: scripts.map((s) => s.order) }
 }
@@ -110,25 +122,29 @@ function orderScript(
   const id = intent.intentId
   const steps: Step[] = []
   const order: ModelOrder = { intentId: id, unrequestedEnd: false }
-  const cmd = (label: string, run: (s: OrderStore) => Promise<unknown>) =>
-    steps.push({ kind: 'command', label: `${id} ${label}`, at: at(), run })
+  // `busy`: after this step a request of ours is still waiting for its REST answer.
+  const cmd = (label: string, run: (s: OrderStore) => Promise<unknown>, busy = answers.length > 0) =>
+    steps.push({ kind: 'command', label: `${id} ${label}`, at: at(), busy, run })
   let reportNo = 0
   const report = (event: ReportInput) =>
     steps.push({
       kind: 'report',
+      busy: answers.length > 0,
       label: `${id} ${event.type} ${event.brokerOrderId}`,
       event: { ...event, account, at: event.at ?? at(), eventId: `${id}:${reportNo++}` } as BrokerOrderEvent,
     })
   // REST answers come 0-3 reports after their request; queue them and release as reports are made.
   let answers: { due: number; label: string; run: (s: OrderStore) => Promise<unknown> }[] = []
-  const answerLater = (label: string, run: (s: OrderStore) => Promise<unknown>) =>
+  const answerLater = (label: string, run: (s: OrderStore) => Promise<unknown>) => {
     answers.push({ due: reportNo + rng.int(0, 3), label, run })
+    steps[steps.length - 1]!.busy = true
+  }
   const releaseAnswers = (all = false, keepReplace = false) => {
     const due = answers.filter(
       (a) => (all && !(keepReplace && a.label === 'replace ack')) || a.due <= reportNo,
     )
     answers = answers.filter((a) => !due.includes(a))
-    for (const a of due) cmd(a.label, a.run)
+    due.forEach((a, k) => cmd(a.label, a.run, answers.length > 0 || k < due.length - 1))
   }
   const reportThen = (event: ReportInput) => {
     report(event)
