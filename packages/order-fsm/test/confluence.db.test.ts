@@ -91,34 +91,38 @@ async function play(seed: number, deliver: ((steps: Step[]) => Step[]) | null) {
 const CLOSED = new Set(['FILLED', 'CANCELED', 'EXPIRED'])
 
 describe('delivery-order confluence on the real store (model broker)', () => {
-  it(`${SEEDS} histories × ${DELIVERIES} deliveries end with the same books as in real-time order`, async () => {
-    for (let seed = FIRST_SEED; seed < FIRST_SEED + SEEDS; seed++) {
-      const reference = await play(seed, null)
-      expect(reference.refused, `seed ${seed}: in order`).toEqual([])
-      expect(reference.critical, `seed ${seed}: in order`).toEqual([])
-      expect(reference.unmatched, `seed ${seed}: in order`).toEqual([])
-      for (let d = 0; d < DELIVERIES; d++) {
-        const rng = new Rng(seed * 7919 + d)
-        const other = await play(seed, (steps) => deliveryOf(steps, rng))
-        const where = `seed ${seed}, delivery ${d}:\n${other.log.join('\n')}`
-        expect(other.refused, where).toEqual([])
-        expect(other.critical, where).toEqual([])
-        expect(other.unmatched, where).toEqual([])
-        other.books.forEach((b, i) => {
-          const ref = reference.books[i]!
-          // The documented ambiguity: an unrequested partial end, then fills of all that was left,
-          // reads as FILLED at the smaller quantity or as CANCELED/EXPIRED at the larger one.
-          const ambiguous =
-            ref.ambiguous && b.state !== ref.state && CLOSED.has(b.state) && CLOSED.has(ref.state)
-          if (ambiguous) {
-            const { state: _s, quantity: _q, ...rest } = b
-            const { state: _rs, quantity: _rq, ...refRest } = ref
-            expect(rest, `order ${i}, ${where}`).toEqual(refRest)
-          } else {
-            expect(b, `order ${i}, ${where}`).toEqual(ref)
-          }
-        })
+  it(
+    `${SEEDS} histories × ${DELIVERIES} deliveries end with the same books as in real-time order`,
+    async () => {
+      for (let seed = FIRST_SEED; seed < FIRST_SEED + SEEDS; seed++) {
+        const reference = await play(seed, null)
+        expect(reference.refused, `seed ${seed}: in order`).toEqual([])
+        expect(reference.critical, `seed ${seed}: in order`).toEqual([])
+        expect(reference.unmatched, `seed ${seed}: in order`).toEqual([])
+        for (let d = 0; d < DELIVERIES; d++) {
+          const rng = new Rng(seed * 7919 + d)
+          const other = await play(seed, (steps) => deliveryOf(steps, rng))
+          const where = `seed ${seed}, delivery ${d}:\n${other.log.join('\n')}`
+          expect(other.refused, where).toEqual([])
+          expect(other.critical, where).toEqual([])
+          expect(other.unmatched, where).toEqual([])
+          other.books.forEach((b, i) => {
+            const ref = reference.books[i]!
+            // The documented ambiguity: an unrequested partial end, then fills of all that was left,
+            // reads as FILLED at the smaller quantity or as CANCELED/EXPIRED at the larger one.
+            const ambiguous =
+              ref.ambiguous && b.state !== ref.state && CLOSED.has(b.state) && CLOSED.has(ref.state)
+            if (ambiguous) {
+              const { state: _s, quantity: _q, ...rest } = b
+              const { state: _rs, quantity: _rq, ...refRest } = ref
+              expect(rest, `order ${i}, ${where}`).toEqual(refRest)
+            } else {
+              expect(b, `order ${i}, ${where}`).toEqual(ref)
+            }
+          })
+        }
       }
-    }
-  }, Math.max(120_000, SEEDS * (DELIVERIES + 1) * 1_000))
+    },
+    Math.max(120_000, SEEDS * (DELIVERIES + 1) * 1_000),
+  )
 })

@@ -81,7 +81,7 @@ export function modelHistory(seed: number, tag: string, account: string, orders 
   const cursors = scripts.map(() => 0)
   const busy = scripts.map(() => false)
   for (;;) {
-    const open = scripts.map((s, i) => i).filter((i) => cursors[i]! < scripts[i]!.steps.length)
+    const open = scripts.map((_, i) => i).filter((i) => cursors[i]! < scripts[i]!.steps.length)
     if (open.length === 0) break
     const i = rng.pick(open)
     const step = scripts[i]!.steps[cursors[i]!++]!
@@ -144,7 +144,9 @@ function orderScript(
       (a) => (all && !(keepReplace && a.label === 'replace ack')) || a.due <= reportNo,
     )
     answers = answers.filter((a) => !due.includes(a))
-    due.forEach((a, k) => cmd(a.label, a.run, answers.length > 0 || k < due.length - 1))
+    due.forEach((a, k) => {
+      cmd(a.label, a.run, answers.length > 0 || k < due.length - 1)
+    })
   }
   const reportThen = (event: ReportInput) => {
     report(event)
