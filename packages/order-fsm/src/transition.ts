@@ -972,7 +972,8 @@ function sizeLinkedReplacement(
   }
   const legs = order.legs.map((l) => (l === leg ? { ...l, quantity: size } : l))
   if (order.brokerOrderId !== leg.brokerOrderId) return { legs }
-  const ended = leg.closed ? 0 : (leg.reductions ?? []).reduce((sum, r) => sum + (r.quantity ?? 0), 0)
+  // What the order already shrank by under this number (partial ends; the close takes nothing).
+  const ended = (leg.reductions ?? []).reduce((sum, r) => sum + (r.shrank ?? 0), 0)
   const quantity = order.filledQuantity - leg.filledQuantity + size - ended
   if (quantity < order.filledQuantity || quantity > order.intent.quantity) return null
   const complete = !isTerminal(order.state) && order.filledQuantity === quantity
