@@ -84,6 +84,7 @@ export function createOrderStore<DB extends OrderFsmTables>(options: OrderStoreO
 const STORE_METHODS: Record<keyof OrderStore, true> = {
   createIntent: true,
   beginSubmit: true,
+  createIntentAndSubmit: true,
   recordAck: true,
   recordReject: true,
   recordOutcomeUnknown: true,
@@ -141,6 +142,9 @@ class PostgresOrderStore implements OrderStore {
   }
   beginSubmit(intentId: string, ctx?: RecordContext): Promise<RequestClaim> {
     return this.#commands.beginSubmit(intentId, ctx)
+  }
+  createIntentAndSubmit(input: OrderIntentInput, ctx?: RecordContext): Promise<RequestClaim> {
+    return this.#commands.createIntentAndSubmit(input, ctx)
   }
   recordAck(ack: BrokerAck, ctx?: RecordContext): Promise<ApplyOutcome> {
     return this.#commands.recordAck(ack, ctx)

@@ -8,11 +8,12 @@ import {
   type ReplacePatch,
 } from '@vellab/broker-gateway'
 import { sql } from 'kysely'
-import { IntentConflictError, OrderNotFoundError } from '../errors'
+import { IntentConflictError, OrderNotFoundError, TransitionError } from '../errors'
 import type { OrderEvent } from '../events'
 import { fingerprintKey, fingerprintOfIntent } from '../fingerprint'
 import { intentDifferences, intentHash } from '../intent-identity'
 import { newOrder, type Order } from '../order'
+import { transition } from '../transition'
 import type { StoreCore } from './core'
 import type { ApplyOutcome, EventSource, RecordContext, RequestClaim } from './types'
 
@@ -88,6 +89,53 @@ export class StoreCommands {
 
   async beginSubmit(intentId: string, ctx: RecordContext = {}): Promise<RequestClaim> {
     return this.core.claim(intentId, { type: 'submit_started', at: this.core.clock.now() }, ctx)
+  }
+
+  async createIntentAndSubmit(input: OrderIntentInput, ctx: RecordContext = {}): Promise<RequestClaim> {
+    const intent = parseOrThrow(OrderIntentSchema, input, { operation: 'createIntentAndSubmit' })
+    const now = this.core.clock.now()
+    const created = newOrder(intent, now)
+    const event: OrderEvent = { type: 'submit_started', at: now }
+    const started = transition(created, event)
+    if (TransitionError.isTransitionError(started)) throw started
+    const order = started.order
+    const actor = ctx.actor ?? this.core.actor
+    const reason = ctx.reason ?? null
+    // One statement: the projection row already SUBMITTED, and both events of the log.
+    const { rows } = await sql<{ n: number }>`
+      WITH ins AS (
+        INSERT INTO order_orders (intent_id, account, strategy_id, symbol, side, state, version, fingerprint,
+          intent_hash, broker_order_id, submitted_at, created_at, updated_at, doc)
+        VALUES (${intent.intentId}, ${intent.account}, ${intent.strategyId}, ${intent.symbol}, ${intent.side},
+          ${order.state}, ${order.version}, ${fingerprintKey(fingerprintOfIntent(intent))}, ${intentHash(intent)}, NULL,
+          ${order.submittedAt}, ${now}, ${order.updatedAt}, ${JSON.stringify(order)}::jsonb)
+        ON CONFLICT (intent_id) DO NOTHING
+        RETURNING intent_id
+      ), ev AS (
+        INSERT INTO order_events (intent_id, seq, type, event_key, source, actor, reason, payload, occurred_at, recorded_at)
+        SELECT intent_id, 1, 'intent_created', NULL, 'command', ${actor}::text, ${reason}::text,
+          ${JSON.stringify({ type: 'intent_created', at: now, intent })}::jsonb, ${now}::bigint, ${now}::bigint FROM ins
+        UNION ALL
+        SELECT intent_id, 2, 'submit_started', NULL, 'command', ${actor}::text, ${reason ?? started.note}::text,
+          ${JSON.stringify(event)}::jsonb, ${now}::bigint, ${now}::bigint FROM ins
+      )
+      SELECT count(*)::int AS n FROM ins`.execute(this.core.db)
+    if (rows[0]?.n !== 1) {
+      // The intent exists: the two calls decide (replay, conflict, or a claim still open).
+      await this.createIntent(input, ctx)
+      return this.beginSubmit(intent.intentId, ctx)
+    }
+    this.core.remember(order)
+    this.core.notify({
+      type: 'transition',
+      order,
+      previous: created.state,
+      event,
+      effects: started.effects,
+      source: 'command',
+      actor,
+    })
+    return { proceed: true, order }
   }
 
   async recordAck(ack: BrokerAck, ctx: RecordContext = {}): Promise<ApplyOutcome> {

@@ -175,6 +175,13 @@ export interface OrderStore {
    * submit time. Exactly one caller gets `proceed: true`; only that caller may send.
    */
   beginSubmit(intentId: string, ctx?: RecordContext): Promise<RequestClaim>
+  /**
+   * `createIntent` then `beginSubmit` in one statement (one commit before the send) for a caller
+   * that does both: the events `intent_created` and `submit_started` are appended together. When the
+   * intent exists already it falls back to the two calls (a replay gets `proceed: false` unless the
+   * existing order was never claimed; a different payload throws `IntentConflictError`).
+   */
+  createIntentAndSubmit(input: OrderIntentInput, ctx?: RecordContext): Promise<RequestClaim>
   /** The broker accepted the order: link its number. Parked broker events for it are applied next. */
   recordAck(ack: BrokerAck, ctx?: RecordContext): Promise<ApplyOutcome>
   /** The broker refused the order (a `rejected` BrokerError). */
