@@ -58,7 +58,8 @@ async function main() {
     const per = Math.ceil(SAMPLES / ROUNDS)
     const broker = new BrokerEventFactory({ at: Date.now() })
     const prepared = await prepareAcked(store, 'lat', SAMPLES + 200, 1)
-    const toCancel = await prepareAcked(store, 'cxl', SAMPLES + 200, 1)
+    // Acked orders (ids cxl-0, cxl-1, …) for the command transition to cancel.
+    await prepareAcked(store, 'cxl', SAMPLES + 200, 1)
     const insert: number[] = []
     const fill: number[] = []
     const command: number[] = []
