@@ -58,9 +58,46 @@ async function main() {
     const per = Math.ceil(SAMPLES / ROUNDS)
     const broker = new BrokerEventFactory({ at: Date.now() })
     const prepared = await prepareAcked(store, 'lat', SAMPLES + 200, 1)
+    // Acked orders (ids cxl-0, cxl-1, …) for the command transition to cancel.
+    await prepareAcked(store, 'cxl', SAMPLES + 200, 1)
     const insert: number[] = []
     const fill: number[] = []
+    const command: number[] = []
+    const path: number[] = []
     let next = 0
+    let nextCommand = 0
+    let nextPath = 0
+    // (a) one transition: a write-ahead command (requestCancel on an acked order).
+    const oneCommand = async (record: boolean) => {
+      const k = nextCommand++
+      const t = performance.now()
+      const claim = await store.requestCancel(`cxl-${k}`)
+      const dt = performance.now() - t
+      if (!claim.proceed) throw new Error(`bench command ${k}: ${claim.reason}`)
+      if (record) command.push(dt)
+    }
+    // (b) the whole order path: intent → risk check → durable intent + write-ahead claim → send to a
+    // gateway that answers at once → ack recorded. The risk check is a trivial allow function:
+    // @vellab/risk-kr would add a dependency to this package for a check that costs microseconds.
+    const allow = (i: ReturnType<typeof intent>) => i.quantity > 0
+    const gateway = {
+      placeOrder: async (intentId: string, k: number) => ({
+        intentId,
+        brokerOrderId: `path${k}`,
+        acceptedAt: Date.now(),
+      }),
+    }
+    const onePath = async (record: boolean) => {
+      const k = nextPath++
+      const t = performance.now()
+      const i = intent(`path-${k}`)
+      if (!allow(i)) throw new Error('risk refused')
+      // Durable intent + write-ahead claim in one statement (one commit before the send).
+      const claim = await store.createIntentAndSubmit(i)
+      if (!claim.proceed) throw new Error(`bench path ${k}: ${claim.reason}`)
+      await store.recordAck(await gateway.placeOrder(i.intentId, k))
+      if (record) path.push(performance.now() - t)
+    }
     const oneTransition = async (record: boolean) => {
       const k = next++
       const t = performance.now()
@@ -79,11 +116,17 @@ async function main() {
     for (let i = 0; i < 100; i++) {
       await oneInsert(false)
       await oneTransition(false)
+      await oneCommand(false)
+      await onePath(false)
     }
     for (let r = 0; r < ROUNDS; r++) {
       for (let i = 0; i < per; i++) await oneInsert(true)
+      for (let i = 0; i < per; i++) await oneCommand(true)
+      for (let i = 0; i < per; i++) await onePath(true)
       for (let i = 0; i < per; i++) await oneTransition(true)
     }
+    const ratio = (xs: number[]) =>
+      `p50 ${(pct(xs, 50) / pct(insert, 50)).toFixed(2)}x  p99 ${(pct(xs, 99) / pct(insert, 99)).toFixed(2)}x`
     console.log('latency, one connection, sequential (each a durable commit):')
     console.log(
       `  bare single-row INSERT commit   p50 ${ms(pct(insert, 50))}  p99 ${ms(pct(insert, 99))}  (n=${insert.length})`,
@@ -92,8 +135,15 @@ async function main() {
       `  one transition (fill event)     p50 ${ms(pct(fill, 50))}  p99 ${ms(pct(fill, 99))}  (n=${fill.length})`,
     )
     console.log(
-      `  ratio transition / INSERT       p50 ${(pct(fill, 50) / pct(insert, 50)).toFixed(2)}x  p99 ${(pct(fill, 99) / pct(insert, 99)).toFixed(2)}x\n`,
+      `  one command (requestCancel)     p50 ${ms(pct(command, 50))}  p99 ${ms(pct(command, 99))}  (n=${command.length})`,
     )
+    console.log(
+      `  order path (intent→ack)         p50 ${ms(pct(path, 50))}  p99 ${ms(pct(path, 99))}  (n=${path.length})`,
+    )
+    console.log('ratios to one bare INSERT commit (goals: a ≤ 1.5x, b ≤ 2.5x, c ≤ 1.5x at p50):')
+    console.log(`  (a) one transition (command)    ${ratio(command)}`)
+    console.log(`  (b) whole order path per order  ${ratio(path)}`)
+    console.log(`  (c) a fill notice applied       ${ratio(fill)}\n`)
 
     // ---- throughput: WORKERS connections ----
     for (const contended of [false, true]) {

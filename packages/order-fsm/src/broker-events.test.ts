@@ -26,12 +26,14 @@ describe('fromBrokerEvent', () => {
       type: 'canceled',
       brokerOrderId: 'B1',
       canceledQuantity: 3,
+      eventId: 'canceled:B1',
       at: 1_000,
     })
     expect(fromBrokerEvent(broker.expired('B1', { expiredQuantity: 3 }), route)).toEqual({
       type: 'expired',
       brokerOrderId: 'B1',
       expiredQuantity: 3,
+      eventId: 'expired:B1',
       at: 1_000,
     })
     expect(fromBrokerEvent(broker.rejected('B1', { reason: 'limit', code: 'APBK0919' }), route)).toEqual({

@@ -92,6 +92,7 @@ export function fromBrokerEvent(event: BrokerOrderEvent, route: BrokerEventRoute
         type: 'canceled',
         brokerOrderId: event.brokerOrderId,
         canceledQuantity: event.canceledQuantity,
+        eventId: event.eventId,
         at: event.at,
       }
     case 'expired':
@@ -99,6 +100,7 @@ export function fromBrokerEvent(event: BrokerOrderEvent, route: BrokerEventRoute
         type: 'expired',
         brokerOrderId: event.brokerOrderId,
         expiredQuantity: event.expiredQuantity,
+        eventId: event.eventId,
         at: event.at,
       }
     case 'replaced':

@@ -16,7 +16,11 @@ export type OrderEffect =
       /** Shares this fill added to the order. */
       quantity: number
       price: number
-      /** True when earlier reports were missed and the delta is wider than the reported execution. */
+      /**
+       * True when the row's shares or price are not those of one report: a gap below a higher
+       * report, recorded at its price until the gap's own report re-prices it (the row is then
+       * written again under the same key).
+       */
       inferred: boolean
       at: number
     }

@@ -121,6 +121,12 @@ export interface Canceled {
   brokerOrderId?: string
   /** Shares canceled under that number. @default everything the order has working */
   canceledQuantity?: number
+  /**
+   * The broker's id of this report (`BrokerOrderEvent.eventId`): two reports of the same size under
+   * one number are two facts unless they carry the same id. Without one, a report of the same type
+   * and size as one already applied under the number is taken as its repeat.
+   */
+  eventId?: string
   at: number
 }
 
@@ -178,6 +184,8 @@ export interface Expired {
   brokerOrderId?: string
   /** Shares that expired under that number. @default everything the order has working */
   expiredQuantity?: number
+  /** The broker's id of this report; see {@link Canceled.eventId}. */
+  eventId?: string
   at: number
 }
 

@@ -42,7 +42,15 @@ export { fingerprintKey, fingerprintOfBrokerOrder, fingerprintOfIntent } from '.
 export { kstDate } from './kst'
 export type { MigrateOrderFsmOptions } from './migrations'
 export { migrateOrderFsm, orderFsmMigrations } from './migrations'
-export type { BrokerLeg, LegReduction, Order, PendingRequest, ReplacedTerms, Unresolved } from './order'
+export type {
+  BrokerLeg,
+  FillGap,
+  LegReduction,
+  Order,
+  PendingRequest,
+  ReplacedTerms,
+  Unresolved,
+} from './order'
 export {
   averageFillPrice,
   currentLeg,

@@ -24,9 +24,17 @@ export interface BrokerLeg {
   quantity?: number
   /**
    * The broker's `canceled`/`expired` reports applied under this number, in order (a repeat of
-   * one is recognised by type and quantity and changes nothing).
+   * one is recognised by its event id, or, for a report without one, by type and quantity, and
+   * changes nothing).
    */
   reductions?: LegReduction[]
+  /**
+   * Cumulative ranges under this number whose own fill report has not arrived yet: a report at a
+   * higher level came first and stated fewer shares than its level moved, so the gap was recorded
+   * (as an `inferred` fill row) at that report's price. The report that belongs to the gap re-prices
+   * it when it arrives, so the fill rows end the same whatever order the reports came in.
+   */
+  fillGaps?: FillGap[]
   /**
    * Set once the broker ended this number: nothing rests under it any more. Fills executed before
    * the end and reported late still count.
@@ -58,6 +66,22 @@ export interface LegReduction {
   type: 'canceled' | 'expired'
   /** Shares the report took off the number; `null` when it did not say (everything left). */
   quantity: number | null
+  /** The broker's id of the report, when it had one (its identity; see `Canceled.eventId`). */
+  eventId?: string
+  /** When the broker says it happened. */
+  at?: number
+  /** Shares the order shrank by because of this report (a partial end); absent when none. */
+  shrank?: number
+}
+
+/**
+ * Cumulative levels (`from`, `to`] under one number filled without their own report yet, recorded
+ * at `price` (the price of the higher report that revealed them) until that report arrives.
+ */
+export interface FillGap {
+  from: number
+  to: number
+  price: number
 }
 
 /** A cancel or replace that has been recorded as sent and not yet answered. */
@@ -81,6 +105,11 @@ export interface Unresolved {
   operation: 'submit' | 'cancel' | 'replace' | 'flagged'
   reason: string
   since: number
+  /**
+   * For an unknown replace: its new number has been linked since (the replace is answered, though
+   * the order stays unresolved until reconciliation says so).
+   */
+  replaceLinked?: boolean
 }
 
 /**
@@ -158,7 +187,9 @@ export function replaceUnanswered(order: Order): boolean {
   return (
     order.pending?.kind === 'replace' ||
     order.pending?.overtakenReplace !== undefined ||
-    (order.state === 'RECONCILE_REQUIRED' && order.unresolved?.operation === 'replace')
+    (order.state === 'RECONCILE_REQUIRED' &&
+      order.unresolved?.operation === 'replace' &&
+      order.unresolved.replaceLinked !== true)
   )
 }
 

@@ -38,7 +38,7 @@ export function renderTransitionTable(table: TransitionTable = TRANSITION_TABLE)
     'Legend: **STATE** moves there; `working` moves to ACKED when nothing is filled, else PARTIAL_FILLED;',
   )
   lines.push(
-    '`fill` advances the cumulative quantity (FILLED when complete, a repeated or older level is ignored);',
+    '`fill` advances the cumulative quantity (FILLED when complete, a repeated level is ignored, an older one re-prices the gap it belongs to);',
   )
   lines.push(
     'from CANCEL_PENDING it returns to REPLACE_PENDING when the refused cancel had overtaken a replace',

@@ -6,7 +6,8 @@ import type { OrderState } from './states'
  * - `to`: move to `to` (the event's guards still apply);
  * - `working`: move back to the working state: ACKED when nothing is filled, else PARTIAL_FILLED;
  * - `fill`: advance the cumulative quantity; FILLED when complete, otherwise `partial`
- *   (`PARTIAL_FILLED`, or `stay` to keep the current state); a repeated or older level is ignored;
+ *   (`PARTIAL_FILLED`, or `stay` to keep the current state); a repeated level is ignored, an older
+ *   one inside a gap a higher report inferred re-prices that gap (see `BrokerLeg.fillGaps`);
  * - `absorb_fill`: terminal: a repeated or older level is ignored, a new fill is an error and an alarm,
  *   except a late report of a fill under a number that a sized replacement replaced (it executed
  *   before the replace, so it never was part of what closed; see `transition`);
@@ -114,6 +115,12 @@ const WORKING: { [E in OrderEventType]: TransitionRule } = {
   reconcile_flagged: to('RECONCILE_REQUIRED'),
 }
 
+// A report under a number that closed the order on fewer shares than were working (the rest taken
+// for fills in flight): it ended some of those instead, so the order shrinks by them, as it would
+// have had it come first. A repeat (same event id) is ignored.
+const AFTER_CLOSE =
+  'a further report under the number that closed the order ends shares the close took for fills in flight: the order shrinks by them; a repeat is ignored'
+
 // Terminal states absorb everything; commands on them are refused or answered "nothing to do".
 const TERMINAL: { [E in OrderEventType]: TransitionRule } = {
   submit_started: illegal('a closed order is never sent'),
@@ -124,7 +131,9 @@ const TERMINAL: { [E in OrderEventType]: TransitionRule } = {
     note: 'a fill under a number replaced by a sized replacement, reported late, is applied (warning)',
   },
   cancel_requested: ignore('nothing left to cancel'),
-  cancel_acked: ignore('absorbed'),
+  cancel_acked: stay(
+    'a cancel number not seen yet is linked, so its refusal notice (the fill got there first) routes here and is absorbed; else absorbed',
+  ),
   cancel_rejected: ignore('absorbed'),
   canceled: ignore('absorbed'),
   replace_requested: ignore('nothing left to replace'),
@@ -242,10 +251,14 @@ export const TRANSITION_TABLE: TransitionTable = {
   REJECTED: TERMINAL,
   CANCELED: {
     ...TERMINAL,
+    canceled: end('CANCELED', 'end', AFTER_CLOSE),
+    expired: end('CANCELED', 'end', AFTER_CLOSE),
     fill: { kind: 'fill', partial: 'stay', note: 'a late fill after a cancel is applied (warning)' },
   },
   EXPIRED: {
     ...TERMINAL,
+    canceled: end('EXPIRED', 'end', AFTER_CLOSE),
+    expired: end('EXPIRED', 'end', AFTER_CLOSE),
     fill: {
       kind: 'fill',
       partial: 'stay',

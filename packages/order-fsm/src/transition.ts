@@ -5,6 +5,7 @@ import { kstDate } from './kst'
 import {
   type BrokerLeg,
   currentLeg,
+  type FillGap,
   isSuperseded,
   type LegReduction,
   type Order,
@@ -141,7 +142,16 @@ export function transition(order: Order, event: OrderEvent): TransitionResult {
         )
       }
       if (event.cumulativeQuantity <= leg.filledQuantity) {
-        return ignored(`fill level ${event.cumulativeQuantity} already applied (at ${leg.filledQuantity})`)
+        // A lower level after a higher one: the share count is already applied, but when the level
+        // lies in a gap the higher report could only infer, this is the gap's own report and it
+        // brings the gap's real price.
+        const gap = (leg.fillGaps ?? []).find(
+          (g) => g.from < event.cumulativeQuantity && event.cumulativeQuantity <= g.to,
+        )
+        if (!gap) {
+          return ignored(`fill level ${event.cumulativeQuantity} already applied (at ${leg.filledQuantity})`)
+        }
+        return repriceGap(order, leg, gap, event, applied)
       }
       const delta = event.cumulativeQuantity - leg.filledQuantity
       const filled = order.filledQuantity + delta
@@ -196,18 +206,30 @@ export function transition(order: Order, event: OrderEvent): TransitionResult {
           : rule.partial === 'stay'
             ? order.state
             : 'PARTIAL_FILLED'
-      const effects: OrderEffect[] = [
-        {
+      // The report covers (level - its own shares, level]; anything below that and above what was
+      // applied is a gap whose own report has not arrived yet: recorded at this price until it does.
+      const gapTo = event.cumulativeQuantity - event.fillQuantity
+      const gap: FillGap | null =
+        event.fillQuantity > 0 && gapTo > leg.filledQuantity
+          ? { from: leg.filledQuantity, to: gapTo, price: event.fillPrice }
+          : null
+      const fillRow = (cumulativeQuantity: number, quantity: number, price: number, inferred: boolean) =>
+        ({
           type: 'record_fill',
           brokerOrderId: leg.brokerOrderId,
           brokerDate: leg.brokerDate,
-          cumulativeQuantity: event.cumulativeQuantity,
-          quantity: delta,
-          price: event.fillPrice,
-          inferred: delta !== event.fillQuantity,
+          cumulativeQuantity,
+          quantity,
+          price,
+          inferred,
           at: event.at,
-        },
-      ]
+        }) as const
+      const effects: OrderEffect[] = gap
+        ? [
+            fillRow(gap.to, gap.to - gap.from, gap.price, true),
+            fillRow(event.cumulativeQuantity, event.fillQuantity, event.fillPrice, false),
+          ]
+        : [fillRow(event.cumulativeQuantity, delta, event.fillPrice, delta !== event.fillQuantity)]
       if (order.state === 'CANCELED' || order.state === 'EXPIRED') {
         const what = order.state === 'CANCELED' ? 'cancel' : 'expiry'
         effects.push({
@@ -230,7 +252,15 @@ export function transition(order: Order, event: OrderEvent): TransitionResult {
           quantity,
           filledQuantity: filled,
           filledNotional: order.filledNotional + delta * event.fillPrice,
-          legs: order.legs.map((l) => (l === leg ? { ...l, filledQuantity: event.cumulativeQuantity } : l)),
+          legs: order.legs.map((l) =>
+            l === leg
+              ? {
+                  ...l,
+                  filledQuantity: event.cumulativeQuantity,
+                  ...(gap ? { fillGaps: [...(l.fillGaps ?? []), gap] } : {}),
+                }
+              : l,
+          ),
           ...(complete ? { pending: null, unresolved: null } : {}),
         },
         effects,
@@ -265,6 +295,20 @@ export function transition(order: Order, event: OrderEvent): TransitionResult {
       if (rule.kind === 'ignore') return ignored(rule.note)
       const id = event.cancelRequestId
       const isNew = id !== undefined && !order.legs.some((l) => l.brokerOrderId === id)
+      if (isTerminal(order.state)) {
+        // The order closed first (usually a fill beat the cancel): the cancel's number is still
+        // linked, so that its refusal notice (KIS's usual answer then) routes here and is absorbed
+        // instead of waiting parked forever, exactly as when the fill arrives after the refusal.
+        if (!isNew) return ignored('absorbed: the cancel number is already linked')
+        const cancelLeg: BrokerLeg = {
+          brokerOrderId: id,
+          role: 'cancel',
+          brokerDate: kstDate(event.at),
+          predecessorId: order.brokerOrderId,
+          filledQuantity: 0,
+        }
+        return applied({ legs: [...order.legs, cancelLeg] }, [{ type: 'link_broker_order', leg: cancelLeg }])
+      }
       const alreadyAcked = order.pending?.kind === 'cancel' && order.pending.acked
       if (!isNew && alreadyAcked) return ignored('repeated cancel ack')
       const leg: BrokerLeg | null = isNew
@@ -330,6 +374,8 @@ export function transition(order: Order, event: OrderEvent): TransitionResult {
       if (rule.kind === 'illegal') return illegal()
       if (rule.kind === 'ignore') return ignored(rule.note)
       if (rule.kind !== 'end') return illegal()
+      // A closed order without a number (canceled before it was sent) has nothing a report can end.
+      if (isTerminal(order.state) && order.legs.length === 0) return ignored('absorbed')
       return endLeg(order, event, rule, { applied, ignored, fail })
     }
 
@@ -370,7 +416,10 @@ export function transition(order: Order, event: OrderEvent): TransitionResult {
 
     case 'replace_acked': {
       if (rule.kind === 'illegal') return illegal()
-      if (order.legs.some((l) => l.brokerOrderId === event.newBrokerOrderId)) {
+      const linked = order.legs.find((l) => l.brokerOrderId === event.newBrokerOrderId)
+      if (linked) {
+        const sized = sizeLinkedReplacement(order, linked, event)
+        if (sized) return applied(sized)
         return ignored(`replacement ${event.newBrokerOrderId} already linked`)
       }
       if (rule.kind === 'ignore') return ignored(rule.note)
@@ -453,6 +502,9 @@ export function transition(order: Order, event: OrderEvent): TransitionResult {
           brokerOrderId: event.newBrokerOrderId,
           legs: [...order.legs, leg],
           ...(keepState && !complete ? { pending: answered(order.pending) } : { pending: null }),
+          ...(order.unresolved?.operation === 'replace' && !complete
+            ? { unresolved: { ...order.unresolved, replaceLinked: true } }
+            : {}),
         },
         [{ type: 'link_broker_order', leg }],
       )
@@ -568,6 +620,57 @@ export function transition(order: Order, event: OrderEvent): TransitionResult {
   }
 }
 
+/**
+ * The own report of (part of) a fill gap under `leg`: its shares leave the gap at their real price,
+ * what is left of the gap on either side stays inferred at the gap's price. Share counts, state and
+ * quantity do not change; the notional does, by the price difference.
+ */
+function repriceGap(
+  order: Order,
+  leg: BrokerLeg,
+  gap: FillGap,
+  event: Extract<OrderEvent, { type: 'fill' }>,
+  applied: Outcomes['applied'],
+): Transitioned {
+  const top = event.cumulativeQuantity
+  const bottom = Math.max(gap.from, top - event.fillQuantity)
+  const shares = top - bottom
+  const row = (cumulativeQuantity: number, quantity: number, price: number, inferred: boolean) =>
+    ({
+      type: 'record_fill',
+      brokerOrderId: leg.brokerOrderId,
+      brokerDate: leg.brokerDate,
+      cumulativeQuantity,
+      quantity,
+      price,
+      inferred,
+      at: event.at,
+    }) as const
+  // Rows are keyed by their top level; the gap's row sits at gap.to and is rewritten in place.
+  const effects: OrderEffect[] = [row(top, shares, event.fillPrice, shares !== event.fillQuantity)]
+  const rest: FillGap[] = []
+  if (bottom > gap.from) {
+    rest.push({ from: gap.from, to: bottom, price: gap.price })
+    effects.push(row(bottom, bottom - gap.from, gap.price, true))
+  }
+  if (top < gap.to) {
+    rest.push({ from: top, to: gap.to, price: gap.price })
+    effects.push(row(gap.to, gap.to - top, gap.price, true))
+  }
+  const gaps = (leg.fillGaps ?? []).flatMap((g) => (g === gap ? rest : [g]))
+  return applied(
+    {
+      filledNotional: order.filledNotional + shares * (event.fillPrice - gap.price),
+      legs: order.legs.map((l) => {
+        if (l !== leg) return l
+        const { fillGaps: _old, ...plain } = l
+        return gaps.length > 0 ? { ...plain, fillGaps: gaps } : plain
+      }),
+    },
+    effects,
+  )
+}
+
 type EndRule = Extract<TransitionRule, { kind: 'end' }>
 
 interface Outcomes {
@@ -613,29 +716,78 @@ function endLeg(order: Order, event: Canceled | Expired, rule: EndRule, out: Out
       true,
     )
   }
-  const fact: LegReduction = { type: event.type, quantity: reported ?? null }
-  const repeat = (leg.reductions ?? []).some((r) => r.type === fact.type && r.quantity === fact.quantity)
-  if (repeat) return out.ignored(`${event.type} of ${fact.quantity ?? 'all'} under ${id} already applied`)
-  if (leg.closed) {
-    if (fact.quantity === null) return out.ignored(`${id} is already ${leg.closed}`)
-    // Two different ends of one number: the books and the broker disagree; nothing is guessed.
-    return out.fail(
-      'invalid_event',
-      `${id} was already ${leg.closed}; a further ${event.type} of ${fact.quantity} contradicts it`,
-      true,
-    )
+  const fact: LegReduction = {
+    type: event.type,
+    quantity: reported ?? null,
+    ...(event.eventId === undefined ? {} : { eventId: event.eventId }),
+    at: event.at,
   }
+  // A report is identified by its own id: two cancels of one share under one number are two facts.
+  // Only a report without an id falls back to "same type and size" (e.g. a reconciliation verdict).
+  const repeat = (leg.reductions ?? []).some((r) =>
+    fact.eventId !== undefined
+      ? r.eventId === fact.eventId
+      : r.type === fact.type && r.quantity === fact.quantity,
+  )
+  if (repeat) return out.ignored(`${event.type} of ${fact.quantity ?? 'all'} under ${id} already applied`)
   const target = leg
   const legs = (closed: boolean): BrokerLeg[] =>
     order.legs.map((l) =>
       l === target
-        ? { ...l, reductions: [...(l.reductions ?? []), fact], ...(closed ? { closed: event.type } : {}) }
+        ? {
+            ...l,
+            reductions: [...(l.reductions ?? []), fact],
+            ...(closed ? { closed: l.closed ?? event.type } : {}),
+          }
         : l,
     )
 
   // A replaced number: the order's shares work under its successor; only this number closes (the
-  // leftover a quantity modify leaves behind, canceled by the adapter).
+  // leftover a quantity modify leaves behind, canceled by the adapter). Several reports may end
+  // parts of it (a broker-side partial cancel delivered after the modify's answer, then the
+  // leftover): each is recorded, none touches the order.
   if (isSuperseded(order, id)) return out.applied({ legs: legs(true) })
+
+  if (leg.closed) {
+    if (!fact.quantity) return out.ignored(`${id} is already ${leg.closed}`)
+    // The number closed on a report that took fewer shares than were working, the difference being
+    // fills in flight; this further report says some of them were ended instead (e.g. a broker-side
+    // partial cancel delivered after our own cancel). The order shrinks by them, as it would have
+    // had the reports come the other way round. More than the unfilled shares is a contradiction.
+    // Which report closed the number is decided by broker time, not arrival: the latest one closed
+    // it, every earlier one was a partial end the order shrinks by.
+    const all = [...(leg.reductions ?? []), fact]
+    // A report of "everything left" (no quantity) is the close whenever it came; among equal broker
+    // times the one applied last is taken as the later.
+    let last = all.findIndex((r) => r.quantity === null)
+    if (last < 0) {
+      last = 0
+      all.forEach((r, i) => {
+        if ((r.at ?? 0) >= (all[last]!.at ?? 0)) last = i
+      })
+    }
+    const base = (leg.reductions ?? []).reduce((q, r) => q + (r.shrank ?? 0), order.quantity)
+    const reductions = all.map((r, i): LegReduction => {
+      const { shrank: _was, ...plain } = r
+      return i === last || !r.quantity ? plain : { ...plain, shrank: r.quantity }
+    })
+    // Never grows: a report can only take shares away.
+    const quantity = Math.min(
+      order.quantity,
+      reductions.reduce((q, r) => q - (r.shrank ?? 0), base),
+    )
+    if (quantity < order.filledQuantity) {
+      return out.fail(
+        'invalid_event',
+        `${id} was already ${leg.closed}; a further ${event.type} of ${fact.quantity} leaves fewer shares than the ${order.filledQuantity} filled`,
+        true,
+      )
+    }
+    return out.applied({
+      quantity,
+      legs: order.legs.map((l) => (l === target ? { ...l, reductions } : l)),
+    })
+  }
 
   const working = order.quantity - order.filledQuantity
   if (fact.quantity === null || fact.quantity >= working) {
@@ -653,14 +805,16 @@ function endLeg(order: Order, event: Canceled | Expired, rule: EndRule, out: Out
     return out.applied({ ...close, legs: legs(true) }, effects)
   }
 
-  // Fewer shares than are working.
-  const unanswered = replaceUnanswered(order)
+  // Fewer shares than are working. An unanswered replace explains a short report only when it
+  // changes the quantity (its leftover under the old number is canceled); a price-only modify
+  // moves every remaining share and leaves no leftover, so it explains nothing.
+  const known = order.pending?.kind === 'replace' ? order.pending.patch : order.pending?.overtakenReplace
+  const unanswered = replaceUnanswered(order) && !(known != null && known.quantity === undefined)
   if (!unanswered && rule.short === 'end') return out.applied({ ...close, legs: legs(true) })
   // The order continues with fewer shares. Expected while a quantity modify is unanswered (its
   // leftover under the old number is canceled); anything else is a partial cancel nobody here asked
   // for, or a full one whose fills are still on their way: say so.
-  const patch = order.pending?.kind === 'replace' ? order.pending.patch : order.pending?.overtakenReplace
-  const expected = unanswered && patch?.quantity !== undefined
+  const expected = unanswered && known?.quantity !== undefined
   const effects: OrderEffect[] = expected
     ? []
     : [
@@ -671,7 +825,17 @@ function endLeg(order: Order, event: Canceled | Expired, rule: EndRule, out: Out
           message: `order ${order.intentId}: ${fact.quantity} of ${working} working shares ${event.type} under ${id}; the order continues with ${working - fact.quantity}`,
         },
       ]
-  return out.applied({ quantity: order.quantity - fact.quantity, legs: legs(false) }, effects)
+  return out.applied(
+    {
+      quantity: order.quantity - fact.quantity,
+      legs: order.legs.map((l) =>
+        l === target
+          ? { ...l, reductions: [...(l.reductions ?? []), { ...fact, shrank: fact.quantity! }] }
+          : l,
+      ),
+    },
+    effects,
+  )
 }
 
 type Refusal =
@@ -781,6 +945,42 @@ function impliedRefusal(order: Order, leg: BrokerLeg, cumulative: number): Order
     )
     if (r.kind !== 'ok' || r.ended !== null) return null
     cur = r.order
+  }
+}
+
+/**
+ * A broker's confirmation stating the size of a replacement that was linked without one (a
+ * price-only modify answered before the confirmation): the size is the broker's, so the order's
+ * quantity follows it (fills under other numbers, plus the replacement's size, less what was
+ * ended under it), as it would had the confirmation come first. `null` when there is nothing to
+ * learn (no size stated, already sized, refused, or a size the books cannot hold).
+ */
+function sizeLinkedReplacement(
+  order: Order,
+  leg: BrokerLeg,
+  event: Extract<OrderEvent, { type: 'replace_acked' }>,
+): Partial<Order> | null {
+  const size = event.quantity
+  if (
+    size === undefined ||
+    leg.role !== 'replacement' ||
+    leg.quantity !== undefined ||
+    leg.refused !== undefined ||
+    leg.predecessorId !== event.brokerOrderId
+  ) {
+    return null
+  }
+  const legs = order.legs.map((l) => (l === leg ? { ...l, quantity: size } : l))
+  if (order.brokerOrderId !== leg.brokerOrderId) return { legs }
+  // What the order already shrank by under this number (partial ends; the close takes nothing).
+  const ended = (leg.reductions ?? []).reduce((sum, r) => sum + (r.shrank ?? 0), 0)
+  const quantity = order.filledQuantity - leg.filledQuantity + size - ended
+  if (quantity < order.filledQuantity || quantity > order.intent.quantity) return null
+  const complete = !isTerminal(order.state) && order.filledQuantity === quantity
+  return {
+    legs,
+    quantity,
+    ...(complete ? { state: 'FILLED' as const, pending: null, unresolved: null } : {}),
   }
 }
 

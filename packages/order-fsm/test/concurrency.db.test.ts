@@ -212,6 +212,7 @@ function toFsm(e: BrokerOrderEvent) {
     type: 'canceled' as const,
     brokerOrderId: e.brokerOrderId,
     canceledQuantity: e.canceledQuantity,
+    eventId: e.eventId,
     at: e.at,
   }
 }
