@@ -32,7 +32,7 @@ describe('defaultKillSwitchPolicy', () => {
 
   it('engages after repeated ticketed or failed passes', () => {
     expect(policy({ ...base, consecutiveTicketedPasses: 2, findings: [finding({})] })?.reason).toMatch(
-      /2 consecutive/,
+      /2 consecutive passes with unacknowledged/,
     )
     expect(policy({ ...base, consecutiveFailedPasses: 2, findings: [] })?.reason).toMatch(/could not read/)
   })

@@ -19,7 +19,10 @@ export interface KillSwitchPolicyInput {
   account: string
   /** The pass's findings, after ticketing. */
   findings: readonly Omit<Finding, 'afterTicket'>[]
-  /** Consecutive passes of this account that ended with a ticketed break (this one included). */
+  /**
+   * Consecutive passes of this account that saw a ticket nobody has acknowledged yet (this one
+   * included). An acknowledged ticket means a person is on it: it no longer counts.
+   */
   consecutiveTicketedPasses: number
   /** Consecutive failed passes of this account (a failed pass has no findings). */
   consecutiveFailedPasses: number
@@ -64,7 +67,7 @@ export function defaultKillSwitchPolicy(options: DefaultKillSwitchPolicyOptions 
       return {
         scope: 'account',
         key: input.account,
-        reason: `reconciliation: ${input.consecutiveTicketedPasses} consecutive passes with unresolved breaks`,
+        reason: `reconciliation: ${input.consecutiveTicketedPasses} consecutive passes with unacknowledged tickets`,
       }
     }
     if (input.consecutiveFailedPasses >= maxFailed) {

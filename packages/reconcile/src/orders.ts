@@ -17,6 +17,7 @@ import {
   type OrderEvent,
   type OrderStore,
 } from '@vellab/order-fsm'
+import pLimit from 'p-limit'
 import type { BreakKind, Finding } from './breaks'
 import type { BrokerSnapshot } from './snapshot'
 
@@ -32,6 +33,8 @@ export interface OrderPassContext {
   matchWindowMs: number
   clockSkewMs: number
   priceTolerance: number
+  /** Orders resolved at once. */
+  writeConcurrency: number
 }
 
 /** What the order comparison leaves for the positions and cash comparison. */
@@ -100,7 +103,10 @@ class OrderPass {
     await this.#linkReplacements()
     const matched = await this.#matchLostAcks()
     this.#recordForeign(matched)
-    for (const o of [...this.orders.values()]) await this.#syncOrder(o)
+    // Orders are independent of each other: their resolutions run side by side (the store's
+    // optimistic concurrency keeps each order's events in order).
+    const limit = pLimit(this.ctx.writeConcurrency)
+    await Promise.all([...this.orders.values()].map((o) => limit(() => this.#syncOrder(o))))
     await this.#closeNeverReceived(matched)
   }
 

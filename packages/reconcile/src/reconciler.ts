@@ -7,7 +7,7 @@ import {
   systemRandom,
 } from '@vellab/broker-gateway'
 import { isTerminal, ORDER_STATES, type OrderStore } from '@vellab/order-fsm'
-import type { Kysely } from 'kysely'
+import type { Insertable, Kysely } from 'kysely'
 import pLimit from 'p-limit'
 import { type BookTolerances, compareBook, type OpeningBook } from './book'
 import type { Finding } from './breaks'
@@ -16,7 +16,7 @@ import type { PassStatus, PassTrigger, ReconcileEvent } from './events'
 import { createFingerprintGuard, type FingerprintGuard } from './guard'
 import { defaultKillSwitchPolicy, type KillSwitchPolicy, type KillSwitchPort } from './kill-switch'
 import { reconcileOrders } from './orders'
-import type { ReconcileTables } from './schema'
+import type { ReconBreaksTable, ReconcileTables } from './schema'
 import { type BrokerReader, type ReadCapabilities, readBroker } from './snapshot'
 import { TicketBook } from './tickets'
 
@@ -72,6 +72,8 @@ export interface ReconcilerOptions<DB extends ReconcileTables> {
   killSwitch?: KillSwitchPort
   /** @default defaultKillSwitchPolicy() */
   killSwitchPolicy?: KillSwitchPolicy
+  /** Orders whose resolutions one pass writes at once (each order's own events stay in order). @default 8 */
+  writeConcurrency?: number
   /** The most local orders one pass reads per account. @default 1_000_000 */
   maxLocalOrders?: number
   /** Typed events for logs and metrics. */
@@ -90,6 +92,8 @@ export interface PassReport {
   pagesRead: number
   requestsSpent: number
   findings: Omit<Finding, 'afterTicket'>[]
+  /** Tickets this pass saw that nobody has acknowledged yet. */
+  unacknowledgedTickets: number
   /** For a failed pass: why (a `ReconcileError`). */
   error?: ReconcileError
 }
@@ -123,7 +127,7 @@ export interface Reconciler {
   invalidate(account: string, reason: string): void
   /** Start periodic passes (each account on its own jittered schedule). */
   start(): void
-  /** Stop periodic passes and wait for running ones. */
+  /** Stop periodic passes and wait for running ones; `barrier` waiters then fail with `stopped`. */
   stop(): Promise<void>
   /** The ticket list. */
   readonly tickets: TicketBook
@@ -175,6 +179,7 @@ class ReconcilerImpl implements Reconciler {
   readonly #policy: KillSwitchPolicy
   readonly #accounts = new Map<string, AccountState>()
   #started = false
+  #stopped = false
 
   constructor(options: ReconcilerOptions<ReconcileTables>) {
     this.#o = options
@@ -245,11 +250,13 @@ class ReconcilerImpl implements Reconciler {
   start(): void {
     if (this.#started) return
     this.#started = true
+    this.#stopped = false
     for (const s of this.#accounts.values()) this.#schedule(s)
   }
 
   async stop(): Promise<void> {
     this.#started = false
+    this.#stopped = true
     for (const s of this.#accounts.values()) {
       if (s.timer) this.#clock.clearTimeout(s.timer)
       s.timer = null
@@ -297,6 +304,10 @@ class ReconcilerImpl implements Reconciler {
     const s = this.#state(account)
     for (;;) {
       if (options.signal?.aborted) throw options.signal.reason
+      if (this.#stopped)
+        throw new ReconcileError('stopped', `reconcile ${account}: stopped while waiting at the barrier`, {
+          account,
+        })
       const state = this.barrierState(account)
       if (state.open) return state
       const fresh = s.last !== null && s.last.epoch >= s.epoch
@@ -364,6 +375,7 @@ class ReconcilerImpl implements Reconciler {
           matchWindowMs: this.#o.matchWindowMs ?? 60_000,
           clockSkewMs: this.#o.clockSkewMs ?? 2_000,
           priceTolerance: this.#o.fillPriceTolerance ?? 0.5,
+          writeConcurrency: this.#o.writeConcurrency ?? 8,
         },
         local,
         snap,
@@ -404,7 +416,10 @@ class ReconcilerImpl implements Reconciler {
           .onConflict((oc) => oc.columns(['account', 'broker_date']).doNothing())
           .execute()
       }
-      const findings = await this.#record(runId, account, date, [...orders.findings, ...book.findings])
+      const { findings, unacknowledged } = await this.#record(runId, account, date, [
+        ...orders.findings,
+        ...book.findings,
+      ])
       const status: PassStatus = findings.some((f) => f.resolution === 'pending')
         ? 'pending'
         : findings.some((f) => f.resolution === 'ticketed')
@@ -421,6 +436,7 @@ class ReconcilerImpl implements Reconciler {
         pagesRead: requests,
         requestsSpent: requests,
         findings,
+        unacknowledgedTickets: unacknowledged,
       })
     } catch (cause) {
       const error = ReconcileError.isInstance(cause)
@@ -444,6 +460,7 @@ class ReconcilerImpl implements Reconciler {
         pagesRead: requests,
         requestsSpent: requests,
         findings: [],
+        unacknowledgedTickets: 0,
         error,
       })
     }
@@ -455,14 +472,17 @@ class ReconcilerImpl implements Reconciler {
     account: string,
     date: string,
     findings: Finding[],
-  ): Promise<Omit<Finding, 'afterTicket'>[]> {
+  ): Promise<{ findings: Omit<Finding, 'afterTicket'>[]; unacknowledged: number }> {
     const out: Omit<Finding, 'afterTicket'>[] = []
+    const rows: Insertable<ReconBreaksTable>[] = []
+    let unacknowledged = 0
     for (const { afterTicket, ...f } of findings) {
       const at = this.#clock.now()
       let ticketId: string | undefined
       if (f.resolution === 'ticketed') {
         const { ticket, created } = await this.tickets.upsert(f, runId, at)
         ticketId = ticket.id
+        if (ticket.state === 'open') unacknowledged++
         if (afterTicket) await afterTicket(ticket.id)
         if (created) {
           this.#emit({ type: 'ticket_opened', runId, account, ticket, at })
@@ -481,30 +501,34 @@ class ReconcilerImpl implements Reconciler {
       out.push(finding)
       this.#emit({ type: 'break_found', runId, account, finding, resolution: f.resolution, at })
       if (f.resolution === 'pending') continue
-      await this.#db
-        .insertInto('recon_breaks')
-        .values({
-          run_id: runId,
-          account,
-          broker_date: date,
-          kind: f.kind,
-          dedup_key: f.dedupKey,
-          resolution: f.resolution,
-          intent_id: f.intentId ?? null,
-          broker_order_id: f.brokerOrderId ?? null,
-          symbol: f.symbol ?? null,
-          evidence: JSON.stringify(f.evidence),
-          occurred_at: f.occurredAt ?? null,
-          found_at: at,
-          resolved_at: f.resolution === 'auto_resolved' ? at : null,
-          ticket_id: ticketId ?? null,
-        })
-        .execute()
+      rows.push({
+        run_id: runId,
+        account,
+        broker_date: date,
+        kind: f.kind,
+        dedup_key: f.dedupKey,
+        resolution: f.resolution,
+        intent_id: f.intentId ?? null,
+        broker_order_id: f.brokerOrderId ?? null,
+        symbol: f.symbol ?? null,
+        evidence: JSON.stringify(f.evidence),
+        occurred_at: f.occurredAt ?? null,
+        found_at: at,
+        resolved_at: f.resolution === 'auto_resolved' ? at : null,
+        ticket_id: ticketId ?? null,
+      })
       if (f.resolution === 'auto_resolved') {
         this.#emit({ type: 'auto_resolved', runId, account, finding, mttrMs: at - (f.occurredAt ?? at), at })
       }
     }
-    return out
+    // One statement per 1,000 breaks rather than one per break.
+    for (let i = 0; i < rows.length; i += 1_000) {
+      await this.#db
+        .insertInto('recon_breaks')
+        .values(rows.slice(i, i + 1_000))
+        .execute()
+    }
+    return { findings: out, unacknowledged }
   }
 
   async #finish(s: AccountState, report: PassReport): Promise<PassReport> {
@@ -527,8 +551,8 @@ class ReconcilerImpl implements Reconciler {
       .where('id', '=', report.runId)
       .execute()
     s.failedStreak = report.status === 'failed' ? s.failedStreak + 1 : 0
-    s.ticketedStreak =
-      report.status === 'ticketed' ? s.ticketedStreak + 1 : report.status === 'clean' ? 0 : s.ticketedStreak
+    if (report.status !== 'failed')
+      s.ticketedStreak = report.unacknowledgedTickets > 0 ? s.ticketedStreak + 1 : 0
     if (report.error) {
       this.#emit({
         type: 'run_failed',

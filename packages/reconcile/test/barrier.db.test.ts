@@ -96,6 +96,14 @@ describe('barrier and schedule', () => {
     expect(Number(count)).toBe(2)
   })
 
+  it('a stopped reconciler fails barrier waiters with a typed error instead of opening', async () => {
+    const w = new World(db)
+    await w.reconciler.stop()
+    await expect(w.reconciler.barrier(w.account)).rejects.toSatisfy((e) =>
+      ReconcileError.isCode(e, 'stopped'),
+    )
+  })
+
   it('refuses an account it does not own with a typed error', async () => {
     const w = new World(db)
     expect(() => w.reconciler.barrierState('nobody')).toThrow(ReconcileError)
