@@ -2,6 +2,7 @@ import {
   type BrokerOrder,
   type BrokerOrderEvent,
   type Fill,
+  kstDate,
   TERMINAL_BROKER_STATUSES,
 } from '@vellab/broker-gateway'
 import {
@@ -119,7 +120,11 @@ class OrderPass {
    */
   async #matchLostAcks(): Promise<{ intents: Set<string>; brokerIds: Set<string> }> {
     const lost = [...this.orders.values()].filter(
-      (o) => o.state === 'RECONCILE_REQUIRED' && o.brokerOrderId === null && o.submittedAt !== null,
+      (o) =>
+        o.state === 'RECONCILE_REQUIRED' &&
+        o.brokerOrderId === null &&
+        o.submittedAt !== null &&
+        kstDate(o.submittedAt) === this.snap.date,
     )
     const unlinked = [...this.#broker.values()].filter(
       (b) => !this.#owner.has(b.brokerOrderId) && b.predecessorId === undefined,
@@ -259,11 +264,16 @@ class OrderPass {
     for (const o of [...this.orders.values()]) {
       if (o.state !== 'RECONCILE_REQUIRED' || o.brokerOrderId !== null || matched.intents.has(o.intentId))
         continue
-      if (o.unresolved?.operation !== 'submit' || o.submittedAt === null) {
+      // Only today's order list is read: an intent of another day can be neither matched nor
+      // proven absent from it.
+      const otherDay = o.submittedAt !== null && kstDate(o.submittedAt) !== this.snap.date
+      if (o.unresolved?.operation !== 'submit' || o.submittedAt === null || otherDay) {
         this.findings.push({
           ...this.#finding('orphan_reconcile_required', o, undefined, {
             severity: 'warning',
-            summary: `intent ${o.intentId} is RECONCILE_REQUIRED (${o.unresolved?.operation ?? 'unknown'}) without a broker number`,
+            summary: otherDay
+              ? `intent ${o.intentId} of ${kstDate(o.submittedAt!)} is RECONCILE_REQUIRED without a broker number; today's orders cannot prove it either way`
+              : `intent ${o.intentId} is RECONCILE_REQUIRED (${o.unresolved?.operation ?? 'unknown'}) without a broker number`,
             evidence: { local: summariseOrder(o), broker: null },
           }),
           resolution: 'ticketed',

@@ -32,7 +32,8 @@ describe('break catalogue: one test per kind', () => {
     const w = new World(db)
     const intent = w.intent()
     await w.send(intent, 'lost_ack')
-    expect(kinds((await w.reconciler.run(w.account)).findings)).toEqual(['unlinked_at_broker:auto_resolved'])
+    const rep = await w.reconciler.run(w.account)
+    expect(kinds(rep.findings)).toEqual(['unlinked_at_broker:auto_resolved'])
     expect((await w.order(intent.intentId)).state).toBe('ACKED')
     await expectBooksAgree(w)
   })
@@ -184,6 +185,19 @@ describe('break catalogue: one test per kind', () => {
     ])
     expect((await w.order(a.intentId)).state).toBe('ACKED')
     await expectBooksAgree(w)
+  })
+
+  it('orphan_reconcile_required: a lost ack of an earlier day is ticketed, never closed from today’s list', async () => {
+    const w = new World(db)
+    const intent = w.intent()
+    await w.store.createIntent(intent)
+    await w.store.beginSubmit(intent.intentId)
+    await w.store.recover()
+    w.clock.advance(24 * 3_600_000)
+    expect(kinds((await w.reconciler.run(w.account)).findings)).toEqual([
+      'orphan_reconcile_required:ticketed',
+    ])
+    expect((await w.order(intent.intentId)).state).toBe('RECONCILE_REQUIRED')
   })
 
   it('covers every kind of the catalogue', () => {
