@@ -94,6 +94,8 @@ export interface PassReport {
   findings: Omit<Finding, 'afterTicket'>[]
   /** Tickets this pass saw that nobody has acknowledged yet. */
   unacknowledgedTickets: number
+  /** What the environment could not answer in this pass (issue #17), e.g. no order listing. */
+  limits: string[]
   /** For a failed pass: why (a `ReconcileError`). */
   error?: ReconcileError
 }
@@ -292,6 +294,7 @@ class ReconcilerImpl implements Reconciler {
     if (last.epoch < s.epoch) reasons.push(`waiting for a pass after: ${s.invalidatedBy ?? 'invalidation'}`)
     if (report.status === 'failed')
       reasons.push(`last pass failed: ${report.error?.message ?? 'unknown error'}`)
+    for (const limit of report.limits) reasons.push(`environment: ${limit}`)
     for (const f of report.findings) {
       if (f.resolution === 'pending') reasons.push(`pending: ${f.summary}`)
       if (f.resolution === 'ticketed') reasons.push(`ticket ${f.ticketId ?? '?'} (${f.kind}): ${f.summary}`)
@@ -350,6 +353,16 @@ class ReconcilerImpl implements Reconciler {
     const runId = String(run.id)
     this.#emit({ type: 'run_started', runId, account, trigger, at: startedAt })
     let requests = 0
+    const capabilities =
+      typeof this.#o.capabilities === 'function'
+        ? this.#o.capabilities(account)
+        : (this.#o.capabilities ?? {})
+    const limits = [
+      ...(capabilities.listOrders === false
+        ? ["cannot list today's orders: a lost ack is never proven absent, foreign orders are not seen"]
+        : []),
+      ...(capabilities.listFills === false ? ["cannot list today's fills"] : []),
+    ]
     try {
       // Local first, broker second: the broker's view is then never older than ours, so a local
       // order is never "ahead" only because the broker was read too early.
@@ -437,6 +450,7 @@ class ReconcilerImpl implements Reconciler {
         requestsSpent: requests,
         findings,
         unacknowledgedTickets: unacknowledged,
+        limits,
       })
     } catch (cause) {
       const error = ReconcileError.isInstance(cause)
@@ -461,6 +475,7 @@ class ReconcilerImpl implements Reconciler {
         requestsSpent: requests,
         findings: [],
         unacknowledgedTickets: 0,
+        limits,
         error,
       })
     }

@@ -195,6 +195,9 @@ describe('scenarios against the InMemoryBroker on real Postgres', () => {
     expect((await w.order(intent.intentId)).state).toBe('RECONCILE_REQUIRED')
     const barrier = await w.reconciler.barrier(w.account)
     expect(barrier.reasons.join('\n')).toMatch(/cannot list today's orders/)
+    expect(barrier.reasons).toContain(
+      "environment: cannot list today's orders: a lost ack is never proven absent, foreign orders are not seen",
+    )
     expect((await w.reconciler.guard.check(w.intent())).allowed).toBe(false)
     expectNothingSentTwice(w, [intent.intentId])
   })
