@@ -66,4 +66,5 @@ export {
 export type { BrokerErrorKind, BrokerErrorOptions } from './errors'
 export { BROKER_ERROR_KINDS, BrokerError, redactSecrets } from './errors'
 export type { BrokerGateway, OrderRef, Unsubscribe } from './gateway'
+export { addKstDays, KST_TIME_ZONE, kstDate, kstInstant, kstTime, startOfKstDay } from './kst'
 export { describeIssues, parseOrThrow } from './validate'

@@ -1,0 +1,29 @@
+import { describe, expect, it } from 'vitest'
+import { addKstDays, kstDate, kstInstant, kstTime, startOfKstDay } from './kst'
+
+describe('KST time', () => {
+  it('maps an instant to the KST day across UTC midnight and KST midnight', () => {
+    expect(kstDate(Date.UTC(2026, 10, 24, 14, 59, 59, 999))).toBe('2026-11-24')
+    expect(kstDate(Date.UTC(2026, 10, 24, 15, 0, 0))).toBe('2026-11-25')
+    expect(kstTime(Date.UTC(2026, 10, 24, 0, 30, 5))).toBe('09:30:05')
+  })
+
+  it('turns a KST wall-clock time into the instant and back', () => {
+    const t = kstInstant('2026-11-24', '09:00')
+    expect(t).toBe(Date.UTC(2026, 10, 24, 0, 0, 0))
+    expect(kstDate(t)).toBe('2026-11-24')
+    expect(kstTime(kstInstant('2026-11-24', '15:30:00.250'))).toBe('15:30:00')
+    expect(startOfKstDay(Date.UTC(2026, 10, 24, 5))).toBe(Date.UTC(2026, 10, 23, 15))
+  })
+
+  it('adds calendar days across month and year ends', () => {
+    expect(addKstDays('2026-12-31', 1)).toBe('2027-01-01')
+    expect(addKstDays('2028-03-01', -1)).toBe('2028-02-29')
+  })
+
+  it('refuses malformed dates and times with a RangeError', () => {
+    expect(() => kstInstant('2026/11/24')).toThrow(RangeError)
+    expect(() => kstInstant('2026-11-24', '9:00')).toThrow(RangeError)
+    expect(() => addKstDays('24-11-2026', 1)).toThrow(RangeError)
+  })
+})

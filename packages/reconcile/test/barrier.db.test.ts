@@ -1,0 +1,111 @@
+import type { TestDatabase } from '@vellab/testkit/postgres'
+import { waitUntil } from '@vellab/testkit/wait'
+import type { Kysely } from 'kysely'
+import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { ReconcileError } from '../src'
+import { type Db, setupDatabase, World } from './harness'
+
+let tdb: TestDatabase
+let db: Kysely<Db>
+beforeAll(async () => {
+  ;({ tdb, db } = await setupDatabase())
+})
+afterAll(async () => {
+  await tdb.drop()
+})
+
+/** Wait for database round trips (real I/O, not timing: the clock is manual). */
+const until = (done: () => boolean, w: World) =>
+  waitUntil(`reconciler events (${w.events.map((e) => e.type).join(',')})`, done)
+
+describe('barrier and schedule', () => {
+  it('the barrier stays closed while an intent is pending and opens once the delay proves it absent', async () => {
+    const w = new World(db)
+    w.reconciler = w.makeReconciler({ barrierRetryMs: 4_000 })
+    const intent = w.intent()
+    await w.store.createIntent(intent)
+    await w.store.beginSubmit(intent.intentId)
+    await w.store.recover()
+    let opened = false
+    const barrier = w.reconciler.barrier(w.account).then((s) => {
+      opened = true
+      return s
+    })
+    await until(() => w.events.some((e) => e.type === 'run_finished'), w)
+    expect(w.reconciler.barrierState(w.account)).toMatchObject({ open: false, status: 'pending' })
+    expect(w.reconciler.barrierState(w.account).reasons.join()).toMatch(/reporting delay/)
+    for (let i = 0; i < 4 && !opened; i++) {
+      w.clock.advance(4_000)
+      const runs = w.events.filter((e) => e.type === 'run_finished').length
+      await until(() => opened || w.events.filter((e) => e.type === 'run_finished').length > runs, w)
+    }
+    const state = await barrier
+    expect(state).toMatchObject({ open: true, status: 'clean' })
+    expect((await w.order(intent.intentId)).state).toBe('REJECTED')
+  })
+
+  it('a stream gap closes the barrier until a pass that started after it', async () => {
+    const w = new World(db)
+    expect((await w.reconciler.barrier(w.account)).open).toBe(true)
+    w.reconciler.invalidate(w.account, 'stream gap: WebSocket reconnected')
+    expect(w.reconciler.barrierState(w.account).open).toBe(false)
+    expect(w.reconciler.barrierState(w.account).reasons.join()).toMatch(/stream gap/)
+    const state = await w.reconciler.barrier(w.account)
+    expect(state.open).toBe(true)
+    const triggers = w.events.flatMap((e) => (e.type === 'run_started' ? [e.trigger] : []))
+    expect(triggers).toContain('stream_gap')
+  })
+
+  it('runs periodically on a jittered schedule from the injected clock and random source', async () => {
+    const w = new World(db)
+    w.reconciler = w.makeReconciler({ intervalMs: 10_000, jitter: 0.2, random: () => 0 })
+    w.reconciler.start()
+    expect(w.clock.pendingTimers).toBe(1)
+    w.clock.advance(7_999)
+    // 10 s × (1 − 0.2): the timer has not fired yet.
+    expect(w.clock.pendingTimers).toBe(1)
+    w.clock.advance(1)
+    expect(w.clock.pendingTimers).toBe(0)
+    await until(() => w.events.some((e) => e.type === 'run_finished'), w)
+    w.clock.advance(8_000)
+    await until(() => w.events.filter((e) => e.type === 'run_finished').length === 2, w)
+    await w.reconciler.stop()
+    expect(w.clock.pendingTimers).toBe(0)
+    w.clock.advance(100_000)
+    expect(w.events.filter((e) => e.type === 'run_started')).toHaveLength(2)
+    expect(
+      w.events
+        .filter((e) => e.type === 'run_started')
+        .every((e) => e.type === 'run_started' && e.trigger === 'periodic'),
+    ).toBe(true)
+  })
+
+  it('joins concurrent on-demand calls: one running pass plus at most one queued', async () => {
+    const w = new World(db)
+    const all = await Promise.all([
+      w.reconciler.run(w.account),
+      w.reconciler.run(w.account),
+      w.reconciler.run(w.account),
+    ])
+    expect(new Set(all.map((r) => r.runId)).size).toBe(2)
+    const { count } = await db
+      .selectFrom('recon_runs')
+      .select((eb) => eb.fn.countAll<string>().as('count'))
+      .where('account', '=', w.account)
+      .executeTakeFirstOrThrow()
+    expect(Number(count)).toBe(2)
+  })
+
+  it('a stopped reconciler fails barrier waiters with a typed error instead of opening', async () => {
+    const w = new World(db)
+    await w.reconciler.stop()
+    await expect(w.reconciler.barrier(w.account)).rejects.toSatisfy((e) =>
+      ReconcileError.isCode(e, 'stopped'),
+    )
+  })
+
+  it('refuses an account it does not own with a typed error', async () => {
+    const w = new World(db)
+    expect(() => w.reconciler.barrierState('nobody')).toThrow(ReconcileError)
+  })
+})
