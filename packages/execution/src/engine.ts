@@ -49,11 +49,13 @@ export interface SentRecorder {
 }
 
 /**
- * The duplicate-fingerprint guard (`@vellab/reconcile`): refuses a new intent while one with the
- * same fingerprint has an unknown outcome.
+ * The duplicate-fingerprint guard: refuses a new intent while one with the same fingerprint has an
+ * unknown outcome. `@vellab/reconcile`'s `reconciler.guard` satisfies it.
  */
 export interface DuplicateGuard {
-  check(intent: OrderIntent): Promise<{ readonly ok: true } | { readonly ok: false; readonly reason: string }>
+  check(
+    intent: OrderIntent,
+  ): Promise<{ readonly allowed: true } | { readonly allowed: false; readonly reason: string }>
 }
 
 /** What the engine reports; it logs nothing itself. */
@@ -102,8 +104,8 @@ export interface ExecutionEngineOptions<DB extends ExecutionTables = ExecutionTa
   check: PreTradeCheck
   sent?: SentRecorder
   guard?: DuplicateGuard
-  /** Awaited before each send (the reconcile barrier of the account). */
-  barrier?: (account: string) => Promise<void>
+  /** Awaited before each send: the account's reconcile barrier, e.g. `(a) => reconciler.barrier(a)`. */
+  barrier?: (account: string) => Promise<unknown>
   /** @default systemClock */
   clock?: Clock
   /** Uniform [0, 1) source for backoff jitter. @default Math.random */
@@ -513,7 +515,7 @@ export class ExecutionEngine<DB extends ExecutionTables = ExecutionTables> {
     }
     if (this.#o.guard) {
       const g = await this.#o.guard.check(intent)
-      if (!g.ok) {
+      if (!g.allowed) {
         this.#emit({ type: 'child.blocked', parentId: p.parentId, by: 'guard', detail: g.reason })
         return
       }

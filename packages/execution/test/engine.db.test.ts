@@ -136,6 +136,33 @@ describe('ExecutionEngine (InMemoryBroker, real Postgres, manual clock)', () => 
     expect(r.events.filter((e) => e.type === 'child.sent')).toHaveLength(1)
   })
 
+  it('the duplicate-fingerprint guard and the barrier stand in front of every send', async () => {
+    const accounts: string[] = []
+    const guarded = r.newEngine({
+      guard: {
+        check: async () => ({ allowed: false, reason: 'same fingerprint as p-x.c0 (unknown outcome)' }),
+      },
+      barrier: async (account) => {
+        accounts.push(account)
+      },
+    })
+    const p = await guarded.submit(timed(r))
+    await guarded.step()
+    expect(r.events).toContainEqual(
+      expect.objectContaining({ type: 'child.blocked', parentId: p.parent.parentId, by: 'guard' }),
+    )
+    expect(r.events.filter((e) => e.type === 'child.sent')).toHaveLength(0)
+    expect(accounts).toEqual([])
+    const open = r.newEngine({
+      guard: { check: async () => ({ allowed: true }) },
+      barrier: async (a) => accounts.push(a),
+    })
+    await open.resume()
+    await open.step()
+    expect(accounts).toEqual([ACCOUNT])
+    expect(r.events.filter((e) => e.type === 'child.sent')).toHaveLength(1)
+  })
+
   it('a risk review parks the parent for a human instead of retrying around it', async () => {
     const p = await r.engine.submit(timed(r))
     r.verdict.current = { outcome: 'review', reasons: [{ code: 'H7_FAR_FROM_MARKET' }] }
