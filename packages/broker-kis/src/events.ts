@@ -115,7 +115,7 @@ export type KisEvent =
       kind?: BrokerErrorKind
       message?: string
     }
-  /** A frame carried more fields per record than this version knows; extra fields were ignored. */
+  /** A frame's records had a field count no known layout has (more: extras ignored; a notice with fewer: decoded from what is there). */
   | { type: 'ws.drift'; trId: string; expectedFields: number; actualFields: number }
 
 /** The telemetry hook. Exceptions thrown by it are swallowed: telemetry never breaks trading. */

@@ -221,7 +221,7 @@ describe('H0STCNI0 notices: AES-256-CBC + decoder', () => {
     })
   })
 
-  it('normalises un-padded order numbers (§9) and reads the 23→26 growth as an error, more as drift', () => {
+  it('normalises un-padded order numbers (§9); more fields than 26 decode with drift', () => {
     const n = decodeNoticeRecords(
       noticeRecord({ ...base, orderNo: '6635', originalOrderNo: '12' }).join('^'),
       1,
@@ -229,11 +229,88 @@ describe('H0STCNI0 notices: AES-256-CBC + decoder', () => {
     ).items[0]!
     expect(n.orderNo).toBe('0000006635')
     expect(n.originalOrderNo).toBe('0000000012')
-    expect(() => decodeNoticeRecords(noticeRecord(base).slice(0, 23).join('^'), 1, 'H0STCNI0')).toThrow(
+    const wide = decodeNoticeRecords([...noticeRecord(base), 'X'].join('^'), 1, 'H0STCNI0')
+    expect(wide).toMatchObject({ fieldsPerRecord: 27, expectedFields: 26 })
+    expect(wide.items[0]!.orderPrice).toBe(70000)
+  })
+
+  /** The 23-field layout reported from a paper account (reference §7.10): 0–17 as §7.9, then `1Y`, `10`, blank, name, price. */
+  const paperRecord = (o: Parameters<typeof noticeRecord>[0]): string[] => [
+    ...noticeRecord(o).slice(0, 18),
+    '1Y',
+    '10',
+    '',
+    '삼성전자',
+    String(o.orderPrice),
+  ]
+
+  it('decodes the 23-field paper layout (§7.10) as a known layout: no drift, order price at 22', () => {
+    const rec = paperRecord({
+      ...base,
+      fill: false,
+      orderQuantity: 14,
+      orderPrice: 71000,
+      quantity: 14,
+      price: 71000,
+    })
+    expect(rec).toHaveLength(23)
+    const d = decodeNoticeRecords(rec.join('^'), 1, 'H0STCNI9')
+    expect(d).toMatchObject({ fieldsPerRecord: 23, expectedFields: 23 })
+    expect(d.items[0]).toMatchObject({
+      orderNo: '0000012345',
+      isFill: false,
+      orderQuantity: 14,
+      orderPrice: 71000,
+    })
+    // Two records in one frame (§7.5: count prefix, records concatenated).
+    const two = decodeNoticeRecords(
+      [...rec, ...paperRecord({ ...base, orderNo: '77' })].join('^'),
+      2,
+      'H0STCNI9',
+    )
+    expect(two.items.map((i) => i.orderNo)).toEqual(['0000012345', '0000000077'])
+  })
+
+  it('an unknown count is decoded from what is there and reported as drift; fewer than 17 fields is an error', () => {
+    const rec = noticeRecord(base).slice(0, 24)
+    const d = decodeNoticeRecords(rec.join('^'), 1, 'H0STCNI9')
+    expect(d).toMatchObject({ fieldsPerRecord: 24, expectedFields: 26 })
+    expect(d.items[0]).toMatchObject({
+      orderNo: '0000012345',
+      quantity: 5,
+      price: 70000,
+      orderQuantity: 10,
+      orderPrice: 0,
+    })
+    expect(() => decodeNoticeRecords(noticeRecord(base).slice(0, 16).join('^'), 1, 'H0STCNI0')).toThrow(
       /KIS_FRAME_FIELD_COUNT/,
     )
-    expect(decodeNoticeRecords([...noticeRecord(base), 'X'].join('^'), 1, 'H0STCNI0').fieldsPerRecord).toBe(
-      27,
+  })
+
+  it('property: the 23- and 26-field layouts decode to the same notice (but for the layout-only fields)', () => {
+    fc.assert(
+      fc.property(
+        fc.record({
+          orderNo: fc.integer({ min: 1, max: 9_999_999_999 }).map(String),
+          side: fc.constantFrom('buy' as const, 'sell' as const),
+          quantity: fc.integer({ min: 1, max: 1_000_000 }),
+          price: fc.integer({ min: 1, max: 5_000_000 }),
+          fill: fc.boolean(),
+          orderQuantity: fc.integer({ min: 1, max: 1_000_000 }),
+          orderPrice: fc.integer({ min: 0, max: 5_000_000 }),
+          acceptance: fc.constantFrom('1' as const, '2' as const, '3' as const),
+          correction: fc.constantFrom('0' as const, '1' as const, '2' as const),
+        }),
+        (o) => {
+          const input = { ...base, ...o }
+          const full = decodeNoticeRecords(noticeRecord(input).join('^'), 1, 'H0STCNI0').items[0]!
+          const paper = decodeNoticeRecords(paperRecord(input).join('^'), 1, 'H0STCNI9').items[0]!
+          const { raw: _a, ...a } = full
+          const { raw: _b, ...b } = paper
+          expect(b).toEqual(a)
+        },
+      ),
+      { seed: 23, numRuns: 500 },
     )
   })
 

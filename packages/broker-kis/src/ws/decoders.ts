@@ -152,16 +152,34 @@ function optInt(v: string | undefined): number {
 }
 
 /**
- * Decode decrypted H0STCNI0/H0STCNI9 records (26 fields, reference §7.9; the layout grew from 23 to
- * 26 fields once, peers.md §(d)10, so fewer fields are an error and more are drift).
+ * Execution-notice layouts by field count. Fields 0–17 agree in both; they differ after that.
+ * - 26 fields (reference §7.9, the official spec): stock name at 24, order price at 25.
+ * - 23 fields (reference §7.10: measured on a paper account in 2026-08, and the layout python-kis
+ *   decodes): stock name at 21, order price at 22. UNVERIFIED beyond that one source, so both are
+ *   accepted by count, whichever environment sends them.
+ */
+const NOTICE_LAYOUTS: Readonly<Record<number, { orderPrice: number }>> = {
+  26: { orderPrice: 25 },
+  23: { orderPrice: 22 },
+}
+/** Fields through ODER_QTY (index 16): all the adapter acts on. Fewer cannot be read at all. */
+const NOTICE_MIN_FIELDS = 17
+
+/**
+ * Decode decrypted H0STCNI0/H0STCNI9 records, in the 26-field (§7.9) or the 23-field (§7.10)
+ * layout, chosen by field count. Any other count of at least 17 fields is still decoded (never
+ * drop a notice that can be read; the order price is then taken only past 26 fields) and reported
+ * as drift through `expectedFields` ≠ `fieldsPerRecord`; fewer than 17 is an error.
  */
 export function decodeNoticeRecords(
   plaintext: string,
   count: number,
   trId: string,
 ): Decoded<ExecutionNotice> {
-  const expected = KIS_FIELD_COUNTS.H0STCNI0
-  const { records, fieldsPerRecord } = splitRecords(plaintext, count, expected, trId)
+  const { records, fieldsPerRecord } = splitRecords(plaintext, count, NOTICE_MIN_FIELDS, trId)
+  const layout = NOTICE_LAYOUTS[fieldsPerRecord]
+  const expected = layout ? fieldsPerRecord : KIS_FIELD_COUNTS.H0STCNI0
+  const orderPriceAt = layout?.orderPrice ?? (fieldsPerRecord > KIS_FIELD_COUNTS.H0STCNI0 ? 25 : undefined)
   const items: ExecutionNotice[] = []
   for (const f of records) {
     const sideCode = f[4]
@@ -212,7 +230,7 @@ export function decodeNoticeRecords(
       isFill,
       acceptance: acpt === '1' ? 'received' : acpt === '2' ? 'confirmed' : 'ioc_fok_canceled',
       orderQuantity: optInt(f[16]),
-      orderPrice: optInt(f[25]),
+      orderPrice: orderPriceAt === undefined ? 0 : optInt(f[orderPriceAt]),
       raw: f.join('^'),
     })
   }

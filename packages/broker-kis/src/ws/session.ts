@@ -643,7 +643,8 @@ export class KisStreamSession {
   }
 
   #drift<T>(trId: string, d: Decoded<T>): void {
-    if (d.fieldsPerRecord > d.expectedFields) {
+    // More fields than the layout knows, or (notices) a count no known layout has: decoded, reported.
+    if (d.fieldsPerRecord !== d.expectedFields) {
       const k = `${trId}:${d.fieldsPerRecord}`
       if (!this.#driftReported.has(k)) {
         this.#driftReported.add(k)
