@@ -1,3 +1,4 @@
+import type { BrokerCapabilities } from './capabilities'
 import type {
   BrokerAck,
   BrokerOrder,
@@ -34,6 +35,12 @@ export interface OrderRef {
  * request, and the order's fate arrives through `streamOrderEvents` (or the queries).
  */
 export interface BrokerGateway {
+  /**
+   * What this gateway's environment can answer. Absent means everything (see `capabilitiesOf`).
+   * A query the environment cannot answer rejects with `notSupportedInEnvironment`, never with an
+   * empty list.
+   */
+  readonly capabilities?: BrokerCapabilities
   /** Send a new order. Resolves when the broker has accepted the request. */
   placeOrder(intent: OrderIntentInput): Promise<BrokerAck>
   /** Ask to cancel the remaining quantity. The cancel is final only when a `canceled` event arrives. */

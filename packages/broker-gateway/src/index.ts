@@ -1,4 +1,13 @@
 // Public API of @vellab/broker-gateway. Explicit exports only; test doubles live in ./testing.
+
+export type { BrokerCapabilities } from './capabilities'
+export {
+  capabilitiesOf,
+  FULL_CAPABILITIES,
+  isNotSupportedInEnvironment,
+  NOT_SUPPORTED_IN_ENVIRONMENT,
+  notSupportedInEnvironment,
+} from './capabilities'
 export type { Clock, RandomSource, TimerHandle } from './clock'
 export { seededRandom, sleep, systemClock, systemRandom } from './clock'
 export type {

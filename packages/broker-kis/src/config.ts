@@ -1,5 +1,5 @@
 import { readFileSync } from 'node:fs'
-import { describeIssues } from '@vellab/broker-gateway'
+import { type BrokerCapabilities, describeIssues } from '@vellab/broker-gateway'
 import { z } from 'zod'
 import { KisError } from './errors'
 
@@ -7,6 +7,36 @@ import { KisError } from './errors'
 export type KisEnvironment = 'real' | 'paper'
 
 // reference/kis-openapi.md §1: default hosts per environment (WebSocket is plain ws://, path /tryitout).
+/**
+ * What each environment can answer, by default.
+ *
+ * KIS reports fills per order (cumulative quantity and average price in inquire-daily-ccld,
+ * reference §4.4), never per execution, in both environments.
+ *
+ * Paper: UNVERIFIED, one source (reference §7.10): paper `inquire-daily-ccld` returned no order rows
+ * at all (old TR id VTTC8001R; the current VTTC0081R was not tested) and `inquire-psbl-rvsecncl`
+ * answered 90000000, so by default the paper environment is taken to list neither orders nor fills,
+ * and `getOrders`/`getOpenOrders`/`getFills` refuse with `notSupportedInEnvironment` instead of
+ * answering an empty list. If your paper account does list them, set
+ * `capabilities: { listOrders: true, listFills: true }`.
+ */
+export const KIS_DEFAULT_CAPABILITIES: Readonly<Record<KisEnvironment, BrokerCapabilities>> = Object.freeze({
+  real: Object.freeze({
+    listOrders: true,
+    listFills: true,
+    perExecutionFills: false,
+    positions: true,
+    cash: true,
+  }),
+  paper: Object.freeze({
+    listOrders: false,
+    listFills: false,
+    perExecutionFills: false,
+    positions: true,
+    cash: true,
+  }),
+})
+
 /** Official endpoints per environment. */
 export const KIS_DEFAULT_URLS: Readonly<Record<KisEnvironment, { rest: string; ws: string }>> = {
   real: {
@@ -153,6 +183,20 @@ export const KisConfigSchema = z.object({
   custType: z.enum(['P', 'B']).default('P'),
   /** Use the old TR ids (reference §4.0) instead of the current ones. @default false */
   legacyTrIds: z.boolean().default(false),
+  /**
+   * What the environment can answer (see `BrokerCapabilities` in `@vellab/broker-gateway`);
+   * fields given here override the environment's defaults ({@link KIS_DEFAULT_CAPABILITIES}).
+   */
+  capabilities: z
+    .object({
+      listOrders: z.boolean(),
+      listFills: z.boolean(),
+      perExecutionFills: z.boolean(),
+      positions: z.boolean(),
+      cash: z.boolean(),
+    })
+    .partial()
+    .optional(),
   limits: LimitsSchema.prefault({}),
   timeouts: TimeoutsSchema.prefault({}),
   retry: RetrySchema.prefault({}),
@@ -162,7 +206,8 @@ export const KisConfigSchema = z.object({
 /** The configuration as the caller writes it (defaults optional). */
 export type KisConfigInput = z.input<typeof KisConfigSchema>
 /** The validated configuration with defaults applied and URLs and limits resolved. */
-export type KisConfig = z.output<typeof KisConfigSchema> & {
+export type KisConfig = Omit<z.output<typeof KisConfigSchema>, 'capabilities'> & {
+  capabilities: BrokerCapabilities
   restBaseUrl: string
   wsUrl: string
   limits: { restPerSecond: number }
@@ -184,6 +229,7 @@ export function parseKisConfig(input: unknown): KisConfig {
     restBaseUrl: (c.restBaseUrl ?? KIS_DEFAULT_URLS[c.environment].rest).replace(/\/+$/, ''),
     wsUrl: c.wsUrl ?? KIS_DEFAULT_URLS[c.environment].ws,
     limits: { ...c.limits, restPerSecond: c.limits.restPerSecond ?? KIS_DEFAULT_REST_LIMIT[c.environment] },
+    capabilities: Object.freeze({ ...KIS_DEFAULT_CAPABILITIES[c.environment], ...c.capabilities }),
     cano,
     productCode,
   } as KisConfig

@@ -80,12 +80,14 @@ export type KisEvent =
    * A REST snapshot of today's orders was merged into the execution-notice totals (on every
    * (re)subscription and when verifying): `raised` orders got a catch-up `filled` event,
    * `terminal` got a canceled/rejected/expired/replaced event the notices had missed. `stale`
-   * means a newer (re)subscription superseded it.
+   * means a newer (re)subscription superseded it; `unavailable` means the environment cannot list
+   * today's orders (`capabilities.listOrders` false), so nothing was fetched and nothing missed
+   * can be caught up from the stream's side.
    */
   | {
       type: 'notice.sync'
       phase: 'baseline' | 'subscribed' | 'verify' | 'retry' | 'confirm'
-      outcome: 'ok' | 'failed' | 'stale'
+      outcome: 'ok' | 'failed' | 'stale' | 'unavailable'
       orders: number
       raised: number
       terminal: number

@@ -1,5 +1,5 @@
 import { inspect } from 'node:util'
-import { BrokerError, seededRandom } from '@vellab/broker-gateway'
+import { BrokerError, isNotSupportedInEnvironment, seededRandom } from '@vellab/broker-gateway'
 import { ManualClock } from '@vellab/broker-gateway/testing'
 import { HttpResponse, http } from 'msw'
 import { setupServer } from 'msw/node'
@@ -35,7 +35,12 @@ async function drive<T>(clock: ManualClock, p: Promise<T>, stepMs = 50, max = 40
   return p
 }
 
-function setup(env: 'real' | 'paper' = 'paper') {
+// The paper setups here list orders (the REST paths under test); the paper default that cannot
+// (reference §7.10) has its own tests.
+function setup(
+  env: 'real' | 'paper' = 'paper',
+  capabilities: { listOrders?: boolean; listFills?: boolean } = { listOrders: true, listFills: true },
+) {
   const creds = fakeKisCredentials()
   const clock = new ManualClock(Date.parse('2026-11-24T01:00:00Z'))
   const events: KisEvent[] = []
@@ -63,6 +68,7 @@ function setup(env: 'real' | 'paper' = 'paper') {
       restBaseUrl: BASE,
       wsUrl: 'ws://kis-gw.test/tryitout',
       limits: { restPerSecond: 50 },
+      capabilities,
     },
     clock,
     random: seededRandom(1),
@@ -139,6 +145,83 @@ describe('KisGateway', () => {
       ORD_UNPR: '70000',
       EXCG_ID_DVSN_CD: 'KRX',
     })
+  })
+
+  it('on paper by default (reference §7.10) lists nothing: order and fill queries refuse with a typed error and send no request; a known order is still modified, an unknown one is not guessed', async () => {
+    const { gw, clock, creds } = setup('paper', {})
+    expect(gw.capabilities).toMatchObject({
+      listOrders: false,
+      listFills: false,
+      positions: true,
+      cash: true,
+    })
+    const real = setup('real', {})
+    expect(real.gw.capabilities).toMatchObject({
+      listOrders: true,
+      listFills: true,
+      perExecutionFills: false,
+    })
+    let listed = 0
+    const bodies: Record<string, string>[] = []
+    server.use(
+      http.get(`${BASE}${T}/inquire-daily-ccld`, () => {
+        listed++
+        return ok({ output1: [], output2: {} })
+      }),
+      http.post(`${BASE}${T}/order-cash`, () =>
+        HttpResponse.json({
+          rt_cd: '0',
+          msg_cd: '40600000',
+          msg1: 'ok',
+          output: { KRX_FWDG_ORD_ORGNO: '00950', ODNO: '500', ORD_TMD: '100000' },
+        }),
+      ),
+      http.post(`${BASE}${T}/order-rvsecncl`, async ({ request }) => {
+        bodies.push((await request.json()) as Record<string, string>)
+        return HttpResponse.json({
+          rt_cd: '0',
+          msg_cd: '40620000',
+          msg1: 'ok',
+          output: { KRX_FWDG_ORD_ORGNO: '00950', ODNO: '501', ORD_TMD: '100001' },
+        })
+      }),
+    )
+    for (const q of [
+      (): Promise<unknown> => gw.getOrders(creds.account),
+      (): Promise<unknown> => gw.getOpenOrders(creds.account),
+      (): Promise<unknown> => gw.getFills(creds.account),
+    ]) {
+      const err = await drive(clock, q()).catch((e: unknown) => e)
+      expect(isNotSupportedInEnvironment(err)).toBe(true)
+      expect(String(err)).toMatch(/cannot list/)
+    }
+    expect(listed).toBe(0)
+    // An order this process did not place cannot be looked up: refused, nothing sent.
+    const unknown = await drive(clock, gw.cancelOrder('0000000999')).catch((e: unknown) => e)
+    expect(isNotSupportedInEnvironment(unknown)).toBe(true)
+    expect(bodies).toEqual([])
+    // An order it placed is modified from what it knows (price-only: the whole rest).
+    await drive(
+      clock,
+      gw.placeOrder({
+        intentId: 'p1',
+        account: creds.account,
+        strategyId: 's',
+        symbol: '005930',
+        side: 'buy',
+        quantity: 5,
+        orderType: 'limit',
+        limitPrice: 70_000,
+      }),
+    )
+    const rack = await drive(clock, gw.replaceOrder('0000000500', { limitPrice: 69_900 }))
+    expect(rack).toMatchObject({ brokerOrderId: '0000000500', newBrokerOrderId: '0000000501' })
+    expect(bodies[0]).toMatchObject({ ORGN_ODNO: '0000000500', QTY_ALL_ORD_YN: 'Y', ORD_UNPR: '69900' })
+    // Overridden where the account does list: the same query reaches the wire.
+    const listing = setup('paper', { listOrders: true })
+    await drive(listing.clock, listing.gw.getOrders(listing.creds.account))
+    expect(listed).toBe(1)
+    await Promise.all([gw.close(), real.gw.close(), listing.gw.close()])
   })
 
   it('rejects a malformed intent and a foreign account before anything is sent', async () => {

@@ -1,5 +1,6 @@
 import type {
   BrokerAck,
+  BrokerCapabilities,
   BrokerGateway,
   BrokerOrder,
   BrokerOrderEvent,
@@ -23,6 +24,7 @@ import type {
 import {
   BrokerError,
   FillQuerySchema,
+  notSupportedInEnvironment,
   OrderIntentSchema,
   OrderQuerySchema,
   parseOrThrow,
@@ -136,6 +138,11 @@ const PRICELESS_ORD_DVSN: ReadonlySet<string> = new Set([
  */
 export class KisGateway implements BrokerGateway {
   readonly config: KisConfig
+  /**
+   * What this environment can answer (`config.capabilities`; by default the paper environment
+   * lists neither orders nor fills, see `KIS_DEFAULT_CAPABILITIES`).
+   */
+  readonly capabilities: BrokerCapabilities
   readonly limiter: SlidingWindowLimiter
   readonly tokens: TokenManager
   readonly approvals: ApprovalKeyManager
@@ -151,10 +158,13 @@ export class KisGateway implements BrokerGateway {
   readonly #noticeSync: NoticeSync
   readonly #limiterLease: AppKeyLimiterLease | undefined
   #noticeRelease: Unsubscribe | undefined
+  #noticesLive = false
+  readonly #liveWaiters: (() => void)[] = []
 
   constructor(options: KisGatewayOptions) {
     const config = 'cano' in options.config ? options.config : parseKisConfig(options.config)
     this.config = config
+    this.capabilities = config.capabilities
     this.#secrets.add(config.appKey)
     this.#secrets.add(config.appSecret)
     this.#clock = options.clock ?? systemClock
@@ -271,18 +281,36 @@ export class KisGateway implements BrokerGateway {
       account: config.account,
       clock: this.#clock,
       fetchSnapshot: () => this.#fillSnapshot(),
+      canSnapshot: config.capabilities.listOrders,
+      onCatchUpUnavailable: () =>
+        this.#tellGap(
+          'execution notices sent while not subscribed cannot be caught up: this environment cannot list today’s orders',
+        ),
       deliver: (events) => this.#deliver(events),
       emit: this.#emit,
       // An unconfirmed modify/cancel is a gap in what the stream told: the owner reconciles it.
-      onUnconfirmed: (p) =>
-        this.#gapListeners.forEach((l) => {
-          try {
-            l(`unconfirmed ${p.kind} ${p.requestNo} of order ${p.target}`)
-          } catch {
-            // Listener bugs stay with the listener.
-          }
-        }),
+      onUnconfirmed: (p) => this.#tellGap(`unconfirmed ${p.kind} ${p.requestNo} of order ${p.target}`),
     })
+  }
+
+  #tellGap(reason: string): void {
+    for (const l of this.#gapListeners) {
+      try {
+        l(reason)
+      } catch {
+        // Listener bugs stay with the listener.
+      }
+    }
+  }
+
+  #requireListing(capability: 'listOrders' | 'listFills', operation: string): void {
+    if (this.capabilities[capability]) return
+    throw notSupportedInEnvironment(
+      operation,
+      capability === 'listOrders'
+        ? `the ${this.config.environment} environment cannot list today's orders (reference §7.10; set capabilities.listOrders if yours can)`
+        : `the ${this.config.environment} environment cannot list fills (reference §7.10; set capabilities.listFills if yours can)`,
+    )
   }
 
   // ---------------------------------------------------------------- helpers
@@ -310,6 +338,32 @@ export class KisGateway implements BrokerGateway {
     return arr
       .filter((r) => !(r && typeof r === 'object' && Object.values(r).every((v) => v === '' || v === null)))
       .map((r) => this.rest.parse(schema, r, operation))
+  }
+
+  /**
+   * Resolves once the execution-notice registration (started by `streamOrderEvents`) has been
+   * acknowledged by the broker (the first time; later gaps are reported through `onStreamGap`). Where the environment cannot list today's orders
+   * (`capabilities.listOrders` false), a notice sent before that moment cannot be caught up, so a
+   * caller should not place orders before it; rejects with an `unavailable` error after `timeoutMs`.
+   */
+  whenOrderEventsLive(timeoutMs = 30_000): Promise<void> {
+    if (this.#noticesLive) return Promise.resolve()
+    return new Promise<void>((resolve, reject) => {
+      const timer = this.#clock.setTimeout(() => {
+        const i = this.#liveWaiters.indexOf(done)
+        if (i >= 0) this.#liveWaiters.splice(i, 1)
+        reject(
+          new BrokerError('unavailable', `execution notices not live after ${timeoutMs} ms`, {
+            operation: 'whenOrderEventsLive',
+          }),
+        )
+      }, timeoutMs)
+      const done = () => {
+        this.#clock.clearTimeout(timer)
+        resolve()
+      }
+      this.#liveWaiters.push(done)
+    })
   }
 
   /** Register a listener told when stream data may have been missed; reconcile via REST then. */
@@ -403,6 +457,16 @@ export class KisGateway implements BrokerGateway {
   /** Branch and division of an order: from our own acks, else from the broker's lists. */
   async #lookup(odno: string, operation: string): Promise<KnownOrder & { remaining: number }> {
     const known = this.#known.get(odno)
+    if (!this.capabilities.listOrders) {
+      // Nothing to look up in this environment (reference §7.10). An order this process placed is
+      // modified from what it knows; the broker checks the quantity (a modify beyond what is left is
+      // refused, 40430000), so an unknown remainder is sent as a partial modify.
+      if (known) return { ...known, remaining: Number.POSITIVE_INFINITY }
+      throw notSupportedInEnvironment(
+        operation,
+        `order ${odno} was not placed by this process and this environment cannot list orders to look it up`,
+      )
+    }
     const open = (await this.#openRows('cancel', operation)).find((o) => o.odno === odno)
     if (!open) {
       throw new BrokerError('rejected', `order ${odno} has nothing left to modify or cancel`, { operation })
@@ -727,6 +791,7 @@ export class KisGateway implements BrokerGateway {
 
   async getOpenOrders(account: string): Promise<BrokerOrder[]> {
     this.#checkAccount(account, 'getOpenOrders')
+    this.#requireListing('listOrders', 'getOpenOrders')
     const rows = await this.#openRows('reconcile', 'getOpenOrders')
     return rows.map((r) => {
       const k = describeOrdDvsn(r.ordDvsn)
@@ -751,6 +816,7 @@ export class KisGateway implements BrokerGateway {
 
   async getOrders(account: string, queryInput: OrderQuery = {}): Promise<BrokerOrder[]> {
     this.#checkAccount(account, 'getOrders')
+    this.#requireListing('listOrders', 'getOrders')
     const q = parseOrThrow(OrderQuerySchema, queryInput, { operation: 'getOrders' })
     const today = this.#today()
     const rows = await this.#dailyRows(
@@ -811,6 +877,7 @@ export class KisGateway implements BrokerGateway {
    */
   async getFills(account: string, queryInput: FillQuery = {}): Promise<Fill[]> {
     this.#checkAccount(account, 'getFills')
+    this.#requireListing('listFills', 'getFills')
     const q = parseOrThrow(FillQuerySchema, queryInput, { operation: 'getFills' })
     const today = this.#today()
     const rows = await this.#dailyRows(
@@ -1068,7 +1135,11 @@ export class KisGateway implements BrokerGateway {
         true,
         {
           beforeSubscribe: () => this.#noticeSync.beforeSubscribe(),
-          onAcknowledged: () => this.#noticeSync.onSubscribed(),
+          onAcknowledged: () => {
+            this.#noticesLive = true
+            for (const w of this.#liveWaiters.splice(0)) w()
+            this.#noticeSync.onSubscribed()
+          },
         },
       )
     }

@@ -9,6 +9,7 @@ export { classifyKisFailure, TOKEN_REJECT_CODES } from './classify'
 export type { KisConfig, KisConfigInput, KisEnvironment, LoadKisConfigOptions } from './config'
 export {
   describeKisConfig,
+  KIS_DEFAULT_CAPABILITIES,
   KIS_DEFAULT_REST_LIMIT,
   KIS_DEFAULT_URLS,
   KIS_MAX_SUBSCRIPTIONS,

@@ -44,7 +44,11 @@ interface BookOrder {
   cancelOf?: { orderNo: string; confirmed: number; refused?: boolean }
 }
 
-function setup(tuning: NoticeSyncTuning = {}) {
+// These tests drive the REST seeding, so the paper account here lists its orders (KIS paper as
+// reported does not, reference §7.10: see the 'cannot list' tests for that default).
+const LISTING = { listOrders: true, listFills: true }
+
+function setup(tuning: NoticeSyncTuning = {}, capabilities: { listOrders?: boolean } = LISTING) {
   const creds = fakeKisCredentials()
   // 2026-11-24 10:00 KST.
   const clock = new ManualClock(Date.parse('2026-11-24T01:00:00Z'))
@@ -105,6 +109,7 @@ function setup(tuning: NoticeSyncTuning = {}) {
       wsUrl: 'ws://kis-sync.test/tryitout',
       limits: { restPerSecond: 50 },
       websocket: { reconnectBaseMs: 100, slotHoldMs: 0 },
+      capabilities,
     },
     clock,
     random: seededRandom(7),
@@ -198,6 +203,56 @@ function setup(tuning: NoticeSyncTuning = {}) {
     start: () => gw.streamOrderEvents(creds.account, (e) => got.push(e)),
   }
 }
+
+describe('NoticeSync where the environment cannot list orders (paper default, reference §7.10)', () => {
+  it('fetches nothing, reports every would-be snapshot unavailable, tells gap listeners on each subscription, and still delivers notices', async () => {
+    const h = setup({}, {})
+    expect(h.gw.capabilities.listOrders).toBe(false)
+    // The broker's books hold a fill this process never heard of: nothing may be read as "none".
+    h.book.set('0000000301', { odno: '0000000301', qty: 10, filled: 4, amount: 280_000 })
+    const gaps: string[] = []
+    h.gw.onStreamGap((r) => gaps.push(r))
+    h.start()
+    await h.until('socket', () => h.sockets.sockets.length === 1)
+    const s = h.latest()
+    s.open()
+    await h.until('subscribe sent', () => s.subscriptions().length === 1)
+    const live = h.gw.whenOrderEventsLive(10_000)
+    s.receive(subscribeAck('H0STCNI9', h.creds.htsId, { key: KEY, iv: IV }))
+    await live
+    await h.clock.advanceAsync(10)
+    expect(h.queries).toEqual([])
+    expect(h.syncs().map((e) => e.type === 'notice.sync' && [e.phase, e.outcome])).toEqual([
+      ['baseline', 'unavailable'],
+      ['subscribed', 'unavailable'],
+    ])
+    expect(gaps).toHaveLength(1)
+    expect(gaps[0]).toMatch(/cannot be caught up/)
+    // No catch-up event invented from nothing, and live notices still flow.
+    expect(h.got).toEqual([])
+    h.fillNotice(s, '0000000301', 2, hhmmss(h.clock.now()))
+    expect(h.got.filter((e) => e.type === 'filled')).toHaveLength(1)
+    // A reconnect re-registers: the gap is told again.
+    s.serverClose(1006)
+    await h.until('reconnect', () => h.sockets.sockets.length === 2, 2_000)
+    const s2 = h.latest()
+    s2.open()
+    await h.until('resubscribed', () => s2.subscriptions().length === 1)
+    expect(gaps.filter((g) => /cannot be caught up/.test(g))).toHaveLength(2)
+    expect(h.queries).toEqual([])
+    await h.gw.close()
+  })
+
+  it('whenOrderEventsLive rejects with an unavailable error when no acknowledgement comes', async () => {
+    const h = setup({}, {})
+    h.start()
+    const live = h.gw.whenOrderEventsLive(1_000).catch((e: unknown) => e)
+    await h.clock.advanceAsync(1_001)
+    const err = await live
+    expect(err).toMatchObject({ kind: 'unavailable', message: expect.stringMatching(/not live after 1000 ms/) })
+    await h.gw.close()
+  })
+})
 
 describe('NoticeSync (REST seeding of notice totals)', () => {
   it('snapshots before subscribing, again after the ack, and emits a fill that fell between them', async () => {

@@ -44,6 +44,16 @@ export interface NoticeSyncOptions extends NoticeSyncTuning {
   clock: Clock
   /** Today's orders from REST (inquire-daily-ccld, reference §4.4). */
   fetchSnapshot: () => Promise<OrderFillSnapshot[]>
+  /**
+   * Whether the environment can list today's orders at all (reference §7.10: KIS paper returned
+   * no rows). When it cannot, no snapshot is taken (an empty one would read as "nothing happened"):
+   * each would-be snapshot is reported as `unavailable`, and on every (re)subscription
+   * `onCatchUpUnavailable` is called, because notices sent while nobody listened are lost for good
+   * and only reconciliation (positions, cash) can find their effect. @default true
+   */
+  canSnapshot?: boolean
+  /** Called on every (re)subscription when `canSnapshot` is false (see there). */
+  onCatchUpUnavailable?: () => void
   /** Hands catch-up events to the order-event listeners. */
   deliver: (events: BrokerOrderEvent[]) => void
   emit: KisEventListener
@@ -93,6 +103,7 @@ export class NoticeSync {
   #resolves = 0
   readonly #maxConfirmationChecks: number
   readonly #confirmByRest: boolean
+  readonly #canSnapshot: boolean
   #timer: TimerHandle | undefined
   #confirmTimer: TimerHandle | undefined
   #chain: Promise<void> = Promise.resolve()
@@ -105,7 +116,9 @@ export class NoticeSync {
     this.#maxVerifications = options.maxVerifications ?? 3
     this.#maxRetries = options.maxRetries ?? 5
     this.#maxConfirmationChecks = Math.max(1, options.maxConfirmationChecks ?? 5)
-    this.#confirmByRest = (options.confirmation ?? 'notice-or-rest') === 'notice-or-rest'
+    this.#canSnapshot = options.canSnapshot ?? true
+    // Without a listing, a receipt can only be confirmed by its notice; the checks still count down.
+    this.#confirmByRest = this.#canSnapshot && (options.confirmation ?? 'notice-or-rest') === 'notice-or-rest'
     options.tracker.onUncertain(() => this.#scheduleVerify())
     options.tracker.onUnresolved(() => this.#scheduleResolve())
     options.tracker.onPending(() => this.#scheduleConfirm())
@@ -221,6 +234,17 @@ export class NoticeSync {
 
   async #snapshot(phase: NoticeSyncPhase, mode: SnapshotMode, epoch: number): Promise<void> {
     if (this.#closed || epoch !== this.#epoch) return
+    if (!this.#canSnapshot) {
+      this.#o.emit({ type: 'notice.sync', phase, outcome: 'unavailable', orders: 0, raised: 0, terminal: 0 })
+      if (phase === 'baseline') {
+        try {
+          this.#o.onCatchUpUnavailable?.()
+        } catch {
+          // The owner's listener must not stop the subscription.
+        }
+      }
+      return
+    }
     let rows: OrderFillSnapshot[]
     try {
       rows = await this.#o.fetchSnapshot()

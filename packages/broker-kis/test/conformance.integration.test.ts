@@ -22,6 +22,7 @@ for (const env of ['real', 'paper'] as const) {
           rig.sim.control.fill(id, { qty: quantity, price })
         },
         close: rig.close,
+        ready: () => rig.gateway.whenOrderEventsLive(8_000),
       }
     },
     { timeoutMs: 8_000 },

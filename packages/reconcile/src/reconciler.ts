@@ -1,5 +1,6 @@
 import {
   type Clock,
+  capabilitiesOf,
   kstDate,
   type RandomSource,
   sleep,
@@ -56,8 +57,8 @@ export interface ReconcilerOptions<DB extends ReconcileTables> {
   /** Positions and cash tolerances (see {@link BookTolerances}). */
   tolerances?: Partial<BookTolerances>
   /**
-   * What the account's environment can answer; to be fed from the gateway contract's capabilities
-   * once it has them (issue #17). @default every capability
+   * What the account's environment can answer, overriding what the gateway declares.
+   * @default the gateway's `capabilities` (`capabilitiesOf(broker)`)
    */
   capabilities?: ReadCapabilities | ((account: string) => ReadCapabilities)
   /** Mean time between periodic passes of an account. @default 60_000 */
@@ -353,16 +354,14 @@ class ReconcilerImpl implements Reconciler {
     const runId = String(run.id)
     this.#emit({ type: 'run_started', runId, account, trigger, at: startedAt })
     let requests = 0
-    const capabilities =
-      typeof this.#o.capabilities === 'function'
-        ? this.#o.capabilities(account)
-        : (this.#o.capabilities ?? {})
-    const limits = [
-      ...(capabilities.listOrders === false
+    const capabilities = this.#capabilitiesOf(account)
+    const limitsOf = (c: ReadCapabilities) => [
+      ...(c.listOrders === false
         ? ["cannot list today's orders: a lost ack is never proven absent, foreign orders are not seen"]
         : []),
-      ...(capabilities.listFills === false ? ["cannot list today's fills"] : []),
+      ...(c.listFills === false ? ["cannot list today's fills"] : []),
     ]
+    let limits = limitsOf(capabilities)
     try {
       // Local first, broker second: the broker's view is then never older than ours, so a local
       // order is never "ahead" only because the broker was read too early.
@@ -372,12 +371,10 @@ class ReconcilerImpl implements Reconciler {
           { account, limit: this.#o.maxLocalOrders ?? 1_000_000 },
         )
       ).filter((o) => !isTerminal(o.state) || (o.submittedAt !== null && kstDate(o.submittedAt) === date))
-      const capabilities =
-        typeof this.#o.capabilities === 'function'
-          ? this.#o.capabilities(account)
-          : (this.#o.capabilities ?? {})
       const snap = await readBroker(this.#o.broker, account, date, this.#clock.now(), capabilities)
       requests = snap.requests
+      // A listing the gateway refused as not supported counts as undeclared-but-unavailable.
+      limits = limitsOf({ listOrders: snap.orders !== null, listFills: snap.fills !== null })
       const orders = await reconcileOrders(
         {
           store: this.#o.store,
@@ -478,6 +475,19 @@ class ReconcilerImpl implements Reconciler {
         limits,
         error,
       })
+    }
+  }
+
+  /** The gateway's declaration, overridden by the `capabilities` option where it says anything. */
+  #capabilitiesOf(account: string): ReadCapabilities {
+    const declared = capabilitiesOf(this.#o.broker)
+    const stated =
+      typeof this.#o.capabilities === 'function'
+        ? this.#o.capabilities(account)
+        : (this.#o.capabilities ?? {})
+    return {
+      listOrders: stated.listOrders ?? declared.listOrders,
+      listFills: stated.listFills ?? declared.listFills,
     }
   }
 

@@ -1,4 +1,11 @@
-import type { BrokerGateway, BrokerOrder, CashBalance, Fill, Position } from '@vellab/broker-gateway'
+import {
+  type BrokerGateway,
+  type BrokerOrder,
+  type CashBalance,
+  type Fill,
+  isNotSupportedInEnvironment,
+  type Position,
+} from '@vellab/broker-gateway'
 import { ReconcileError } from './errors'
 
 /**
@@ -6,11 +13,15 @@ import { ReconcileError } from './errors'
  * through its lowest-priority lane so reconciliation never delays an order or a cancel
  * (`@vellab/broker-kis` already sends every inquiry through its `reconcile` lane).
  */
-export type BrokerReader = Pick<BrokerGateway, 'getOrders' | 'getFills' | 'getPositions' | 'getCash'>
+export type BrokerReader = Pick<
+  BrokerGateway,
+  'getOrders' | 'getFills' | 'getPositions' | 'getCash' | 'capabilities'
+>
 
 /**
- * What the account's broker environment can answer. Meant to be wired to the gateway contract's
- * capabilities declaration once it exists (issue #17); until then the app states it here.
+ * What the account's broker environment can answer. By default taken from the gateway's own
+ * `capabilities` declaration (`capabilitiesOf`); the reconciler's `capabilities` option overrides it
+ * per account.
  */
 export interface ReadCapabilities {
   /** The environment lists today's orders (KIS paper may not: reference/kis-openapi.md §7.10). @default true */
@@ -63,15 +74,25 @@ export async function readBroker(
       )
     }
   }
+  // A gateway that did not declare it, but refuses a listing as not supported in its environment,
+  // is taken at its word: that view is unavailable (null), never an empty list, and the pass goes on.
+  const listing = async <T>(what: string, call: () => Promise<T>): Promise<T | null> => {
+    try {
+      return await read(what, call)
+    } catch (error) {
+      if (isNotSupportedInEnvironment((error as ReconcileError).cause)) return null
+      throw error
+    }
+  }
   // Sequential on purpose: the reads share the adapter's rate budget with order flow.
   const orders =
     capabilities.listOrders === false
       ? null
-      : await read('getOrders', () => reader.getOrders(account, { from: date, to: date }))
+      : await listing('getOrders', () => reader.getOrders(account, { from: date, to: date }))
   const fills =
     capabilities.listFills === false
       ? null
-      : await read('getFills', () => reader.getFills(account, { from: date, to: date }))
+      : await listing('getFills', () => reader.getFills(account, { from: date, to: date }))
   const positions = await read('getPositions', () => reader.getPositions(account))
   const cash = await read('getCash', () => reader.getCash(account))
   const foreign =

@@ -1,4 +1,9 @@
-import { BrokerError, type BrokerGateway, type OrderIntentInput } from '@vellab/broker-gateway'
+import {
+  type BrokerCapabilities,
+  BrokerError,
+  type BrokerGateway,
+  type OrderIntentInput,
+} from '@vellab/broker-gateway'
 import { flushMicrotasks, InMemoryBroker, ManualClock } from '@vellab/broker-gateway/testing'
 import {
   createOrderStore,
@@ -49,12 +54,14 @@ export class World {
     readonly db: Kysely<Db>,
     options: Partial<ReconcilerOptions<Db>> = {},
     readonly prefix = `w${(nextWorld++).toString().padStart(3, '0')}`,
+    brokerCapabilities: Partial<BrokerCapabilities> = {},
   ) {
     this.account = `${prefix}-01`
     const ACCOUNT = this.account
     this.broker = new InMemoryBroker({
       clock: this.clock,
       idPrefix: prefix.toUpperCase(),
+      capabilities: brokerCapabilities,
       accounts: [
         {
           account: ACCOUNT,

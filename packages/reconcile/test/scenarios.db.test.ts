@@ -1,3 +1,4 @@
+import { NOT_SUPPORTED_IN_ENVIRONMENT } from '@vellab/broker-gateway'
 import type { TestDatabase } from '@vellab/testkit/postgres'
 import type { Kysely } from 'kysely'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
@@ -200,5 +201,37 @@ describe('scenarios against the InMemoryBroker on real Postgres', () => {
     )
     expect((await w.reconciler.guard.check(w.intent())).allowed).toBe(false)
     expectNothingSentTwice(w, [intent.intentId])
+  })
+
+  it('takes the environment’s limits from the gateway’s own declaration, and from a listing it refuses as not supported', async () => {
+    // Declared by the gateway (no reconciler option).
+    const declared = new World(db, {}, undefined, { listOrders: false, listFills: false })
+    const a = declared.intent()
+    await declared.send(a, 'lost_ack')
+    declared.clock.advance(60_000)
+    const r1 = await declared.reconciler.run(declared.account)
+    expect(r1.status).toBe('ticketed')
+    expect(r1.limits).toContain("cannot list today's fills")
+    expect((await declared.order(a.intentId)).state).toBe('RECONCILE_REQUIRED')
+    expectNothingSentTwice(declared, [a.intentId])
+    // Undeclared, but the listing is refused as not supported: unavailable, never an empty list.
+    const undeclared = new World(db)
+    const b = undeclared.intent()
+    await undeclared.send(b, 'lost_ack')
+    undeclared.clock.advance(60_000)
+    undeclared.broker.injectFault('getOrders', {
+      kind: 'invalid_request',
+      brokerCode: NOT_SUPPORTED_IN_ENVIRONMENT,
+      message: 'not supported in this environment',
+    })
+    const r2 = await undeclared.reconciler.run(undeclared.account)
+    expect(r2.status).toBe('ticketed')
+    expect(r2.limits.join('\n')).toMatch(/cannot list today's orders/)
+    expect((await undeclared.order(b.intentId)).state).toBe('RECONCILE_REQUIRED')
+    // The next pass, with the listing back, proves the order was placed.
+    const r3 = await undeclared.reconciler.run(undeclared.account)
+    expect(r3.limits).toEqual([])
+    expect((await undeclared.order(b.intentId)).state).toBe('ACKED')
+    expectNothingSentTwice(undeclared, [b.intentId])
   })
 })

@@ -1,5 +1,6 @@
 import fc from 'fast-check'
 import { describe, expect, it } from 'vitest'
+import { capabilitiesOf, FULL_CAPABILITIES, isNotSupportedInEnvironment } from '../capabilities'
 import type { BrokerOrderEvent } from '../domain'
 import { BrokerError } from '../errors'
 import { describeBrokerGatewayConformance } from './conformance'
@@ -43,6 +44,47 @@ describeBrokerGatewayConformance('InMemoryBroker', async () => {
     fill: async (id, q, p) => broker.fill(id, q, p),
     close: async () => {},
   }
+})
+
+// A broker whose environment cannot list orders or fills (KIS paper as reported, reference §7.10).
+describeBrokerGatewayConformance('InMemoryBroker without order or fill listing', async () => {
+  const broker = new InMemoryBroker({
+    accounts: [{ account: 'A', cash: 100_000_000 }],
+    capabilities: { listOrders: false, listFills: false, perExecutionFills: false },
+  })
+  broker.setPrice(SYM, 70_000)
+  return {
+    gateway: broker,
+    account: 'A',
+    symbol: SYM,
+    restingBuyPrice: 69_000,
+    tickSize: 100,
+    fill: async (id, q, p) => broker.fill(id, q, p),
+    close: async () => {},
+  }
+})
+
+describe('InMemoryBroker capabilities', () => {
+  it('declares everything by default and refuses, with a typed error, what it was told it cannot answer', async () => {
+    expect(capabilitiesOf(new InMemoryBroker())).toEqual(FULL_CAPABILITIES)
+    const broker = new InMemoryBroker({
+      accounts: [{ account: 'A', cash: 1_000_000 }],
+      capabilities: { listOrders: false, cash: false },
+    })
+    expect(capabilitiesOf(broker)).toMatchObject({ listOrders: false, cash: false, listFills: true })
+    for (const q of [
+      () => broker.getOrders('A'),
+      () => broker.getOpenOrders('A'),
+      () => broker.getCash('A'),
+    ]) {
+      const err = await q().catch((e: unknown) => e)
+      expect(isNotSupportedInEnvironment(err)).toBe(true)
+      expect(BrokerError.isKind(err, 'invalid_request')).toBe(true)
+      expect(String(err)).toContain('not supported in this environment')
+    }
+    await expect(broker.getFills('A')).resolves.toEqual([])
+    expect(isNotSupportedInEnvironment(new BrokerError('invalid_request', 'x'))).toBe(false)
+  })
 })
 
 describe('InMemoryBroker', () => {

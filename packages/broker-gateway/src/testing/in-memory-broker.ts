@@ -1,3 +1,4 @@
+import { type BrokerCapabilities, FULL_CAPABILITIES, notSupportedInEnvironment } from '../capabilities'
 import { type Clock, systemClock } from '../clock'
 import {
   type BrokerAck,
@@ -42,6 +43,12 @@ export interface InMemoryBrokerOptions {
   accounts?: PaperAccount[]
   /** Prefix of generated broker order ids. @default 'P' */
   idPrefix?: string
+  /**
+   * What this broker's environment can answer; a query it cannot answer rejects with
+   * `notSupportedInEnvironment` (e.g. `{ listOrders: false, listFills: false }` behaves like KIS's
+   * paper environment as reported in reference §7.10). @default everything
+   */
+  capabilities?: Partial<BrokerCapabilities>
 }
 
 /** A fault to inject into the next call of a method (see `InMemoryBroker.injectFault`). */
@@ -133,7 +140,11 @@ export class InMemoryBroker implements BrokerGateway {
   readonly #submissions = new Map<string, number>()
   readonly #log: BrokerOrderEvent[] = []
 
+  /** What this broker answers (see {@link InMemoryBrokerOptions.capabilities}). */
+  readonly capabilities: BrokerCapabilities
+
   constructor(options: InMemoryBrokerOptions = {}) {
+    this.capabilities = Object.freeze({ ...FULL_CAPABILITIES, ...options.capabilities })
     this.#clock = options.clock ?? systemClock
     this.#idPrefix = options.idPrefix ?? 'P'
     for (const a of options.accounts ?? []) this.openAccount(a)
@@ -374,6 +385,8 @@ export class InMemoryBroker implements BrokerGateway {
 
   async getOpenOrders(account: string): Promise<BrokerOrder[]> {
     this.#failIfInjected('getOpenOrders')
+    if (!this.capabilities.listOrders)
+      throw notSupportedInEnvironment('getOpenOrders', 'this environment cannot list orders')
     return [...this.#orders.values()]
       .filter((s) => s.order.account === account && isWorking(s.order))
       .map((s) => ({ ...s.order }))
@@ -381,6 +394,8 @@ export class InMemoryBroker implements BrokerGateway {
 
   async getOrders(account: string, query: OrderQuery = {}): Promise<BrokerOrder[]> {
     this.#failIfInjected('getOrders')
+    if (!this.capabilities.listOrders)
+      throw notSupportedInEnvironment('getOrders', 'this environment cannot list orders')
     const q = parseOrThrow(OrderQuerySchema, query, { operation: 'getOrders' })
     const today = kstDate(this.#clock.now())
     const from = q.from ?? today
@@ -402,6 +417,8 @@ export class InMemoryBroker implements BrokerGateway {
 
   async getFills(account: string, query: FillQuery = {}): Promise<Fill[]> {
     this.#failIfInjected('getFills')
+    if (!this.capabilities.listFills)
+      throw notSupportedInEnvironment('getFills', 'this environment cannot list fills')
     const q = parseOrThrow(FillQuerySchema, query, { operation: 'getFills' })
     const today = kstDate(this.#clock.now())
     const from = q.from ?? today
@@ -420,6 +437,8 @@ export class InMemoryBroker implements BrokerGateway {
 
   async getPositions(account: string): Promise<Position[]> {
     this.#failIfInjected('getPositions')
+    if (!this.capabilities.positions)
+      throw notSupportedInEnvironment('getPositions', 'this environment cannot list positions')
     const a = this.#accountOf(account)
     return [...a.holdings.entries()].map(([symbol, h]) => {
       const last = this.#market.get(symbol)?.last
@@ -436,6 +455,8 @@ export class InMemoryBroker implements BrokerGateway {
 
   async getCash(account: string): Promise<CashBalance> {
     this.#failIfInjected('getCash')
+    if (!this.capabilities.cash)
+      throw notSupportedInEnvironment('getCash', 'this environment cannot report cash')
     const a = this.#accountOf(account)
     // Settlement is not modelled: D+1 and D+2 equal the deposit.
     return {
