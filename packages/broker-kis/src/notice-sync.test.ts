@@ -249,7 +249,10 @@ describe('NoticeSync where the environment cannot list orders (paper default, re
     const live = h.gw.whenOrderEventsLive(1_000).catch((e: unknown) => e)
     await h.clock.advanceAsync(1_001)
     const err = await live
-    expect(err).toMatchObject({ kind: 'unavailable', message: expect.stringMatching(/not live after 1000 ms/) })
+    expect(err).toMatchObject({
+      kind: 'unavailable',
+      message: expect.stringMatching(/not live after 1000 ms/),
+    })
     await h.gw.close()
   })
 })
