@@ -28,6 +28,12 @@ export const RunnerConfigSchema = z.object({
   orderQuantity: z.coerce.number().int().positive().default(1),
   /** Milliseconds between strategy decisions. @default 1000 */
   decisionIntervalMs: z.coerce.number().int().positive().default(1_000),
+  /**
+   * Which environment of the in-process simulator `sim` mode trades: `real`, or `paper` as a paper
+   * account was seen to behave (reference §7.10: 23-field notices that overtake the order answers,
+   * no order listing, 1 request/s). @default 'real'
+   */
+  simEnvironment: z.enum(['real', 'paper']).default('real'),
   /** Simulator start (KST, `YYYY-MM-DD HH:MM:SS`): a trading day's morning, so the session is open. */
   simStart: z.string().default('2026-11-24 09:05:00'),
   /** Port of the operator HTTP server (health, metrics, dashboard, kill switches) on 127.0.0.1; 0 picks a free one. @default 0 */
@@ -46,6 +52,7 @@ export function loadRunnerConfig(env: NodeJS.ProcessEnv = process.env): RunnerCo
     orderQuantity: env.VELLAB_ORDER_QUANTITY,
     decisionIntervalMs: env.VELLAB_DECISION_INTERVAL_MS,
     simStart: env.VELLAB_SIM_START,
+    simEnvironment: env.VELLAB_SIM_ENV,
     httpPort: env.VELLAB_HTTP_PORT,
   })
   if (!r.success) {

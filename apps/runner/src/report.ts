@@ -1,4 +1,4 @@
-import type { BrokerGateway, BrokerOrderStatus } from '@vellab/broker-gateway'
+import type { BrokerGateway, BrokerOrder, BrokerOrderStatus } from '@vellab/broker-gateway'
 import type { KisEvent } from '@vellab/broker-kis'
 import { ORDER_STATES, type OrderState, type OrderStore } from '@vellab/order-fsm'
 import type { SessionStats } from './session'
@@ -90,6 +90,8 @@ export async function summarize(input: {
   adapter: AdapterTelemetry
   ledger: LedgerView
   appkey: string
+  /** The broker's side of the books check. @default `gateway.getOrders(account)` */
+  brokerOrders?: () => Promise<Pick<BrokerOrder, 'brokerOrderId' | 'filledQuantity' | 'status'>[]>
 }): Promise<RunReport> {
   const states = ORDER_STATES
   const ordersByState: Partial<Record<OrderState, number>> = {}
@@ -114,7 +116,10 @@ export async function summarize(input: {
   }
   // Local projection vs the broker's books: what reconciliation would act on.
   const brokerOrders = new Map(
-    (await input.gateway.getOrders(input.account)).map((o) => [o.brokerOrderId, o]),
+    (await (input.brokerOrders?.() ?? input.gateway.getOrders(input.account))).map((o) => [
+      o.brokerOrderId,
+      o,
+    ]),
   )
   const drift: RunReport['drift'] = []
   for (const s of states) {

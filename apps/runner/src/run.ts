@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto'
-import type { Clock } from '@vellab/broker-gateway'
+import type { BrokerCapabilities, BrokerOrderStatus, Clock } from '@vellab/broker-gateway'
 import { createKisGateway } from '@vellab/broker-kis'
 import { createKisSim } from '@vellab/kis-sim'
 import { createOrderStore, ORDER_STATES } from '@vellab/order-fsm'
@@ -56,9 +56,10 @@ export async function run(config: RunnerConfig, options: RunOptions): Promise<Ru
     // The in-process KIS simulator, its clock set to a trading morning and running at real speed.
     const sim = await createKisSim({ clock: { mode: 'accelerated', speed: 1, start: config.simStart } })
     cleanups.push(() => sim.close())
-    const app = sim.apps.find((a) => a.env === 'real')
+    const environment = config.simEnvironment
+    const app = sim.apps.find((a) => a.env === environment)
     const simAccount = app?.accounts[0]
-    if (!app || !simAccount) throw new Error('the simulator has no real-environment app')
+    if (!app || !simAccount) throw new Error(`the simulator has no ${environment}-environment app`)
     const account = `${simAccount.cano}-${simAccount.productCode}`
     log(`KIS simulator: REST ${sim.restUrl}, WebSocket ${sim.wsUrl}, account ${account}`)
     options.onSimulator?.(sim.apps)
@@ -90,7 +91,7 @@ export async function run(config: RunnerConfig, options: RunOptions): Promise<Ru
     })
     const gateway = createKisGateway({
       config: {
-        environment: 'real',
+        environment,
         appKey: app.appkey,
         appSecret: app.appsecret,
         account,
@@ -116,6 +117,14 @@ export async function run(config: RunnerConfig, options: RunOptions): Promise<Ru
       },
     })
     cleanups.push(() => gateway.close())
+    const cannot = describeLimits(gateway.capabilities)
+    const environmentDetail = `${environment} (simulated)${cannot.length ? `: cannot ${cannot.join(', cannot ')}` : ': answers every query'}`
+    log(`environment ${environmentDetail}`)
+    if (cannot.length) {
+      log(
+        'environment: the adapter refuses those queries rather than answer "none", and reports notices it could not catch up as stream gaps',
+      )
+    }
 
     const store = createOrderStore({ db: database.db as never, clock, actor: 'runner' })
     const recovery = await store.recover({ actor: 'runner:startup' })
@@ -142,6 +151,7 @@ export async function run(config: RunnerConfig, options: RunOptions): Promise<Ru
         )
         const checks = {
           database: db,
+          environment: { ok: true, detail: environmentDetail },
           'execution notices': {
             ok: noticesAreLive,
             detail: noticesAreLive ? 'subscribed' : 'not subscribed yet',
@@ -164,7 +174,7 @@ export async function run(config: RunnerConfig, options: RunOptions): Promise<Ru
     const riskState = new RiskState({ killSwitches: board, guards: risk.options.guards })
     riskState.upsertAccount({
       account,
-      paper: false,
+      paper: environment === 'paper',
       beneficialOwner: 'demo',
       holderType: 'individual',
       nsdsReady: false,
@@ -221,9 +231,49 @@ export async function run(config: RunnerConfig, options: RunOptions): Promise<Ru
       adapter: telemetry,
       ledger: sim.control.ledger(),
       appkey: app.appkey,
+      // Where the environment cannot list orders the simulator's own books are the broker's side.
+      ...(gateway.capabilities.listOrders
+        ? {}
+        : {
+            brokerOrders: async () =>
+              sim.control
+                .orders()
+                .flatMap((o) =>
+                  o.kind === 'new' || o.kind === 'modify'
+                    ? [{ brokerOrderId: o.odno, filledQuantity: o.filledQty, status: simStatus(o) }]
+                    : [],
+                ),
+          }),
     })
     return report
   } finally {
     await cleanup()
+  }
+}
+
+/** What an environment cannot answer, in words. */
+function describeLimits(c: BrokerCapabilities): string[] {
+  return [
+    ...(c.listOrders ? [] : ["list today's orders"]),
+    ...(c.listFills ? [] : ['list fills']),
+    ...(c.positions ? [] : ['report positions']),
+    ...(c.cash ? [] : ['report cash']),
+  ]
+}
+
+/** A simulator order's status in the contract's terms (for the books check). */
+function simStatus(o: { status: string; filledQty: number; remaining: number }): BrokerOrderStatus {
+  switch (o.status) {
+    case 'filled':
+      return 'filled'
+    case 'cancelled':
+    case 'replaced':
+      return 'canceled'
+    case 'expired':
+      return 'expired'
+    case 'rejected':
+      return 'rejected'
+    default:
+      return o.filledQty > 0 ? 'partially_filled' : 'open'
   }
 }

@@ -115,10 +115,24 @@ export function bookRecord(s: SymbolState, at: number, extraFields = 0): string 
 /** How field 9/10 of a 접수 notice are filled (reference §10 item 10, UNVERIFIED). */
 export type ReceiptQtyMode = 'order-qty' | 'zero'
 
+/** Field count of an execution-notice record (reference §7.9: 26; §7.10, paper as reported: 23). */
+export type NoticeLayout = 23 | 26
+
 /** Plaintext H0STCNI0/H0STCNI9 record (26 fields, reference §7.9). */
 export function noticeRecord(
   n: ExchangeNotice,
-  ctx: { accountName: string; symbolName: string; receiptQty: ReceiptQtyMode },
+  ctx: {
+    accountName: string
+    symbolName: string
+    receiptQty: ReceiptQtyMode
+    /**
+     * 26 fields as reference §7.9 lists them, or the 23 a paper account reported (§7.10: 0–17 as
+     * §7.9, then `1Y`, `10`, blank, the stock name at 21 and the order price at 22). @default 26
+     */
+    layout?: NoticeLayout
+    /** Price field (10) of a cancel's 확인: 0 as reported on paper (§7.10). @default the order price */
+    cancelConfirmPriceZero?: boolean
+  },
   extraFields = 0,
 ): string {
   const o = n.order
@@ -136,7 +150,9 @@ export function noticeRecord(
     o.spec.cond,
     o.symbol,
     receiptZero ? '0' : int(n.qty),
-    receiptZero ? '0' : int(n.price),
+    receiptZero || (ctx.cancelConfirmPriceZero && o.kind === 'cancel' && n.kind === 'confirm')
+      ? '0'
+      : int(n.price),
     kstTime(n.at),
     n.kind === 'reject' ? '1' : '0',
     // reference §7.9 #13: 1 접수/정정/취소/거부 notice, 2 체결 notice
@@ -148,14 +164,9 @@ export function noticeRecord(
     o.branch,
     int(o.qty),
     ctx.accountName,
-    '0',
-    '1',
-    'N',
-    '',
-    '',
-    '',
-    ctx.symbolName,
-    int(o.price),
+    ...(ctx.layout === 23
+      ? ['1Y', '10', '', ctx.symbolName, int(o.price)]
+      : ['0', '1', 'N', '', '', '', ctx.symbolName, int(o.price)]),
   ]
   for (let i = 0; i < extraFields; i++) f.push('')
   return f.join('^')

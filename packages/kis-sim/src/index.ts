@@ -26,7 +26,8 @@ export type {
   SimQuote,
   SymbolPatch,
 } from './control'
-export type { PerEnv, SimEvent } from './core'
+export type { PaperProfile, PerEnv, ResolvedPaperProfile, SimEvent } from './core'
+export { DOCUMENTED_PAPER_PROFILE, REPORTED_PAPER_PROFILE } from './core'
 export type {
   AccountConfig,
   ExchangeOptions,
@@ -45,7 +46,7 @@ export {
   type RestFaultEffect,
   type WsConnectFaultEffect,
 } from './faults'
-export { decryptNotice, encryptNotice, FIELD_COUNTS, type ReceiptQtyMode } from './frames'
+export { decryptNotice, encryptNotice, FIELD_COUNTS, type NoticeLayout, type ReceiptQtyMode } from './frames'
 export type {
   DuplicateOrderGroup,
   LedgerOrderEntry,
@@ -63,6 +64,7 @@ export {
   DEFAULT_SYMBOLS,
   type KisSim,
   type KisSimOptions,
+  resolvePaperProfile,
   type SimAppInfo,
 } from './sim'
 export { dailyLimits, type InstrumentKind, isOnTickGrid, type PriceLimits, tickSize } from './ticks'

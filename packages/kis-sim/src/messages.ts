@@ -133,6 +133,10 @@ export const DEFAULT_MESSAGES = {
     paper: '모의투자 주문조직번호를 확인하세요.',
   },
   PAPER_NOT_SUPPORTED_API: same('OPSQ0002', '모의투자에서는 해당업무가 제공되지 않습니다.'),
+  // reference §7.10: paper daily-ccld with no rows answered msg_cd 70070000; its text was not recorded.
+  PAPER_NO_ROWS: same('70070000', '모의투자 조회할 내용이 없습니다.'),
+  // reference §7.10: paper inquire-psbl-rvsecncl answered rt_cd 1, msg_cd 90000000 (text not recorded).
+  PAPER_PSBL_REFUSED: same('90000000', '모의투자에서는 해당업무가 제공되지 않습니다.'),
 } satisfies Record<string, SimMessage>
 
 /** A key of the message table. */

@@ -501,8 +501,10 @@ function inquireDailyCcld(core: SimCore, req: RestRequest, ctx: AuthedContext): 
   rows.sort((a, b) => a.seq - b.seq)
   // reference §4.4: INQR_DVSN 00 역순 (newest first), 01 정순.
   if ((q.inqr_dvsn ?? '00') !== '01') rows.reverse()
+  // reference §7.10: a paper account saw no order rows at all, only output2's totals.
+  const hidden = ctx.env === 'paper' && !core.paper.listsOrders
   const p = paginate(
-    rows,
+    hidden ? [] : rows,
     core.pageSizes.dailyCcld[ctx.env],
     req,
     `${acct.cano}^${acct.productCode}^${from}^${to}`,
@@ -531,7 +533,7 @@ function inquireDailyCcld(core: SimCore, req: RestRequest, ctx: AuthedContext): 
         prsm_tlex_smtl: '0',
         pchs_avg_pric: totCcld > 0 ? (totAmt / totCcld).toFixed(4) : '0.0000',
       },
-      ...envelope(true, inquiryOk(core, ctx.env)),
+      ...envelope(true, hidden ? core.msg('PAPER_NO_ROWS', ctx.env) : inquiryOk(core, ctx.env)),
     },
   }
 }
@@ -750,6 +752,10 @@ function authenticate(
   if (!allowed.includes(trId)) {
     // reference §3.1: a real TR on the paper host → EGW00213 "모의투자 tr이 아닙니다".
     if (env === 'paper' && looksReal(trId)) return gatewayError(core, 'EGW00213', env, trId)
+    // reference §7.10: paper psbl-rvsecncl (VTTC8036R) answered rt_cd 1, msg_cd 90000000.
+    if (env === 'paper' && route.handler === inquirePsblRvsecncl && core.paper.psblRvsecncl === 'refused') {
+      return businessError(core, 'PAPER_PSBL_REFUSED', env, trId)
+    }
     // reference §4.0 / §9: inquire-psbl-rvsecncl and chk-holiday are not offered on paper at all.
     if (env === 'paper' && route.paper.length === 0)
       return gatewayError(core, 'PAPER_NOT_SUPPORTED_API', env, trId)
@@ -1007,11 +1013,30 @@ export class RestFrontend {
           res.on('close', () => this.hanging.delete(res))
           return
         }
-        if (after > 0) this.delay(after, afterHost, () => writeResponse(core, res, out))
-        else writeResponse(core, res, out)
+        const hold = this.paperAnswerHold(r, appkey, out)
+        const answer = (): void => writeResponse(core, res, out)
+        // A manual clock moves only when told: the paper hold then runs on host time, so an order
+        // answer never waits for a clock step.
+        const holdThenAnswer = (): void =>
+          hold > 0 ? this.delay(hold, afterHost || core.clock.mode === 'manual', answer) : answer()
+        if (after > 0) this.delay(after, afterHost, holdThenAnswer)
+        else holdThenAnswer()
       })
     if (before > 0) this.delay(before, beforeHost, run)
     else run()
+  }
+
+  /**
+   * reference §7.10: on paper, notices overtook the answer to an accepted order, modify or cancel
+   * by 150–400 ms. The request has taken effect (its notices are out); the answer waits.
+   */
+  private paperAnswerHold(r: RestRequest, appkey: string, out: RestResponse): number {
+    const core = this.core
+    if (core.auth.apps.get(appkey)?.env !== 'paper') return 0
+    if (!r.path.endsWith('/order-cash') && !r.path.endsWith('/order-rvsecncl')) return 0
+    if ((out.body as { rt_cd?: unknown } | undefined)?.rt_cd !== '0') return 0
+    const [lo, hi] = core.paper.answerAfterNoticeMs
+    return hi > 0 ? lo + core.rng.next() * (hi - lo) : 0
   }
 
   private delay(ms: number, host: boolean, fn: () => void): void {

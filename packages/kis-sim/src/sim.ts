@@ -5,7 +5,15 @@ import { AuthRegistry, generateCredentials, type SimApp, type TokenPolicy } from
 import { createSessionCalendar, type SessionCalendarOptions } from './calendar'
 import { createSimClock, type HostTimers, realHostTimers, type SimClock, type SimClockOptions } from './clock'
 import { createControl, createControlHttp, type SimControl } from './control'
-import type { PerEnv, SimCore, SimEvent } from './core'
+import {
+  DOCUMENTED_PAPER_PROFILE,
+  type PaperProfile,
+  type PerEnv,
+  REPORTED_PAPER_PROFILE,
+  type ResolvedPaperProfile,
+  type SimCore,
+  type SimEvent,
+} from './core'
 import { type AccountConfig, Exchange, type ExchangeOptions, type SimEnv } from './exchange'
 import { FaultPlan, type FaultRule } from './faults'
 import { kstDate } from './kst'
@@ -87,6 +95,14 @@ export interface KisSimOptions {
   }>
   /** Check the `hashkey` header when present (sha256 hex of the body). @default false */
   validateHashkey?: boolean
+  /**
+   * The paper environment's behaviour where a paper account was seen to differ from the
+   * documentation (reference §7.10). `'reported'` (the default) is every behaviour as reported;
+   * `'documented'` is paper as the documentation describes it; an object overrides single options
+   * on top of `'reported'`.
+   * @default 'reported'
+   */
+  paper?: 'reported' | 'documented' | PaperProfile
   /** Override message texts/codes. */
   messages?: Partial<Record<MessageKey, SimMessage>>
   /** Fault rules active from the start. */
@@ -210,6 +226,7 @@ export async function createKisSim(options: KisSimOptions = {}): Promise<KisSim>
       holidays: options.pageSizes?.holidays ?? 20,
     },
     validateHashkey: options.validateHashkey ?? false,
+    paper: resolvePaperProfile(options.paper),
     limitNow: () => (core.limits.timebase === 'sim' ? clock.now() : hostTimers.now()),
     msg(key, env) {
       const m = messages[key]
@@ -306,4 +323,21 @@ export async function createKisSim(options: KisSimOptions = {}): Promise<KisSim>
       if (!(options.clock && 'now' in options.clock)) clock.dispose()
     },
   }
+}
+
+/** The paper profile an option names (see {@link KisSimOptions.paper}). */
+export function resolvePaperProfile(p: KisSimOptions['paper']): ResolvedPaperProfile {
+  if (p === undefined || p === 'reported') return REPORTED_PAPER_PROFILE
+  if (p === 'documented') return DOCUMENTED_PAPER_PROFILE
+  const r: ResolvedPaperProfile = { ...REPORTED_PAPER_PROFILE, ...p }
+  const [lo, hi] = r.answerAfterNoticeMs
+  if (!(Number.isFinite(lo) && Number.isFinite(hi) && lo >= 0 && hi >= lo)) {
+    throw new RangeError(
+      `paper.answerAfterNoticeMs must be [min, max] with 0 <= min <= max, got [${lo}, ${hi}]`,
+    )
+  }
+  if (r.noticeFields !== 23 && r.noticeFields !== 26) {
+    throw new RangeError(`paper.noticeFields must be 23 or 26, got ${r.noticeFields}`)
+  }
+  return Object.freeze(r)
 }

@@ -429,6 +429,9 @@ export class WsHub {
     // reference §7.9: when KIS sends ACPT_YN 2 확인 is UNVERIFIED; `confirmNotices: false` keeps the
     // stream to 접수 + refusal only.
     if (n.kind === 'confirm' && !this.options.confirmNotices) return
+    const paper = n.order.env === 'paper' ? core.paper : undefined
+    // reference §7.10: on paper no cancel 접수 notice was reported, only the confirmation.
+    if (paper?.cancelNotices === 'confirm-only' && n.order.kind === 'cancel' && n.kind === 'receipt') return
     for (const sess of this.live.values()) {
       const app = sess.app
       if (!app || app.env !== n.order.env || app.htsId !== n.order.htsId) continue
@@ -456,6 +459,8 @@ export class WsHub {
           accountName: acct?.name ?? '',
           symbolName: core.exchange.symbols.get(n.order.symbol)?.name ?? n.order.symbol,
           receiptQty: this.options.receiptQty,
+          layout: paper?.noticeFields ?? 26,
+          cancelConfirmPriceZero: paper?.cancelNotices === 'confirm-only',
         },
         drift,
       )

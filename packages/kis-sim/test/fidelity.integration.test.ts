@@ -99,7 +99,8 @@ function outputKeys(body: Record<string, unknown>): string[] {
 
 describe('wire formats (reference §9 "Wire formats", §3.2, §2.1, §2.2)', () => {
   it('every REST value is a string except tokenP expires_in and revokeP code; key casing by API', async () => {
-    sim = await startSim({ limits: { restPerSecond: { real: 1000, paper: 1000 } } })
+    // Paper as documented, so that its daily-ccld has rows to check (the reported profile has none).
+    sim = await startSim({ limits: { restPerSecond: { real: 1000, paper: 1000 } }, paper: 'documented' })
     const app = realApp(sim)
     const tp = await post(sim, '/oauth2/tokenP', {
       grant_type: 'client_credentials',
@@ -369,41 +370,52 @@ describe('modify/cancel linkage (reference §4.2, §7.9, §9 "Orders")', () => {
     expect([rCxlOk[2], rCxlOk[3], rCxlOk[5], rCxlOk[13], rCxlOk[14]]).toEqual([cxl, mod, '2', '1', '2'])
   })
 
-  it('paper notices use H0STCNI9 and branch 00950', async () => {
-    sim = await startSim()
-    const app = paperApp(sim)
-    const tok = await token(sim, app)
-    const key = await approvalKey(sim, app)
-    const c = await WsClient.connect(sim.wsUrl)
-    clients.push(c)
-    c.subscribe(key, 'H0STCNI0', app.htsId)
-    expect((await c.json()).body.msg_cd).toBe('OPSP8991')
-    c.subscribe(key, 'H0STCNI9', app.htsId)
-    const ack = await c.json()
-    expect(ack.header).toEqual({ tr_id: 'H0STCNI9', tr_key: app.htsId, encrypt: 'Y' })
-    const o = await placeOrder(sim, app, tok, { ORD_UNPR: '69000', ORD_QTY: '3' })
-    const f = await c.next(isData)
-    const [enc, tr, count, b64] = f.split('|', 4) as [string, string, string, string]
-    expect([enc, tr, count]).toEqual(['1', 'H0STCNI9', '001'])
-    const rec = decryptIndependently(b64, ack.body.output.key, ack.body.output.iv).split('^')
-    expect(rec).toHaveLength(26)
-    expect([rec[0], rec[1], rec[2], rec[15], rec[16], rec[25]]).toEqual([
-      app.htsId,
-      `${app.accounts[0]?.cano}01`,
-      o.body.output.ODNO,
-      '00950',
-      '3',
-      '69000',
-    ])
-    // reference §9: an exchange reject of an accepted order is a notice with RFUS_YN=1.
-    sim.control.rejectOrder(o.body.output.ODNO)
-    const rj = await c.next(isData)
-    const rr = decryptIndependently(rj.split('|', 4)[3] ?? '', ack.body.output.key, ack.body.output.iv).split(
-      '^',
-    )
-    expect([rr[2], rr[12], rr[13]]).toEqual([o.body.output.ODNO, '1', '1'])
-    expect(sim.control.account(app.accounts[0]?.cano ?? '').reservedCash).toBe(0)
-  })
+  it.each([
+    ['reported', 23, 21],
+    ['documented', 26, 24],
+  ] as const)(
+    'paper notices use H0STCNI9 and branch 00950 (%s profile: %i fields, name at %i)',
+    async (profile, fields, nameAt) => {
+      sim = await startSim({ paper: profile })
+      const app = paperApp(sim)
+      const tok = await token(sim, app)
+      const key = await approvalKey(sim, app)
+      const c = await WsClient.connect(sim.wsUrl)
+      clients.push(c)
+      c.subscribe(key, 'H0STCNI0', app.htsId)
+      expect((await c.json()).body.msg_cd).toBe('OPSP8991')
+      c.subscribe(key, 'H0STCNI9', app.htsId)
+      const ack = await c.json()
+      expect(ack.header).toEqual({ tr_id: 'H0STCNI9', tr_key: app.htsId, encrypt: 'Y' })
+      const o = await placeOrder(sim, app, tok, { ORD_UNPR: '69000', ORD_QTY: '3' })
+      const f = await c.next(isData)
+      const [enc, tr, count, b64] = f.split('|', 4) as [string, string, string, string]
+      expect([enc, tr, count]).toEqual(['1', 'H0STCNI9', '001'])
+      const rec = decryptIndependently(b64, ack.body.output.key, ack.body.output.iv).split('^')
+      expect(rec).toHaveLength(fields)
+      expect([rec[0], rec[1], rec[2], rec[15], rec[16], rec[nameAt], rec[nameAt + 1]]).toEqual([
+        app.htsId,
+        `${app.accounts[0]?.cano}01`,
+        o.body.output.ODNO,
+        '00950',
+        '3',
+        '삼성전자',
+        '69000',
+      ])
+      // reference §7.10: 18–20 held 1Y, 10 and blank in the reported layout.
+      if (fields === 23) expect(rec.slice(18, 21)).toEqual(['1Y', '10', ''])
+      // reference §9: an exchange reject of an accepted order is a notice with RFUS_YN=1.
+      sim.control.rejectOrder(o.body.output.ODNO)
+      const rj = await c.next(isData)
+      const rr = decryptIndependently(
+        rj.split('|', 4)[3] ?? '',
+        ack.body.output.key,
+        ack.body.output.iv,
+      ).split('^')
+      expect([rr[2], rr[12], rr[13]]).toEqual([o.body.output.ODNO, '1', '1'])
+      expect(sim.control.account(app.accounts[0]?.cano ?? '').reservedCash).toBe(0)
+    },
+  )
 })
 
 describe('cancel races (issue: "a fill can land after a cancel was requested")', () => {

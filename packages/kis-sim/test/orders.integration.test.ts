@@ -287,11 +287,21 @@ describe('inquiries (reference §4.3–§4.7)', () => {
     expect(p.body.msg_cd).toBe('EGW00213')
     sim.control.clock.advance(1000)
     const v = await get(sim, PSBL_RVSECNCL, acctQ(paper), headers(paper, ptok, 'VTTC0084R'))
-    expect(v.body.msg_cd).toBe('OPSQ0002')
+    // reference §7.10: a paper account got rt_cd 1, msg_cd 90000000 (HTTP 200, a business answer).
+    expect(v.status).toBe(200)
+    expect(v.body).toMatchObject({ rt_cd: '1', msg_cd: '90000000' })
+    await sim.close()
+    // As documented (§4.3): not offered on paper at all.
+    sim = await startSim({ paper: 'documented' })
+    const dpaper = paperApp(sim)
+    const dtok = await token(sim, dpaper)
+    const d = await get(sim, PSBL_RVSECNCL, acctQ(dpaper), headers(dpaper, dtok, 'VTTC0084R'))
+    expect(d.body.msg_cd).toBe('OPSQ0002')
   })
 
   it('inquire-daily-ccld paginates 15 rows on paper with tr_cont M then D and cursors', async () => {
-    sim = await startSim({ limits: { restPerSecond: { paper: 1000 } } })
+    // The paper profile as documented; the reported one lists no rows (paper-profile tests).
+    sim = await startSim({ limits: { restPerSecond: { paper: 1000 } }, paper: 'documented' })
     const app = paperApp(sim)
     const tok = await token(sim, app)
     for (let i = 0; i < 20; i++) await placeOrder(sim, app, tok, { ORD_UNPR: '69000', ORD_QTY: '1' })

@@ -27,13 +27,15 @@ afterEach(async () => {
 })
 
 /** A fresh simulator and a fresh database each (the simulator's account numbers repeat). */
-async function startRig(): Promise<Rig> {
+async function startRig(env: 'real' | 'paper' = 'real'): Promise<Rig> {
   const { tdb, db } = await setupDatabase()
   const sim = await createKisSim({
     clock: { mode: 'real', start: '2026-11-24 10:00:00' },
     market: { priceModel: 'static', fillModel: 'manual' },
+    // Paper at 10 requests/s on both sides so the test stays quick (the documented 1/s is the default).
+    limits: { restPerSecond: { paper: 10 } },
   })
-  const app = sim.apps.find((a) => a.env === 'real')!
+  const app = sim.apps.find((a) => a.env === env)!
   const acct = app.accounts[0]!
   sim.control.seedAccount(acct.cano, { productCode: acct.productCode, cash: 100_000_000 })
   const account = `${acct.cano}-${acct.productCode}`
@@ -45,13 +47,14 @@ async function startRig(): Promise<Rig> {
   }
   const gateway = createKisGateway({
     config: {
-      environment: 'real',
+      environment: env,
       appKey: app.appkey,
       appSecret: app.appsecret,
       account,
       htsId: app.htsId,
       restBaseUrl: sim.restUrl,
       wsUrl: `${sim.wsUrl}/tryitout`,
+      limits: { restPerSecond: env === 'paper' ? 10 : 18 },
     },
     clock,
   })
@@ -137,6 +140,38 @@ describe('reconcile against kis-sim through broker-kis', () => {
     expect(o).toMatchObject({ state: 'PARTIAL_FILLED', filledQuantity: 3 })
     await expectAgreement(r)
     expect(r.sim.control.ledger().orders.filter((x) => x.appkey === r.appkey)).toHaveLength(1)
+  })
+
+  it('lost ack on paper as reported (no order listing): a ticket, the intent stays unresolved, never "not placed", never a second order', async () => {
+    rig = await startRig('paper')
+    const r = rig
+    expect(r.gateway.capabilities.listOrders).toBe(false)
+    r.sim.control.faults.add({
+      on: 'rest',
+      path: 'order-cash',
+      count: 1,
+      effect: { type: 'drop-response', mode: 'reset' },
+    })
+    await send(r, intent(r, 'kis-paper-lost-1', 7))
+    expect((await r.store.get('kis-paper-lost-1'))?.state).toBe('RECONCILE_REQUIRED')
+    // Well past the reporting delay and the match window: with a listing this would be decided.
+    r.sim.control.clock.advance(120_000)
+    const report = await r.reconciler.run(r.account)
+    expect(report.status).toBe('ticketed')
+    expect(report.limits.join('\n')).toMatch(/cannot list today's orders/)
+    expect(report.findings.map((f) => `${f.kind}:${f.resolution}`)).toContain(
+      'orphan_reconcile_required:ticketed',
+    )
+    expect((await r.store.get('kis-paper-lost-1'))?.state).toBe('RECONCILE_REQUIRED')
+    // The account's barrier says why, and the same intent is not let through again.
+    const barrier = await r.reconciler.barrier(r.account)
+    expect(barrier.reasons.join('\n')).toMatch(/cannot list today's orders/)
+    expect((await r.reconciler.guard.check(intent(r, 'kis-paper-lost-2', 7))).allowed).toBe(false)
+    // A second pass changes nothing and sends nothing.
+    expect((await r.reconciler.run(r.account)).status).toBe('ticketed')
+    expect((await r.store.get('kis-paper-lost-1'))?.state).toBe('RECONCILE_REQUIRED')
+    expect(r.sim.control.ledger().orders.filter((x) => x.appkey === r.appkey)).toHaveLength(1)
+    expect(r.sim.control.ledger().duplicates).toEqual([])
   })
 
   it('missed execution notices: fills whose notices were dropped are applied by the next pass', async () => {
