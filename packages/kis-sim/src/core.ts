@@ -111,5 +111,7 @@ export type SimEvent =
   | { type: 'fault'; id: string; on: string; effect: string }
   | { type: 'ws-session'; appkey: string; outcome: string }
   | { type: 'ws-close'; appkey: string; clean: boolean }
+  /** A session closed because it left a PINGPONG unanswered for `ws.pongTimeoutMs`. */
+  | { type: 'ws-pong-timeout'; appkey: string }
   /** A bug inside the simulator, answered with HTTP 500 EGW00002 instead of crashing. */
   | { type: 'internal-error'; message: string }

@@ -22,9 +22,17 @@ import { randomString } from './random'
 export interface WsOptions {
   /** Sim-time interval of PINGPONG frames (reference §7.4: UNVERIFIED, ~10 s to ~110 s). @default 10_000 */
   pingIntervalMs?: number
-  /** Send PINGPONG only when nothing else was sent during the interval. @default true */
+  /**
+   * Send PINGPONG only when nothing else was sent during the interval. KIS was seen sending one about
+   * every 10 s whatever else flowed (reference §7.10), and with this on a socket with market data
+   * never gets one, so a client that ignores PINGPONG is never caught. @default false
+   */
   pingWhenIdleOnly?: boolean
-  /** Close (uncleanly) a session that does not answer a PINGPONG within this many ms. UNVERIFIED. @default undefined (never) */
+  /**
+   * Close (uncleanly, no close frame) a session that has not answered a PINGPONG this many ms after
+   * it was sent. Several reports say KIS disconnects such a client after ~100 s (reference §7.10),
+   * UNVERIFIED officially. @default undefined (never)
+   */
   pongTimeoutMs?: number
   /** Registrations per session (reference §8: 41; the 42nd → OPSP0008). @default 41 */
   maxRegistrations?: number
@@ -73,6 +81,7 @@ interface Session {
   lastSentAt: number
   awaitingSince: number | undefined
   pingTimer: SimTimer | undefined
+  pongTimer: SimTimer | undefined
   stalled: boolean
   closed: boolean
   connectedAt: number
@@ -91,7 +100,7 @@ export type ResolvedWsOptions = Required<Omit<WsOptions, 'pongTimeoutMs' | 'reco
 export function resolveWsOptions(o: WsOptions = {}): ResolvedWsOptions {
   return {
     pingIntervalMs: o.pingIntervalMs ?? 10_000,
-    pingWhenIdleOnly: o.pingWhenIdleOnly ?? true,
+    pingWhenIdleOnly: o.pingWhenIdleOnly ?? false,
     pongTimeoutMs: o.pongTimeoutMs,
     maxRegistrations: o.maxRegistrations ?? 41,
     deadSessionHoldMs: o.deadSessionHoldMs ?? 0,
@@ -140,6 +149,7 @@ export class WsHub {
       lastSentAt: core.clock.now(),
       awaitingSince: undefined,
       pingTimer: undefined,
+      pongTimer: undefined,
       stalled: false,
       closed: false,
       connectedAt: core.clock.now(),
@@ -170,6 +180,8 @@ export class WsHub {
 
   private answered(s: Session, kind: 'text' | 'pong' | 'ping'): void {
     s.awaitingSince = undefined
+    this.core.clock.clear(s.pongTimer)
+    s.pongTimer = undefined
     if (s.app) this.core.ledger.recordPong(s.app.appkey, kind)
   }
 
@@ -178,6 +190,7 @@ export class WsHub {
     s.closed = true
     this.all.delete(s)
     this.core.clock.clear(s.pingTimer)
+    this.core.clock.clear(s.pongTimer)
     if (s.app && this.live.get(s.app.appkey) === s) {
       this.live.delete(s.app.appkey)
       // reference §8: after an abnormal close the slot can stay taken (OPSP8996 storm). UNVERIFIED.
@@ -327,25 +340,49 @@ export class WsHub {
     return true
   }
 
+  /**
+   * PINGPONG: the first one interval after the session was accepted, then every interval (with
+   * `pingWhenIdleOnly`, an interval after whatever was sent last). An unanswered PINGPONG closes the
+   * session (without a close frame) `pongTimeoutMs` after it was sent, if that is set.
+   */
   private startPing(s: Session): void {
     const o = this.options
-    if (o.pingIntervalMs <= 0) return
-    s.pingTimer = this.core.clock.setInterval(() => {
-      if (s.closed || s.stalled) return
-      const now = this.core.clock.now()
-      if (
-        o.pongTimeoutMs !== undefined &&
-        s.awaitingSince !== undefined &&
-        now - s.awaitingSince >= o.pongTimeoutMs
-      ) {
-        s.socket.terminate()
+    const clock = this.core.clock
+    const interval = o.pingIntervalMs
+    if (interval <= 0) return
+    const arm = (at: number): void => {
+      s.pingTimer = clock.setTimeout(fire, Math.max(1, at - clock.now()))
+    }
+    const fire = (): void => {
+      s.pingTimer = undefined
+      if (s.closed) return
+      const now = clock.now()
+      // A stalled session sends nothing, PINGPONG included (see `stall`).
+      if (s.stalled) {
+        arm(now + interval)
         return
       }
-      if (o.pingWhenIdleOnly && now - s.lastSentAt < o.pingIntervalMs) return
+      if (o.pingWhenIdleOnly && now - s.lastSentAt < interval) {
+        arm(s.lastSentAt + interval)
+        return
+      }
       // reference §7.4: {"header":{"tr_id":"PINGPONG","datetime":"YYYYMMDDHHMMSS"}}, no body.
       this.send(s, JSON.stringify({ header: { tr_id: 'PINGPONG', datetime: kstCompact(now) } }))
-      if (s.awaitingSince === undefined) s.awaitingSince = now
-    }, o.pingIntervalMs)
+      if (s.awaitingSince === undefined) {
+        s.awaitingSince = now
+        if (o.pongTimeoutMs !== undefined) {
+          s.pongTimer = clock.setTimeout(() => {
+            s.pongTimer = undefined
+            if (!s.closed && s.awaitingSince !== undefined) {
+              if (s.app) this.core.log({ type: 'ws-pong-timeout', appkey: s.app.appkey })
+              s.socket.terminate()
+            }
+          }, o.pongTimeoutMs)
+        }
+      }
+      arm(now + interval)
+    }
+    arm(clock.now() + interval)
   }
 
   // ---------------------------------------------------------------- market data

@@ -120,6 +120,96 @@ describe('PINGPONG (reference §7.4)', () => {
   })
 })
 
+describe('PINGPONG timing and clients that ignore it (issue #9)', () => {
+  const pings = (c: WsClient) => c.messages.filter((m) => m.includes('"PINGPONG"'))
+
+  it('the first PINGPONG comes one interval after the session was accepted, and keeps coming while market data flows', async () => {
+    sim = await startSim({
+      ws: { pingIntervalMs: 10_000 },
+      market: { priceModel: 'random-walk', tickIntervalMs: 1_000 },
+    })
+    const app = realApp(sim)
+    const key = await approvalKey(sim, app)
+    const c = await connect()
+    c.subscribe(key, 'H0STCNT0', '005930')
+    await c.json()
+    sim.control.clock.advance(9_999)
+    await c.roundTrip(key)
+    expect(pings(c)).toHaveLength(0)
+    expect(c.messages.some(isData)).toBe(true)
+    sim.control.clock.advance(1)
+    await c.roundTrip(key)
+    expect(pings(c).map((m) => JSON.parse(m).header.datetime)).toEqual(['20261124100010'])
+    sim.control.clock.advance(20_000)
+    await c.roundTrip(key)
+    expect(pings(c).map((m) => JSON.parse(m).header.datetime)).toEqual([
+      '20261124100010',
+      '20261124100020',
+      '20261124100030',
+    ])
+  })
+
+  it('with pingWhenIdleOnly a busy socket gets none; an idle one gets the first after one interval', async () => {
+    sim = await startSim({
+      ws: { pingIntervalMs: 10_000, pingWhenIdleOnly: true },
+      market: { priceModel: 'random-walk', tickIntervalMs: 1_000 },
+    })
+    const app = realApp(sim)
+    const key = await approvalKey(sim, app)
+    const busy = await connect()
+    busy.subscribe(key, 'H0STCNT0', '005930')
+    await busy.json()
+    for (let t = 0; t < 30; t++) sim.control.clock.advance(1_000)
+    await busy.roundTrip(key)
+    expect(pings(busy)).toHaveLength(0)
+    await busy.close()
+    const idle = await connect()
+    idle.subscribe(key, 'H0STCNT0', '999999', '2')
+    await idle.json()
+    sim.control.clock.advance(10_000)
+    await idle.roundTrip(key)
+    expect(pings(idle)).toHaveLength(1)
+  })
+
+  it('a client that never answers is closed without a close frame pongTimeoutMs after the PINGPONG; one that answers stays', async () => {
+    sim = await startSim({
+      ws: { pingIntervalMs: 10_000, pongTimeoutMs: 30_000 },
+      market: { priceModel: 'random-walk', tickIntervalMs: 1_000 },
+    })
+    const real = realApp(sim)
+    const paper = paperApp(sim)
+    const deaf = await connect()
+    const deafKey = await approvalKey(sim, real)
+    deaf.subscribe(deafKey, 'H0STCNT0', '005930')
+    await deaf.json()
+    const polite = await connect()
+    const politeKey = await approvalKey(sim, paper)
+    polite.subscribe(politeKey, 'H0STCNT0', '005930')
+    await polite.json()
+    const answer = (m: string) => {
+      if (m.includes('"PINGPONG"')) polite.send(m)
+    }
+    polite.socket.on('message', (d) => answer(d.toString()))
+    // One virtual second at a time, letting the polite client's answers reach the simulator (two
+    // round trips: the first may overtake an answer sent while it was under way).
+    const step = async () => {
+      sim.control.clock.advance(1_000)
+      await polite.roundTrip(politeKey)
+      await polite.roundTrip(politeKey)
+    }
+    // The first PINGPONG at +10 s; unanswered until +40 s.
+    for (let t = 0; t < 39; t++) await step()
+    expect(deaf.closed, `closed with ${deaf.closeCode}; ${pings(deaf).join(' ')}`).toBe(false)
+    await step()
+    const gone = await deaf.next(() => false, 2_000).catch(() => '__timeout__')
+    expect(gone).toBe('__closed__')
+    expect(deaf.closeCode).toBe(1006)
+    for (let t = 0; t < 60; t++) await step()
+    expect(polite.closed).toBe(false)
+    expect(sim.control.ledger().pongs[paper.appkey]?.text).toBeGreaterThanOrEqual(9)
+  })
+})
+
 describe('market data frames (reference §7.5, §7.7, §7.8)', () => {
   it('H0STCNT0 bundles records of 46 fields; H0STASP0 carries 59 fields', async () => {
     sim = await startSim({ market: { priceModel: 'random-walk', tickIntervalMs: 1000 } })

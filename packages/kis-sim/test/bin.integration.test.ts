@@ -1,0 +1,217 @@
+import { type ChildProcessWithoutNullStreams, spawn } from 'node:child_process'
+import { mkdirSync } from 'node:fs'
+import { dirname, join } from 'node:path'
+import { fileURLToPath } from 'node:url'
+import { build } from 'tsup'
+import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import WebSocket from 'ws'
+
+// The `kis-sim` bin as a separate OS process, driven the way the runner, the lease tests and the
+// soak drive it: over HTTP and WebSocket, with its faults, clock and ledger reached through the
+// loopback control routes only.
+
+const pkg = join(dirname(fileURLToPath(import.meta.url)), '..')
+// Bundled from the source under test (not a stale dist/), next to the package's node_modules so
+// its runtime dependencies resolve.
+const outDir = join(pkg, 'node_modules', '.cache', 'kis-sim-bin-test')
+const cli = join(outDir, 'cli.js')
+
+beforeAll(async () => {
+  mkdirSync(outDir, { recursive: true })
+  await build({
+    entry: { cli: join(pkg, 'src/cli.ts') },
+    outDir,
+    format: ['esm'],
+    target: 'node22',
+    dts: false,
+    sourcemap: false,
+    clean: false,
+    silent: true,
+    config: false,
+    skipNodeModulesBundle: true,
+  })
+}, 60_000)
+
+interface Proc {
+  child: ChildProcessWithoutNullStreams
+  out: string[]
+  err: string[]
+  exit: Promise<number | null>
+}
+
+const procs: Proc[] = []
+afterAll(() => {
+  for (const p of procs) p.child.kill('SIGKILL')
+})
+
+function start(args: string[]): Proc {
+  const child = spawn(process.execPath, [cli, ...args], { cwd: pkg })
+  const out: string[] = []
+  const err: string[] = []
+  child.stdout.setEncoding('utf8').on('data', (d: string) => out.push(d))
+  child.stderr.setEncoding('utf8').on('data', (d: string) => err.push(d))
+  const exit = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)))
+  const p = { child, out, err, exit }
+  procs.push(p)
+  return p
+}
+
+async function waitFor<T>(what: string, probe: () => T | undefined, ms = 15_000): Promise<T> {
+  const end = Date.now() + ms
+  for (;;) {
+    const v = probe()
+    if (v !== undefined) return v
+    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`)
+    await new Promise((r) => setTimeout(r, 20))
+  }
+}
+
+const json = async (url: string, init?: RequestInit) => {
+  const r = await fetch(url, init)
+  // biome-ignore lint/suspicious/noExplicitAny: test JSON
+  return { status: r.status, body: (await r.json()) as any }
+}
+const post = (url: string, body: unknown) =>
+  json(url, { method: 'POST', headers: { 'Content-Type': 'application/json' }, body: JSON.stringify(body) })
+
+describe('kis-sim bin', () => {
+  it('--help prints the flags and exits 0', async () => {
+    const p = start(['--help'])
+    expect(await p.exit).toBe(0)
+    const text = p.out.join('')
+    for (const flag of [
+      '--ping-interval-ms',
+      '--ping-idle-only',
+      '--pong-timeout-ms',
+      '--paper',
+      '--rest-port',
+    ])
+      expect(text).toContain(flag)
+  })
+
+  it.each([
+    [['--ping-interval-ms', 'abc'], /--ping-interval-ms must be a whole number/],
+    [['--clock', 'fast'], /--clock must be real, accelerated or manual/],
+    [['--paper', 'maybe'], /--paper must be reported or documented/],
+    [['--no-such-flag'], /Unknown option/],
+  ])('refuses %j with one line and exit code 2', async (args, message) => {
+    const p = start(args)
+    expect(await p.exit).toBe(2)
+    const err = p.err.join('')
+    expect(err).toMatch(message)
+    expect(err.trim().split('\n')).toHaveLength(1)
+    expect(err).not.toMatch(/\n\s+at /)
+  })
+
+  it('serves KIS and its control routes as its own process; PINGPONG settings apply; SIGTERM stops it cleanly', async () => {
+    const p = start([
+      '--rest-port',
+      '0',
+      '--ws-port',
+      '0',
+      '--clock',
+      'manual',
+      '--start',
+      '2026-11-24 10:00:00',
+      '--ping-interval-ms',
+      '5000',
+      '--pong-timeout-ms',
+      '7000',
+    ])
+    const rest = await waitFor('the REST URL', () => p.out.join('').match(/kis-sim REST\s+(\S+)/)?.[1])
+    const wsUrl = await waitFor(
+      'the WebSocket URL',
+      () => p.out.join('').match(/kis-sim WebSocket\s+(\S+)/)?.[1],
+    )
+    const banner = p.out.join('')
+    expect(banner).toMatch(/PINGPONG\s+every 5000 ms, pong timeout 7000 ms/)
+    expect(banner).toMatch(/paper\s+reported/)
+    // The secrets are not printed, only reachable over the loopback control route.
+    const apps = (await json(`${rest}/__sim/apps`)).body as {
+      env: string
+      appkey: string
+      appsecret: string
+    }[]
+    const app = apps.find((a) => a.env === 'real')!
+    expect(banner).toContain(app.appkey)
+    expect(banner).not.toContain(app.appsecret)
+
+    // KIS over HTTP: a token and an approval key.
+    const tok = await post(`${rest}/oauth2/tokenP`, {
+      grant_type: 'client_credentials',
+      appkey: app.appkey,
+      appsecret: app.appsecret,
+    })
+    expect(tok.status).toBe(200)
+    expect(tok.body.access_token).toMatch(/.+/)
+    const approval = await post(`${rest}/oauth2/Approval`, {
+      grant_type: 'client_credentials',
+      appkey: app.appkey,
+      secretkey: app.appsecret,
+    })
+    expect(approval.body.approval_key).toMatch(/.+/)
+
+    // Faults over the control route: switched on, listed, and seen by the next request.
+    const added = await post(`${rest}/__sim/faults`, {
+      on: 'rest',
+      path: 'inquire-price',
+      count: 1,
+      effect: { type: 'http-error', status: 503 },
+    })
+    expect(added.body.ids).toHaveLength(1)
+    expect((await json(`${rest}/__sim/faults`)).body).toHaveLength(1)
+    const price = await fetch(
+      `${rest}/uapi/domestic-stock/v1/quotations/inquire-price?FID_COND_MRKT_DIV_CODE=J&FID_INPUT_ISCD=005930`,
+      {
+        headers: {
+          authorization: `Bearer ${tok.body.access_token}`,
+          appkey: app.appkey,
+          appsecret: app.appsecret,
+          tr_id: 'FHKST01010100',
+        },
+      },
+    )
+    expect(price.status).toBe(503)
+
+    // A client that ignores PINGPONG: one arrives 5 s (virtual) after the session is accepted; the
+    // session is dropped 7 s after it, with the clock moved over the control route.
+    const ws = new WebSocket(`${wsUrl}/tryitout`)
+    const frames: string[] = []
+    let closeCode = 0
+    ws.on('message', (d) => frames.push(d.toString()))
+    ws.on('close', (code) => {
+      closeCode = code
+    })
+    await new Promise((r, j) => ws.once('open', r).once('error', j))
+    ws.send(
+      JSON.stringify({
+        header: {
+          approval_key: approval.body.approval_key,
+          custtype: 'P',
+          tr_type: '1',
+          'content-type': 'utf-8',
+        },
+        body: { input: { tr_id: 'H0STCNT0', tr_key: '005930' } },
+      }),
+    )
+    await waitFor('the subscription ack', () => frames.find((f) => f.includes('"H0STCNT0"')))
+    await post(`${rest}/__sim/clock`, { advanceMs: 5_000 })
+    await waitFor('a PINGPONG', () => frames.find((f) => f.includes('"PINGPONG"')))
+    await post(`${rest}/__sim/clock`, { advanceMs: 6_999 })
+    await new Promise((r) => setTimeout(r, 100))
+    expect(closeCode).toBe(0)
+    await post(`${rest}/__sim/clock`, { advanceMs: 1 })
+    await waitFor('the session dropped', () => (closeCode ? closeCode : undefined))
+    expect(closeCode).toBe(1006)
+
+    // The ledger over the control route saw all of it.
+    const ledger = (await json(`${rest}/__sim/ledger`)).body
+    expect(ledger.wsConnects.filter((c: { appkey: string }) => c.appkey === app.appkey)).toHaveLength(1)
+    expect(ledger.pongs[app.appkey] ?? { text: 0 }).toMatchObject({ text: 0 })
+
+    p.child.kill('SIGTERM')
+    expect(await p.exit).toBe(0)
+    expect(p.out.join('')).toContain('SIGTERM, stopping')
+    expect(p.err.join('')).toBe('')
+  }, 60_000)
+})
