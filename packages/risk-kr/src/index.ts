@@ -68,6 +68,7 @@ export {
   parseKstDate,
 } from './kst'
 export type {
+  BrokerOpenFlag,
   DaySchedule,
   DayStatus,
   HolidayDisagreement,
@@ -77,6 +78,7 @@ export type {
   ScheduledPhase,
 } from './market-rules'
 export {
+  brokerOpenFlag,
   createKrxMarketRules,
   KRX_RULES_DATA,
   KrxMarketRules,

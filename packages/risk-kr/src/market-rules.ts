@@ -262,10 +262,12 @@ export class KrxMarketRules {
   }
 
   /**
-   * Compare with the broker's holiday API (`chk-holiday.opnd_yn`, §2.4/§5). Returns the
-   * disagreement, or `undefined` when both agree. §5: refuse to trade if the two disagree.
+   * Compare with the broker's holiday API (`chk-holiday.opnd_yn`, §2.4/§5): pass KIS's `'Y'`/`'N'`
+   * as it came, or a boolean (open). Returns the disagreement, or `undefined` when both agree.
+   * §5: refuse to trade if the two disagree. Anything else throws `CONFIG_INVALID`.
    */
-  crossCheckHoliday(date: string, brokerOpen: boolean): HolidayDisagreement | undefined {
+  crossCheckHoliday(date: string, opndYn: BrokerOpenFlag): HolidayDisagreement | undefined {
+    const brokerOpen = brokerOpenFlag(opndYn)
     const s = this.dayStatus(parseKstDate(date))
     if (s.kind === 'trading' && brokerOpen) return undefined
     if (s.kind === 'closed' && !brokerOpen) return undefined
@@ -434,4 +436,14 @@ export function createKrxMarketRules(updates: readonly ReviewedCalendarUpdate[] 
   let rules = new KrxMarketRules(KRX_RULES_DATA)
   for (const u of updates) rules = rules.withReviewedUpdate(u)
   return rules
+}
+
+/** KIS's `chk-holiday.opnd_yn` (`'Y'` open, `'N'` closed) or the same as a boolean. */
+export type BrokerOpenFlag = boolean | 'Y' | 'N'
+
+/** `opnd_yn` as a boolean; a value that is neither a boolean nor `'Y'`/`'N'` is refused, never guessed. */
+export function brokerOpenFlag(value: BrokerOpenFlag): boolean {
+  if (value === true || value === 'Y') return true
+  if (value === false || value === 'N') return false
+  throw new RiskError('CONFIG_INVALID', `opnd_yn must be 'Y', 'N' or a boolean, got ${JSON.stringify(value)}`)
 }

@@ -85,6 +85,19 @@ describe('check: calendar (§5) and coverage', () => {
     f.state.recordHolidayCheck('2026-11-24', true)
     expect(f.gateway.check({ kind: 'new', intent: f.intent() }, f.state).outcome).toBe('allow')
   })
+
+  it('takes KIS’s opnd_yn as it comes (Y/N), and refuses anything else instead of guessing', async () => {
+    const f = await createRiskFixture({ now: at('2026-11-24', '10:00') })
+    // 'N' is a truthy string: read as a boolean it would have said "open".
+    expect(f.state.recordHolidayCheck('2026-11-24', 'N')).toBe(true)
+    expect(codes(f.gateway.check({ kind: 'new', intent: f.intent() }, f.state))).toContain(
+      'CALENDAR_BROKER_MISMATCH',
+    )
+    expect(f.state.recordHolidayCheck('2026-11-24', 'Y')).toBe(false)
+    expect(f.gateway.check({ kind: 'new', intent: f.intent() }, f.state).outcome).toBe('allow')
+    expect(() => f.state.recordHolidayCheck('2026-11-24', 'y' as 'Y')).toThrow(/opnd_yn must be 'Y', 'N'/)
+    expect(() => f.state.recordHolidayCheck('2026-11-24', '' as 'N')).toThrow(/opnd_yn/)
+  })
 })
 
 describe('check: sessions × order types × venues (§1.1, §1.2, §2.1, §2.3)', () => {

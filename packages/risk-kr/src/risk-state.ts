@@ -26,7 +26,7 @@ import type { Holding } from './exposure'
 import { ScopeBook } from './exposure'
 import type { KstDay } from './kst'
 import { kstDay, parseKstDate } from './kst'
-import type { KrxMarketRules } from './market-rules'
+import type { BrokerOpenFlag, KrxMarketRules } from './market-rules'
 import { createKrxMarketRules } from './market-rules'
 import { TimeRing } from './time-ring'
 
@@ -411,11 +411,12 @@ export class RiskState implements RiskContext {
   }
 
   /**
-   * Record the broker's holiday answer (`chk-holiday.opnd_yn`) for `date`. A disagreement with the
-   * calendar blocks trading on that day (§5); returns whether they disagreed.
+   * Record the broker's holiday answer (`chk-holiday.opnd_yn`: `'Y'`/`'N'` as KIS sends it, or a
+   * boolean) for `date`. A disagreement with the calendar blocks trading on that day (§5); returns
+   * whether they disagreed.
    */
-  recordHolidayCheck(date: string, brokerOpen: boolean): boolean {
-    const mismatch = this.#rules.crossCheckHoliday(date, brokerOpen) !== undefined
+  recordHolidayCheck(date: string, opndYn: BrokerOpenFlag): boolean {
+    const mismatch = this.#rules.crossCheckHoliday(date, opndYn) !== undefined
     const day = parseKstDate(date)
     if (mismatch) this.#holidayMismatches.add(day)
     else this.#holidayMismatches.delete(day)
