@@ -77,6 +77,17 @@ const LimitsSchema = z.object({
   tokenMinIntervalMs: z.number().int().nonnegative().default(60_000),
   /** Approval-key issuance requests per second (reference §2.3). @default 1 */
   approvalPerSecond: z.number().positive().default(1),
+  /**
+   * Largest REST response body read, in bytes. A longer one is abandoned as soon as it is seen
+   * (`Content-Length` or while streaming, never buffered whole): a query fails with `protocol`,
+   * an order with `unknown_outcome` (it may have been placed). A full page of KIS's largest
+   * inquiry is tens of kilobytes. @default 4194304 (4 MiB)
+   */
+  maxResponseBytes: z
+    .number()
+    .int()
+    .min(1_024)
+    .default(4 * 1_024 * 1_024),
   /** WebSocket registrations allowed in the session, at most 41. @default 41 */
   subscriptionBudget: z.number().int().min(1).max(KIS_MAX_SUBSCRIPTIONS).default(KIS_MAX_SUBSCRIPTIONS),
 })

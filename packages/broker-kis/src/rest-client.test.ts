@@ -398,6 +398,28 @@ describe('KisRestClient', () => {
     expect(err.retryAfterMs).toBe(60_000)
   })
 
+  it('tokenP refusing the credentials (403 EGW00103/EGW00105) is auth, says what to fix, and leaks no secret', async () => {
+    const { client, clock, creds } = setup()
+    for (const [code, text, hint] of [
+      ['EGW00103', '유효하지 않은 AppKey입니다.', /KIS_APP_KEY.*real and paper keys differ/],
+      ['EGW00105', '유효하지 않은 AppSecret입니다.', /KIS_APP_SECRET/],
+    ] as const) {
+      server.use(
+        http.post(`${BASE}/oauth2/tokenP`, () =>
+          HttpResponse.json({ error_code: code, error_description: text }, { status: 403 }),
+        ),
+      )
+      clock.advance(1_500)
+      const err = (await drive(clock, client.issueToken()).catch((e: unknown) => e)) as BrokerError
+      expect(err.kind).toBe('auth')
+      expect(err.brokerCode).toBe(code)
+      expect(err.message).toContain(text)
+      expect(err.message).toMatch(hint)
+      expect(err.message).not.toContain(creds.appKey)
+      expect(err.message).not.toContain(creds.appSecret)
+    }
+  })
+
   it('Approval sends the secret as `secretkey` (§2.3)', async () => {
     const { client, clock, creds } = setup()
     let body: Record<string, string> | undefined
@@ -484,6 +506,52 @@ describe('KisRestClient order safety', () => {
     ).catch((e: unknown) => e)
     expect(BrokerError.isInstance(err) && err.kind).toBe(kind)
     expect(hits).toBe(1)
+  })
+
+  it('an oversized body is abandoned without being buffered: a query fails with protocol (not retried), an order with unknown_outcome', async () => {
+    const { client, clock, config } = setup()
+    const max = config.limits.maxResponseBytes
+    let pulled = 0
+    // No Content-Length: the body streams 64 KiB chunks for ever; the client must stop reading.
+    const endless = () =>
+      new ReadableStream<Uint8Array>({
+        pull(c) {
+          pulled += 65_536
+          c.enqueue(new Uint8Array(65_536).fill(32))
+        },
+      })
+    let queries = 0
+    let orders = 0
+    server.use(
+      http.get(BALANCE, () => {
+        queries++
+        return new HttpResponse(endless(), { status: 200, headers: { 'Content-Type': 'application/json' } })
+      }),
+      http.post(ORDER, () => {
+        orders++
+        // Declared up front this time.
+        return new HttpResponse('x'.repeat(max + 1), {
+          status: 200,
+          headers: { 'Content-Type': 'application/json' },
+        })
+      }),
+    )
+    const q = (await drive(
+      clock,
+      client.call({ op: 'inquire-balance', lane: 'reconcile', operation: 'getPositions', query: {} }),
+    ).catch((e: unknown) => e)) as BrokerError
+    expect(q.kind).toBe('protocol')
+    expect(q.message).toMatch(/exceeds the 4194304-byte limit/)
+    expect(queries).toBe(1)
+    // Read up to the cap, plus what the transport had buffered ahead: then it stops for good.
+    expect(pulled).toBeLessThanOrEqual(max + 8 * 65_536)
+    const o = (await drive(
+      clock,
+      client.call({ op: 'order-cash-buy', lane: 'order', operation: 'placeOrder', body: orderBody('1') }),
+    ).catch((e: unknown) => e)) as BrokerError
+    expect(o.kind).toBe('unknown_outcome')
+    expect(o.message).toMatch(/may have been placed/)
+    expect(orders).toBe(1)
   })
 
   it('a query answered 500 with a success envelope is not taken as success nor as a business reject', async () => {

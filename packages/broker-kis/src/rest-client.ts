@@ -151,9 +151,10 @@ export class KisRestClient {
         ...(body ? { json: body } : {}),
         signal: ac.signal,
       })
-      const text = await response.text()
+      const text = await readCapped(response, this.#o.config.limits.maxResponseBytes)
       return { response, text }
     } catch (cause) {
+      if (cause instanceof OversizeBody) throw { transport: 'oversize', notSent: false, cause }
       const codes = causeCodes(cause)
       throw {
         transport: timedOut ? 'timeout' : 'network',
@@ -232,7 +233,38 @@ export class KisRestClient {
         permit.done()
       } catch (failure) {
         permit.done()
-        const f = failure as { transport: 'timeout' | 'network'; notSent: boolean; cause: unknown }
+        const f = failure as {
+          transport: 'timeout' | 'network' | 'oversize'
+          notSent: boolean
+          cause: unknown
+        }
+        if (f.transport === 'oversize') {
+          emit({
+            type: 'rest.request',
+            method: spec.method,
+            path: spec.path,
+            trId,
+            status: undefined,
+            msgCd: undefined,
+            latencyMs: clock.now() - t0,
+            attempt,
+            outcome: 'http_error',
+          })
+          const msg = (f.cause as Error).message
+          // The request was answered, so it reached KIS: an order may be live; a query is not
+          // retried (the same request would bring the same body).
+          if (sideEffect) {
+            throw this.#error(
+              'unknown_outcome',
+              `${msg}; the order may have been placed: reconcile before resending`,
+              {
+                operation: opName,
+                cause: f.cause,
+              },
+            )
+          }
+          throw this.#error('protocol', msg, { operation: opName, cause: f.cause })
+        }
         emit({
           type: 'rest.request',
           method: spec.method,
@@ -429,6 +461,9 @@ export class KisRestClient {
     } catch (failure) {
       permit.done()
       const f = failure as { transport: string; cause: unknown }
+      if (f.transport === 'oversize') {
+        throw this.#error('protocol', (f.cause as Error).message, { operation, cause: f.cause })
+      }
       emit({
         type: 'rest.request',
         method: 'POST',
@@ -482,12 +517,16 @@ export class KisRestClient {
       kind,
       httpStatus: response.status,
     })
-    const message = authErr.success
+    const said = authErr.success
       ? (authErr.data.error_description ?? '')
       : envErr.success
         ? envErr.data.msg1
         : `HTTP ${response.status}`
-    throw this.#error(json === undefined && ok ? 'protocol' : kind, message || `HTTP ${response.status}`, {
+    const fix = code ? CREDENTIAL_HINTS[code] : undefined
+    const message = [said || `HTTP ${response.status}`, code ? `(${code})` : '', fix ? `: ${fix}` : '']
+      .filter(Boolean)
+      .join(' ')
+    throw this.#error(json === undefined && ok ? 'protocol' : kind, message, {
       operation,
       httpStatus: response.status,
       ...(code ? { brokerCode: code } : {}),
@@ -532,4 +571,44 @@ export class KisRestClient {
     this.#o.secrets.add(r.approval_key)
     return r.approval_key
   }
+}
+
+/** What to fix when tokenP/Approval refuse the credentials (reference §6.1 EGW00102–00105). */
+const CREDENTIAL_HINTS: Readonly<Record<string, string>> = {
+  EGW00102: 'the app key is missing: set KIS_APP_KEY or KIS_APP_KEY_FILE',
+  EGW00103:
+    'the app key is not valid here: check KIS_APP_KEY / KIS_APP_KEY_FILE and that it belongs to this environment (real and paper keys differ)',
+  EGW00104: 'the app secret is missing: set KIS_APP_SECRET or KIS_APP_SECRET_FILE',
+  EGW00105:
+    'the app secret is not valid for this app key: check KIS_APP_SECRET / KIS_APP_SECRET_FILE (reissued secrets replace the old one)',
+}
+
+/** A response body longer than `limits.maxResponseBytes`. */
+class OversizeBody extends Error {}
+
+/**
+ * The body as text, reading at most `max` bytes: a declared or streamed length beyond it cancels the
+ * body at once, so an oversized answer costs at most `max` bytes of memory.
+ */
+async function readCapped(response: Response, max: number): Promise<string> {
+  const declared = Number(response.headers.get('content-length'))
+  if (Number.isFinite(declared) && declared > max) {
+    await response.body?.cancel().catch(() => {})
+    throw new OversizeBody(`response body of ${declared} bytes exceeds the ${max}-byte limit`)
+  }
+  if (!response.body) return ''
+  const reader = response.body.getReader()
+  const chunks: Uint8Array[] = []
+  let size = 0
+  for (;;) {
+    const { done, value } = await reader.read()
+    if (done) break
+    size += value.byteLength
+    if (size > max) {
+      await reader.cancel().catch(() => {})
+      throw new OversizeBody(`response body exceeds the ${max}-byte limit (${size} bytes read when stopped)`)
+    }
+    chunks.push(value)
+  }
+  return new TextDecoder().decode(Buffer.concat(chunks))
 }

@@ -119,6 +119,36 @@ describe('TokenManager', () => {
     expect(events.map((e) => e.type)).toContain('token.throttled')
   })
 
+  it('a refused tokenP (bad credentials) is reported as auth with what to fix while its slot is spent, never as rate_limited', async () => {
+    const clock = new ManualClock(T0)
+    let calls = 0
+    let refuse = true
+    const issue = async (): Promise<AccessToken> => {
+      calls++
+      if (refuse) {
+        throw new BrokerError('auth', '유효하지 않은 AppKey입니다. (EGW00103): check KIS_APP_KEY', {
+          brokerCode: 'EGW00103',
+          httpStatus: 403,
+        })
+      }
+      return { value: `tok-ok-${'y'.repeat(20)}`, issuedAt: clock.now(), expiresAt: clock.now() + 24 * H }
+    }
+    const m = new TokenManager({ issue, storeKey: tokenStoreKey('real', 'refused-appkey'), clock })
+    const first = await m.get().catch((e: unknown) => e)
+    expect(first).toMatchObject({ kind: 'auth', brokerCode: 'EGW00103' })
+    clock.advance(10_000)
+    const second = await m.get().catch((e: unknown) => e)
+    expect(BrokerError.isKind(second, 'auth')).toBe(true)
+    expect(second).toMatchObject({ brokerCode: 'EGW00103', retryAfterMs: 50_000 })
+    expect(String((second as Error).message)).toMatch(/KIS_APP_KEY.*refused 10 s ago.*allowed in 50000 ms/)
+    expect(calls).toBe(1)
+    // Fixed credentials: the next slot issues, and the refusal is forgotten.
+    refuse = false
+    clock.advance(50_000)
+    await expect(m.get()).resolves.toMatch(/^tok-ok-/)
+    expect(calls).toBe(2)
+  })
+
   it('after EGW00133 from the broker, uses a token another process stored meanwhile', async () => {
     const clock = new ManualClock(T0)
     const store = new MemoryTokenStore()

@@ -51,6 +51,8 @@ export class TokenManager {
   #current: AccessToken | undefined
   #inflight: Promise<AccessToken> | undefined
   #lastIssueAt: number | undefined
+  /** The broker's refusal of the last issuance (credentials), repeated while the slot is spent. */
+  #lastRefusal: { error: BrokerError; at: number } | undefined
   #rejected = new Set<string>()
   #issued = 0
 
@@ -148,6 +150,23 @@ export class TokenManager {
     if (this.#lastIssueAt !== undefined && now - this.#lastIssueAt < o.minIssueIntervalMs) {
       const retryAfterMs = this.#lastIssueAt + o.minIssueIntervalMs - now
       o.onEvent?.({ type: 'token.throttled', retryAfterMs })
+      const refusal = this.#lastRefusal
+      if (refusal) {
+        // The slot was spent on a refusal (whether KIS counts a refused tokenP against its limit is
+        // unknown, reference §7.10, so it is not retried sooner): the caller's problem is still
+        // the credentials, not the rate.
+        throw new BrokerError(
+          refusal.error.kind,
+          `${refusal.error.message} (tokenP refused ${Math.round((now - refusal.at) / 1000)} s ago; the next attempt is allowed in ${retryAfterMs} ms)`,
+          {
+            operation: 'POST /oauth2/tokenP',
+            ...(refusal.error.brokerCode ? { brokerCode: refusal.error.brokerCode } : {}),
+            ...(refusal.error.httpStatus ? { httpStatus: refusal.error.httpStatus } : {}),
+            retryAfterMs,
+            cause: refusal.error,
+          },
+        )
+      }
       throw new BrokerError('rate_limited', `token issuance throttled; next allowed in ${retryAfterMs} ms`, {
         operation: 'POST /oauth2/tokenP',
         retryAfterMs,
@@ -157,7 +176,11 @@ export class TokenManager {
     let token: AccessToken
     try {
       token = await o.issue()
+      this.#lastRefusal = undefined
     } catch (e) {
+      if (BrokerError.isKind(e, 'auth') || BrokerError.isKind(e, 'invalid_request')) {
+        this.#lastRefusal = { error: e as BrokerError, at: now }
+      } else this.#lastRefusal = undefined
       if (BrokerError.isKind(e, 'rate_limited')) {
         o.onEvent?.({ type: 'token.throttled', retryAfterMs: o.minIssueIntervalMs })
         // Another process may have been the one that issued; its token is in the shared store.
