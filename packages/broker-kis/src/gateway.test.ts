@@ -286,6 +286,57 @@ describe('KisGateway', () => {
     ])
   })
 
+  it('forgets what it knew of an order number when the KST day changes (numbers restart daily): tomorrow’s cancel looks the order up', async () => {
+    const { gw, clock, creds } = setup('real')
+    let lookups = 0
+    const cancels: Record<string, string>[] = []
+    server.use(
+      http.post(`${BASE}${T}/order-cash`, () =>
+        HttpResponse.json({
+          rt_cd: '0',
+          msg_cd: 'APBK0013',
+          msg1: 'ok',
+          output: { KRX_FWDG_ORD_ORGNO: '06010', ODNO: '700', ORD_TMD: '100000' },
+        }),
+      ),
+      http.get(`${BASE}${T}/inquire-psbl-rvsecncl`, () => {
+        lookups++
+        return ok({ output: [] })
+      }),
+      http.post(`${BASE}${T}/order-rvsecncl`, async ({ request }) => {
+        cancels.push((await request.json()) as Record<string, string>)
+        return HttpResponse.json({
+          rt_cd: '0',
+          msg_cd: 'APBK0013',
+          msg1: 'ok',
+          output: { KRX_FWDG_ORD_ORGNO: '06010', ODNO: '701', ORD_TMD: '100001' },
+        })
+      }),
+    )
+    await drive(
+      clock,
+      gw.placeOrder({
+        intentId: 'd1',
+        account: creds.account,
+        strategyId: 's',
+        symbol: '005930',
+        side: 'buy',
+        quantity: 1,
+        orderType: 'limit',
+        limitPrice: 70_000,
+      }),
+    )
+    // Same day: known, cancelled straight away.
+    await drive(clock, gw.cancelOrder('0000000700'))
+    expect([lookups, cancels.length]).toEqual([0, 1])
+    // Next KST day: the number may be someone else's order now; it is looked up, and not found.
+    clock.advance(24 * 3_600_000)
+    const err = await drive(clock, gw.cancelOrder('0000000700')).catch((e: unknown) => e)
+    expect(BrokerError.isKind(err, 'rejected')).toBe(true)
+    expect([lookups, cancels.length]).toEqual([1, 1])
+    await gw.close()
+  })
+
   it('uses inquire-psbl-rvsecncl for open orders on real, and daily-ccld CCLD_DVSN=02 on paper (§4.3)', async () => {
     const real = setup('real')
     let realHits = 0

@@ -152,6 +152,7 @@ export class KisGateway implements BrokerGateway {
   readonly #clock: Clock
   readonly #emit: KisEventListener
   readonly #known = new Map<string, KnownOrder>()
+  #knownDay = ''
   readonly #tracker = new OrderNoticeTracker()
   readonly #orderListeners = new Set<(e: BrokerOrderEvent) => void>()
   readonly #gapListeners = new Set<(reason: string) => void>()
@@ -293,6 +294,19 @@ export class KisGateway implements BrokerGateway {
     })
   }
 
+  /**
+   * Orders this process placed today. KIS numbers orders afresh every KST day, so what was known
+   * about yesterday's number must never be used for today's order with the same number.
+   */
+  #knownToday(): Map<string, KnownOrder> {
+    const day = this.#today()
+    if (day !== this.#knownDay) {
+      this.#known.clear()
+      this.#knownDay = day
+    }
+    return this.#known
+  }
+
   #tellGap(reason: string): void {
     for (const l of this.#gapListeners) {
       try {
@@ -427,7 +441,7 @@ export class KisGateway implements BrokerGateway {
       body: { ...this.#accountFields(), PDNO: intent.symbol, ...fields },
     })
     const out = this.#orderOutput(res.body, 'placeOrder')
-    this.#known.set(out.odno, {
+    this.#knownToday().set(out.odno, {
       branch: out.branch,
       ordDvsn: fields.ORD_DVSN,
       venue: fields.EXCG_ID_DVSN_CD,
@@ -456,7 +470,7 @@ export class KisGateway implements BrokerGateway {
 
   /** Branch and division of an order: from our own acks, else from the broker's lists. */
   async #lookup(odno: string, operation: string): Promise<KnownOrder & { remaining: number }> {
-    const known = this.#known.get(odno)
+    const known = this.#knownToday().get(odno)
     if (!this.capabilities.listOrders) {
       // Nothing to look up in this environment (reference §7.10). An order this process placed is
       // modified from what it knows; the broker checks the quantity (a modify beyond what is left is
@@ -484,7 +498,7 @@ export class KisGateway implements BrokerGateway {
   async cancelOrder(brokerOrderId: string, ref?: OrderRef): Promise<CancelAck> {
     if (ref?.account) this.#checkAccount(ref.account, 'cancelOrder')
     const odno = this.#orderNo(brokerOrderId, 'cancelOrder')
-    const known = this.#known.get(odno)
+    const known = this.#knownToday().get(odno)
     // A known order is cancelled straight away (no lookup on the kill-switch path); the broker
     // refuses if nothing is left. Unknown orders (after a restart) are looked up first.
     const info = known ?? (await this.#lookup(odno, 'cancelOrder'))
@@ -573,7 +587,7 @@ export class KisGateway implements BrokerGateway {
       },
     })
     const out = this.#orderOutput(res.body, 'replaceOrder')
-    this.#known.set(out.odno, {
+    this.#knownToday().set(out.odno, {
       ...info,
       ordDvsn,
       branch: out.branch || info.branch,

@@ -48,6 +48,30 @@ describe('OrderNoticeTracker', () => {
     for (const e of out) BrokerOrderEventSchema.parse(e)
   })
 
+  it('forgets an earlier KST day: the same order number tomorrow is a new order (KIS numbers orders afresh daily)', () => {
+    const t = new OrderNoticeTracker()
+    const day1 = [notice({}), notice({ fill: true, quantity: 10, time: '090002' })].flatMap((n) =>
+      t.apply(n, ACC, '20261124', 0),
+    )
+    expect(day1.map((e) => e.type)).toEqual(['accepted', 'filled'])
+    expect(t.cumulative('0000000101')).toBe(10)
+    // Next day, the same number and even the same record text: a new order, counted from zero.
+    const day2 = [notice({}), notice({ fill: true, quantity: 4, time: '090002' })].flatMap((n) =>
+      t.apply(n, ACC, '20261125', 0),
+    )
+    expect(day2.map((e) => [e.type, e.type === 'filled' ? e.cumulativeQuantity : 0])).toEqual([
+      ['accepted', 0],
+      ['filled', 4],
+    ])
+    expect(t.day).toBe('20261125')
+    // A late notice stamped with the earlier day does not roll the state back.
+    t.apply(notice({ fill: true, quantity: 1, time: '090003' }), ACC, '20261124', 0)
+    expect(t.day).toBe('20261125')
+    // A snapshot on the new day seeds from the new day's books only.
+    t.rollover('20261126')
+    expect(t.cumulative('0000000101')).toBe(0)
+  })
+
   it('links a modify (RCTF_CLS 1) to the original and reports a cancel on the original (§7.9)', () => {
     const t = new OrderNoticeTracker()
     const mod = t.apply(

@@ -1,5 +1,5 @@
 import type { BrokerOrderEvent, Side } from '@vellab/broker-gateway'
-import { kstCompactToEpoch } from '../kst'
+import { kstCompactDate, kstCompactToEpoch } from '../kst'
 import type { ExecutionNotice } from './decoders'
 
 /**
@@ -170,6 +170,8 @@ export class OrderNoticeTracker {
   readonly #refused = new Set<string>()
   /** `replaced` event ids emitted (a modify is reported once, whichever path confirms it first). */
   readonly #replaced = new Set<string>()
+  /** The KST day (`YYYYMMDD`) the state above belongs to. */
+  #day: string | undefined
   #onPending: ((p: PendingAmend) => void) | undefined
   #onUncertain: ((orderNo: string, absorbed: number) => void) | undefined
   #onUnresolved: ((orderNo: string) => void) | undefined
@@ -177,6 +179,34 @@ export class OrderNoticeTracker {
   /** @param maxRemembered notice fingerprints kept for deduplication. @default 50_000 */
   constructor(maxRemembered = 50_000) {
     this.#maxSeen = maxRemembered
+  }
+
+  /**
+   * Start a new KST day (`YYYYMMDD`): KIS numbers orders afresh every day and day orders end with
+   * the session, so everything remembered about an earlier day is dropped — totals, cancels,
+   * pending modify/cancel receipts, refusals, duplicate fingerprints. Called by `apply` and
+   * `reconcile` with the day they see; a no-op within the same day. An earlier day than the current
+   * one (a late notice around midnight) does not roll back.
+   */
+  rollover(kstDate: string): void {
+    if (this.#day === kstDate) return
+    if (this.#day !== undefined && kstDate < this.#day) return
+    if (this.#day !== undefined) {
+      this.#orders.clear()
+      this.#seen.clear()
+      this.#cancels.clear()
+      this.#modifies.clear()
+      this.#unresolved.clear()
+      this.#pending.clear()
+      this.#refused.clear()
+      this.#replaced.clear()
+    }
+    this.#day = kstDate
+  }
+
+  /** The KST day the remembered state belongs to, if any. */
+  get day(): string | undefined {
+    return this.#day
   }
 
   /** Called when a notice was absorbed by a snapshot's credit (a verifying snapshot settles it). */
@@ -283,6 +313,7 @@ export class OrderNoticeTracker {
    * falls back to `avg_prvs` (then `ord_unpr`) when the derivation gives no positive price.
    */
   reconcile(snapshot: readonly OrderFillSnapshot[], o: ReconcileOptions): ReconcileResult {
+    this.rollover(kstCompactDate(o.now))
     const settleMs = o.settleMs ?? 3_000
     const skewMs = o.clockSkewMs ?? 1_000
     if (o.mode === 'baseline') {
@@ -503,6 +534,7 @@ export class OrderNoticeTracker {
     fallbackAt: number,
     now = fallbackAt,
   ): BrokerOrderEvent[] {
+    this.rollover(kstDate)
     if (this.#seen.has(n.raw)) return []
     this.#seen.set(n.raw, true)
     if (this.#seen.size > this.#maxSeen) {
