@@ -208,6 +208,16 @@ export const KisConfigSchema = z.object({
     })
     .partial()
     .optional(),
+  /**
+   * Opt-in local check of limit prices for callers that use the adapter without `@vellab/risk-kr`
+   * (which owns the full KRX price rules): `'quote'` reads `getQuote` for the symbol (at most once
+   * per `priceCheckQuoteMaxAgeMs`) and refuses, as `invalid_request` with nothing sent, a limit
+   * price outside today's upper/lower limit or, within the price band of the last trade, off the
+   * quote's tick size. Prices in another band are checked against the limits only. @default 'off'
+   */
+  priceCheck: z.enum(['off', 'quote']).default('off'),
+  /** How long a quote read for `priceCheck` is reused. @default 60000 */
+  priceCheckQuoteMaxAgeMs: z.number().int().nonnegative().default(60_000),
   limits: LimitsSchema.prefault({}),
   timeouts: TimeoutsSchema.prefault({}),
   retry: RetrySchema.prefault({}),

@@ -543,6 +543,92 @@ describe('KisGateway', () => {
     })
   })
 
+  it('priceCheck "quote" (opt-in) refuses off-limit and off-tick limit prices before the wire, reading one quote', async () => {
+    const creds = fakeKisCredentials()
+    const clock = new ManualClock(Date.parse('2026-11-24T01:00:00Z'))
+    server.use(
+      http.post(`${BASE}/oauth2/tokenP`, () =>
+        HttpResponse.json({
+          access_token: `eyJ.${'p'.repeat(40)}`,
+          token_type: 'Bearer',
+          expires_in: 86400,
+          access_token_token_expired: '2026-11-25 10:00:00',
+        }),
+      ),
+    )
+    let quotes = 0
+    let orders = 0
+    server.use(
+      http.get(`${BASE}/uapi/domestic-stock/v1/quotations/inquire-price`, () => {
+        quotes++
+        return ok({
+          output: {
+            stck_prpr: '70000',
+            stck_sdpr: '69000',
+            stck_mxpr: '89700',
+            stck_llam: '48300',
+            aspr_unit: '100',
+            acml_vol: '1',
+          },
+        })
+      }),
+      http.post(`${BASE}${T}/order-cash`, () => {
+        orders++
+        return HttpResponse.json({
+          rt_cd: '0',
+          msg_cd: 'APBK0013',
+          msg1: 'ok',
+          output: { KRX_FWDG_ORD_ORGNO: '06010', ODNO: '900', ORD_TMD: '100000' },
+        })
+      }),
+    )
+    const gw = createKisGateway({
+      config: {
+        environment: 'real',
+        appKey: creds.appKey,
+        appSecret: creds.appSecret,
+        account: creds.account,
+        restBaseUrl: BASE,
+        wsUrl: 'ws://kis-gw.test/tryitout',
+        limits: { restPerSecond: 50 },
+        priceCheck: 'quote',
+      },
+      clock,
+      createSocket: fakeSocketFactory().create,
+    })
+    const buy = (limitPrice: number) =>
+      drive(
+        clock,
+        gw.placeOrder({
+          intentId: `pc-${limitPrice}`,
+          account: creds.account,
+          strategyId: 's',
+          symbol: '005930',
+          side: 'buy',
+          quantity: 1,
+          orderType: 'limit',
+          limitPrice,
+        }),
+      ).catch((e: unknown) => e)
+    for (const [price, why] of [
+      [89_800, /outside today's limits for 005930 \(48300–89700\)/],
+      [48_200, /outside today's limits/],
+      [70_050, /not on the 100-KRW tick grid/],
+    ] as const) {
+      const err = await buy(price)
+      expect(BrokerError.isKind(err, 'invalid_request')).toBe(true)
+      expect(String(err)).toMatch(why)
+    }
+    expect(orders).toBe(0)
+    // On the grid: sent. A price in another band (here 49,950, band 20k–50k, tick 50) is checked
+    // against the limits only.
+    await expect(buy(69_900)).resolves.toMatchObject({ brokerOrderId: '0000000900' })
+    await expect(buy(49_950)).resolves.toMatchObject({ brokerOrderId: '0000000900' })
+    expect(orders).toBe(2)
+    expect(quotes).toBe(1)
+    await gw.close()
+  })
+
   it('maps inquire-price into a Quote with limits, tick and flags', async () => {
     const { gw, clock } = setup()
     server.use(

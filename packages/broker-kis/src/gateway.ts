@@ -153,6 +153,7 @@ export class KisGateway implements BrokerGateway {
   readonly #emit: KisEventListener
   readonly #known = new Map<string, KnownOrder>()
   #knownDay = ''
+  readonly #checkQuotes = new Map<string, { quote: Quote; at: number }>()
   readonly #tracker = new OrderNoticeTracker()
   readonly #orderListeners = new Set<(e: BrokerOrderEvent) => void>()
   readonly #gapListeners = new Set<(reason: string) => void>()
@@ -307,6 +308,36 @@ export class KisGateway implements BrokerGateway {
     return this.#known
   }
 
+  /** See `config.priceCheck`. Throws `invalid_request` before anything is sent. */
+  async #checkPrice(symbol: string, price: number, operation: string): Promise<void> {
+    if (this.config.priceCheck !== 'quote') return
+    const now = this.#clock.now()
+    let cached = this.#checkQuotes.get(symbol)
+    if (
+      !cached ||
+      now - cached.at > this.config.priceCheckQuoteMaxAgeMs ||
+      kstCompactDate(cached.at) !== kstCompactDate(now)
+    ) {
+      cached = { quote: await this.getQuote(symbol), at: now }
+      this.#checkQuotes.set(symbol, cached)
+    }
+    const q = cached.quote
+    if (price > q.upperLimit || price < q.lowerLimit) {
+      throw new BrokerError(
+        'invalid_request',
+        `limit price ${price} is outside today's limits for ${symbol} (${q.lowerLimit}–${q.upperLimit})`,
+        { operation },
+      )
+    }
+    if (krxPriceBand(price) === krxPriceBand(q.lastPrice) && price % q.tickSize !== 0) {
+      throw new BrokerError(
+        'invalid_request',
+        `limit price ${price} is not on the ${q.tickSize}-KRW tick grid of ${symbol}`,
+        { operation },
+      )
+    }
+  }
+
   #tellGap(reason: string): void {
     for (const l of this.#gapListeners) {
       try {
@@ -434,6 +465,8 @@ export class KisGateway implements BrokerGateway {
     const intent = parseOrThrow(OrderIntentSchema, input, { operation: 'placeOrder' })
     this.#checkAccount(intent.account, 'placeOrder')
     const fields = mapOrderIntent(intent, this.config.environment)
+    if (intent.limitPrice !== undefined)
+      await this.#checkPrice(intent.symbol, intent.limitPrice, 'placeOrder')
     const res = await this.rest.call({
       op: intent.side === 'buy' ? 'order-cash-buy' : 'order-cash-sell',
       lane: 'order',
@@ -555,6 +588,7 @@ export class KisGateway implements BrokerGateway {
         { operation: 'replaceOrder' },
       )
     }
+    if (patch.limitPrice !== undefined) await this.#checkPrice(info.symbol, patch.limitPrice, 'replaceOrder')
     const price = patch.limitPrice ?? info.price
     const ordDvsn =
       !info.ordDvsn || (patch.limitPrice !== undefined && PRICELESS_ORD_DVSN.has(info.ordDvsn))
@@ -1190,4 +1224,14 @@ function terminalOf(o: DailyOrder): Pick<OrderFillSnapshot, 'terminal'> {
  */
 export function createKisGateway(options: KisGatewayOptions): KisGateway {
   return new KisGateway(options)
+}
+
+/**
+ * The KRX stock price band a price falls in (tick table effective 2023-01-25,
+ * reference/krx-market-rules.md §3.1): within one band the tick size does not change.
+ */
+function krxPriceBand(price: number): number {
+  const edges = [2_000, 5_000, 20_000, 50_000, 200_000, 500_000]
+  const i = edges.findIndex((e) => price < e)
+  return i === -1 ? edges.length : i
 }
