@@ -34,9 +34,15 @@ async function rig(latency) {
     },
     onEvent: (e) => events.push(e),
   })
-  if (latency) sim.control.faults.add({ on: 'rest', effect: { type: 'latency', latency } })
+  // `latency`: one spec (uplink), or { up, down } — added before the simulator handles a request
+  // (the request's way there) and after (the answer's way back).
+  const up = latency?.up ?? (latency && !('down' in latency) ? latency : undefined)
+  const down = latency?.down
+  if (up) sim.control.faults.add({ on: 'rest', effect: { type: 'latency', latency: up, phase: 'before' } })
+  if (down) sim.control.faults.add({ on: 'rest', effect: { type: 'latency', latency: down, phase: 'after' } })
   await gateway.getQuote('005930') // token issuance outside the measurement
-  return { sim, gateway, events }
+  sim.control.resetLedger()
+  return { sim, gateway, events, appkey: app.appkey }
 }
 
 // Sustained rate: completions after the first two seconds (past the initial burst) per second.
@@ -61,7 +67,7 @@ function summarise(name, ok, rejected, latencies) {
 }
 
 async function withLimiter(seconds, latency, label) {
-  const { sim, gateway, events } = await rig(latency)
+  const { sim, gateway, events, appkey } = await rig(latency)
   let rejected = 0
   const times = []
   const start = Date.now()
@@ -79,17 +85,18 @@ async function withLimiter(seconds, latency, label) {
   await Promise.all([worker(), worker(), worker(), worker()])
   const elapsed = (Date.now() - start) / 1000
   const lat = events.filter((e) => e.type === 'rest.request').map((e) => e.latencyMs)
-  const violations = sim.control.ledger().rateViolations.length
+  const ledger = sim.control.ledger()
   await gateway.close()
   await sim.close()
   return {
     ...summarise(`limiter, 4 callers${label}`, sustained(times, start, elapsed), rejected, lat),
-    simViolations: violations,
+    simViolations: ledger.rateViolations.length,
+    maxArrivalsIn1s: ledger.maxRequestsPerSecond[appkey] ?? 0,
   }
 }
 
 async function withSleep(seconds, latency, label) {
-  const { sim, gateway, events } = await rig(latency)
+  const { sim, gateway, events, appkey } = await rig(latency)
   // The official sample's way: no limiter at all, a fixed 50 ms pause between calls.
   gateway.limiter.blockUntil(0)
   let rejected = 0
@@ -112,25 +119,30 @@ async function withSleep(seconds, latency, label) {
   }
   const elapsed = (Date.now() - start) / 1000
   const lat = events.filter((e) => e.type === 'rest.request').map((e) => e.latencyMs)
-  const violations = sim.control.ledger().rateViolations.length
+  const ledger = sim.control.ledger()
   await gateway.close()
   await sim.close()
   return {
     ...summarise(`fixed 50 ms sleep${label}`, sustained(times, start, elapsed), rejected, lat),
-    simViolations: violations,
+    simViolations: ledger.rateViolations.length,
+    maxArrivalsIn1s: ledger.maxRequestsPerSecond[appkey] ?? 0,
   }
 }
 
 // Loopback (≈2 ms round trips) flatters the fixed sleep; KIS from outside Korea or over a busy link
-// is tens of ms, so the same pair also runs with a simulated ~30 ms (sd 10) server latency.
+// is tens of ms. The limiter must hold for any split of the round trip between the two directions,
+// so the latency runs on the uplink only, the downlink only, and unevenly on both.
 const WAN = { dist: 'normal', mean: 30, sd: 10 }
+const ASYMMETRIC = { up: { dist: 'normal', mean: 35, sd: 15 }, down: { dist: 'exponential', mean: 5 } }
 
 export async function benchThroughput({ seconds = 10 } = {}) {
   return [
     await withLimiter(seconds, undefined, ', loopback'),
     await withSleep(seconds, undefined, ', loopback'),
-    await withLimiter(seconds, WAN, ', +30±10 ms'),
-    await withSleep(seconds, WAN, ', +30±10 ms'),
+    await withLimiter(seconds, { up: WAN }, ', uplink +30±10 ms'),
+    await withSleep(seconds, { up: WAN }, ', uplink +30±10 ms'),
+    await withLimiter(seconds, { down: WAN }, ', downlink +30±10 ms'),
+    await withLimiter(seconds, ASYMMETRIC, ', up 35±15 / down ~5 ms'),
   ]
 }
 

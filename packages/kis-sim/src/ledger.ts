@@ -76,6 +76,12 @@ export interface LedgerSnapshot {
   /** Max WebSocket session attempts of each appkey inside any 60-second window. */
   maxConnectsPerMinute: Record<string, number>
   pongs: Record<string, { text: number; pong: number; ping: number }>
+  /**
+   * The most REST requests of each appkey that arrived (reached the rate check, refused ones
+   * included) inside any sliding 1,000 ms, in the rate-limit timebase: the number a client's
+   * limiter must keep at or under the limit.
+   */
+  maxRequestsPerSecond: Record<string, number>
 }
 
 /** Options for the ledger. */
@@ -95,6 +101,8 @@ export class Ledger {
   readonly approvalIssues: { at: number; appkey: string }[] = []
   readonly wsConnects: WsConnectEntry[] = []
   readonly pongs = new Map<string, { text: number; pong: number; ping: number }>()
+  /** Per appkey: arrival times inside the last second, and the worst count seen. */
+  private readonly arrivals = new Map<string, { window: number[]; max: number }>()
   private requestTotal = 0
   private readonly requestCounts = new Map<string, number>()
   private readonly maxRequests: number
@@ -109,6 +117,15 @@ export class Ledger {
     this.requests.push(e)
     if (this.requests.length > this.maxRequests)
       this.requests.splice(0, this.requests.length - this.maxRequests)
+  }
+
+  /** A REST request of `appkey` reached the rate check at `at` (rate-limit timebase). */
+  recordArrival(appkey: string, at: number): void {
+    const a = this.arrivals.get(appkey) ?? { window: [], max: 0 }
+    a.window.push(at)
+    while (a.window.length > 0 && at - (a.window[0] ?? at) >= 1_000) a.window.shift()
+    a.max = Math.max(a.max, a.window.length)
+    this.arrivals.set(appkey, a)
   }
 
   recordPong(appkey: string, kind: 'text' | 'pong' | 'ping'): void {
@@ -166,6 +183,7 @@ export class Ledger {
       wsConnects: [...this.wsConnects],
       maxConnectsPerMinute,
       pongs: Object.fromEntries(this.pongs),
+      maxRequestsPerSecond: Object.fromEntries([...this.arrivals].map(([k, v]) => [k, v.max])),
     }
   }
 
@@ -178,6 +196,7 @@ export class Ledger {
     this.wsConnects.length = 0
     this.pongs.clear()
     this.requestCounts.clear()
+    this.arrivals.clear()
     this.requestTotal = 0
   }
 }

@@ -724,6 +724,7 @@ function authenticate(
   // reference §8 / NOTICE-LIMITS: per-appkey requests per second; excess → HTTP 500 EGW00201.
   const limit = core.limits.restPerSecond[env]
   const now = core.limitNow()
+  core.ledger.recordArrival(appkey, now)
   const w = core.limiter.tryAcquire(`rest:${appkey}`, now, limit)
   if (!w.ok) {
     core.ledger.rateViolations.push({

@@ -21,9 +21,27 @@ describe('per-appkey REST limits (reference §8, NOTICE-LIMITS 2026-04-20; §3.4
     const v = sim.control.ledger().rateViolations.filter((x) => x.channel === 'rest')
     expect(v).toHaveLength(2)
     expect(v[0]).toMatchObject({ appkey: app.appkey, limit: 18, inWindow: 18, forced: false })
+    // The ledger's worst sliding second counts refused arrivals too: 20 arrived in one second.
+    expect(sim.control.ledger().maxRequestsPerSecond[app.appkey]).toBe(20)
     // The window slides: 1 s later the budget is back.
     sim.control.clock.advance(1000)
     expect((await get(sim, PRICE, q, h)).status).toBe(200)
+    expect(sim.control.ledger().maxRequestsPerSecond[app.appkey]).toBe(20)
+  })
+
+  it('maxRequestsPerSecond is the worst sliding second, not a calendar second', async () => {
+    sim = await startSim()
+    const app = realApp(sim)
+    const tok = await token(sim, app)
+    const h = headers(app, tok, 'FHKST01010100')
+    // 10 at t=0.6 s and 10 at t=1.4 s: no calendar second holds more than 10, one sliding second holds 20.
+    sim.control.clock.advance(600)
+    for (let i = 0; i < 10; i++) await get(sim, PRICE, q, h)
+    sim.control.clock.advance(800)
+    for (let i = 0; i < 10; i++) await get(sim, PRICE, q, h)
+    expect(sim.control.ledger().maxRequestsPerSecond[app.appkey]).toBe(20)
+    sim.control.resetLedger()
+    expect(sim.control.ledger().maxRequestsPerSecond[app.appkey]).toBeUndefined()
   })
 
   it('paper: 1 per second', async () => {
