@@ -10,8 +10,11 @@ describe('loadRunnerConfig', () => {
       orderQuantity: 1,
       decisionIntervalMs: 1_000,
       simStart: '2026-11-24 09:05:00',
+      simEnvironment: 'real',
       httpPort: 0,
     })
+    expect(loadRunnerConfig({ VELLAB_SIM_ENV: 'paper' }).simEnvironment).toBe('paper')
+    expect(() => loadRunnerConfig({ VELLAB_SIM_ENV: 'vts' })).toThrow(/simEnvironment/)
   })
 
   it('reads the operator token from the environment or a file, and refuses a short one', () => {
