@@ -1,6 +1,7 @@
 import fc from 'fast-check'
 import { describe, expect, it } from 'vitest'
 import { KisError } from '../errors'
+import { kstCompactToEpoch } from '../kst'
 import { dataFrame, encryptNoticePayload, noticeRecord, tradeRecord } from '../testing'
 import { decryptNoticePayload } from './aes'
 import { decodeBookFrame, decodeNoticeRecords, decodeTradeFrame } from './decoders'
@@ -162,6 +163,107 @@ describe('H0STCNT0 decoder', () => {
         },
       ),
       { numRuns: 1000 },
+    )
+  })
+})
+
+// The decoder as it was before the one-pass rewrite (split + regex), kept as the reference the
+// fast one must agree with on every input.
+function referenceTradeDecode(payload: string, count: number): { items: unknown[]; width: number } {
+  const INT = /^-?\d+$/
+  const int = (v: string | undefined) => {
+    if (v === undefined || !INT.test(v)) throw new KisError('KIS_FRAME_VALUE', 'not an integer')
+    return Number(v)
+  }
+  const { records, fieldsPerRecord } = splitRecords(payload, count, 46, 'H0STCNT0')
+  const items = records.map((f) => {
+    const price = int(f[2])
+    if (price <= 0) throw new KisError('KIS_FRAME_VALUE', 'price')
+    const quantity = int(f[12])
+    const cumulativeVolume = int(f[13])
+    if (quantity < 0 || cumulativeVolume < 0) throw new KisError('KIS_FRAME_VALUE', 'volume')
+    const at = kstCompactToEpoch(f[33] ?? '', f[1] ?? '')
+    if (at === undefined) throw new KisError('KIS_FRAME_VALUE', 'time')
+    const sym = (f[0] ?? '').trim()
+    const code = sym.length === 7 && sym[0] === 'A' ? sym.slice(1) : sym
+    if (!/^[0-9A-Z]{6}$/.test(code)) throw new KisError('KIS_FRAME_VALUE', 'code')
+    const tick: Record<string, unknown> = {
+      symbol: code,
+      price,
+      quantity,
+      cumulativeVolume,
+      aggressor: f[21] === '1' ? 'buy' : f[21] === '5' ? 'sell' : 'unknown',
+      at,
+    }
+    const ask = f[10] && INT.test(f[10]) ? Number(f[10]) : 0
+    const bid = f[11] && INT.test(f[11]) ? Number(f[11]) : 0
+    if (ask > 0) tick.bestAsk = ask
+    if (bid > 0) tick.bestBid = bid
+    return tick
+  })
+  return { items, width: fieldsPerRecord }
+}
+
+describe('H0STCNT0 one-pass decoder agrees with the split-and-regex reference', () => {
+  const base = (i: number) =>
+    tradeRecord({
+      symbol: '005930',
+      time: '092341',
+      price: 356000 + i * 100,
+      volume: 10,
+      cumulative: 1000 + i,
+      date: '20261124',
+    })
+  const outcome = (f: () => { items: unknown[] }) => {
+    try {
+      return { items: f().items }
+    } catch (e) {
+      if (!KisError.isInstance(e)) throw e
+      return { error: e.code }
+    }
+  }
+  it('property: the same ticks, or the same typed error, for mutated, widened and truncated frames', () => {
+    const field = fc.oneof(
+      fc.string({ maxLength: 10 }),
+      fc.integer({ min: -5, max: 2_000_000 }).map(String),
+      fc.constantFrom(
+        '',
+        '-',
+        '-0',
+        '0',
+        '1',
+        '5',
+        '00012',
+        '99999999999999999999',
+        '20260231',
+        '20261124',
+        '240000',
+        '235959',
+        'A005930',
+        ' 005930 ',
+        '1e3',
+        '+5',
+      ),
+    )
+    fc.assert(
+      fc.property(
+        fc.integer({ min: 1, max: 4 }),
+        fc.array(fc.tuple(fc.nat(3), fc.integer({ min: 0, max: 47 }), field), { maxLength: 8 }),
+        fc.integer({ min: 0, max: 2 }),
+        fc.integer({ min: -2, max: 2 }),
+        (count, mutations, extra, trim) => {
+          const records = Array.from({ length: count }, (_, i) => [...base(i), ...Array(extra).fill('X')])
+          for (const [r, i, v] of mutations)
+            if (records[r % count]) records[r % count]![i % records[0]!.length] = v.replaceAll('^', '')
+          let payload = records.map((x) => x.join('^')).join('^')
+          if (trim < 0) payload = payload.split('^').slice(0, trim).join('^')
+          if (trim > 0) payload = `${payload}${'^x'.repeat(trim)}`
+          const fast = outcome(() => decodeTradeFrame(payload, count))
+          const reference = outcome(() => referenceTradeDecode(payload, count))
+          expect(fast).toEqual(reference)
+        },
+      ),
+      { numRuns: 3000 },
     )
   })
 })

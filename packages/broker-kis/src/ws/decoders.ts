@@ -30,40 +30,150 @@ function symbolOf(v: string | undefined, trId: string): string {
   return code
 }
 
+/** Separator positions of the payload being decoded (reused between calls; grows as needed). */
+let seps = new Int32Array(1_024)
+
+/**
+ * The integer in `s[from, to)` (optional `-`, then digits only), or `NaN`. Same answers as
+ * `/^-?\d+$/` + `Number()`, without the substring: long numbers take `Number` for exact rounding.
+ */
+function intAt(s: string, from: number, to: number): number {
+  let i = from
+  const neg = s.charCodeAt(i) === 45
+  if (neg) i++
+  if (i >= to) return Number.NaN
+  if (to - i > 15) {
+    for (let k = i; k < to; k++) {
+      const c = s.charCodeAt(k)
+      if (c < 48 || c > 57) return Number.NaN
+    }
+    return Number(s.slice(from, to))
+  }
+  let n = 0
+  for (; i < to; i++) {
+    const c = s.charCodeAt(i) - 48
+    if (c < 0 || c > 9) return Number.NaN
+    n = n * 10 + c
+  }
+  return neg ? -n : n
+}
+
+/** Two digits at `s[i]`, or -1. */
+function twoDigits(s: string, i: number): number {
+  const a = s.charCodeAt(i) - 48
+  const b = s.charCodeAt(i + 1) - 48
+  return a >= 0 && a <= 9 && b >= 0 && b <= 9 ? a * 10 + b : -1
+}
+
+let lastDate = ''
+let lastDayStart: number | undefined
+
+/** Epoch ms of KST midnight of `YYYYMMDD` in `s[from, to)` (cached for the last date), or undefined. */
+function kstDayStart(s: string, from: number, to: number): number | undefined {
+  if (to - from !== 8) return undefined
+  const date = s.slice(from, to)
+  if (date === lastDate) return lastDayStart
+  let ok = true
+  for (let k = 0; k < 8; k++) {
+    const c = date.charCodeAt(k)
+    if (c < 48 || c > 57) ok = false
+  }
+  let start: number | undefined
+  if (ok) {
+    const y = Number(date.slice(0, 4))
+    const mo = twoDigits(date, 4)
+    const d = twoDigits(date, 6)
+    if (mo >= 1 && mo <= 12 && d >= 1 && d <= 31) {
+      const utc = Date.UTC(y, mo - 1, d)
+      // Reject days that roll over (e.g. 20260231), as kstCompactToEpoch does.
+      if (new Date(utc).getUTCDate() === d) start = utc - KST_OFFSET_MS
+    }
+  }
+  lastDate = date
+  lastDayStart = start
+  return start
+}
+
+const KST_OFFSET_MS = 9 * 3_600_000
+
 /**
  * Decode H0STCNT0 (실시간체결가) records into ticks (reference §7.7). Aggressor from CCLD_DVSN
  * (#21: 1 buy, 5 sell); time from BSOP_DATE (#33) + STCK_CNTG_HOUR (#1) in KST.
+ *
+ * One pass finds the separators; only the fields a tick carries are read, as numbers straight from
+ * the payload (no per-field strings, no regex). The checks are those of `splitRecords` and the
+ * field rules: width, integers, positive price, non-negative volumes, a valid KST date and time.
  */
 export function decodeTradeFrame(payload: string, count: number): Decoded<Tick> {
   const trId = 'H0STCNT0'
   const expected = KIS_FIELD_COUNTS.H0STCNT0
-  const { records, fieldsPerRecord } = splitRecords(payload, count, expected, trId)
-  const items: Tick[] = []
-  for (const f of records) {
-    const price = int(f[2], 'STCK_PRPR', trId)
+  let n = 0
+  for (let at = payload.indexOf('^'); at !== -1; at = payload.indexOf('^', at + 1)) {
+    if (n === seps.length) {
+      const grown = new Int32Array(seps.length * 2)
+      grown.set(seps)
+      seps = grown
+    }
+    seps[n++] = at
+  }
+  const fields = n + 1
+  if (fields % count !== 0) {
+    throw new KisError('KIS_FRAME_FIELD_COUNT', `${fields} fields do not divide into ${count} records`, {
+      trId,
+    })
+  }
+  const width = fields / count
+  if (width < expected) {
+    throw new KisError(
+      'KIS_FRAME_FIELD_COUNT',
+      `records have ${width} fields; at least ${expected} expected`,
+      {
+        trId,
+      },
+    )
+  }
+  const len = payload.length
+  // Field k of the payload spans [startOf(k), endOf(k)).
+  const startOf = (k: number): number => (k === 0 ? 0 : (seps[k - 1] as number) + 1)
+  const endOf = (k: number): number => (k < n ? (seps[k] as number) : len)
+  const items: Tick[] = new Array(count)
+  for (let r = 0; r < count; r++) {
+    const b = r * width
+    const price = intAt(payload, startOf(b + 2), endOf(b + 2))
+    if (Number.isNaN(price)) throw new KisError('KIS_FRAME_VALUE', 'STCK_PRPR is not an integer', { trId })
     if (price <= 0) throw new KisError('KIS_FRAME_VALUE', 'STCK_PRPR must be positive', { trId })
-    const quantity = int(f[12], 'CNTG_VOL', trId)
-    const cumulativeVolume = int(f[13], 'ACML_VOL', trId)
+    const quantity = intAt(payload, startOf(b + 12), endOf(b + 12))
+    if (Number.isNaN(quantity)) throw new KisError('KIS_FRAME_VALUE', 'CNTG_VOL is not an integer', { trId })
+    const cumulativeVolume = intAt(payload, startOf(b + 13), endOf(b + 13))
+    if (Number.isNaN(cumulativeVolume))
+      throw new KisError('KIS_FRAME_VALUE', 'ACML_VOL is not an integer', { trId })
     if (quantity < 0 || cumulativeVolume < 0)
       throw new KisError('KIS_FRAME_VALUE', 'negative volume', { trId })
-    const at = kstCompactToEpoch(f[33] ?? '', f[1] ?? '')
-    if (at === undefined) throw new KisError('KIS_FRAME_VALUE', 'bad BSOP_DATE/STCK_CNTG_HOUR', { trId })
-    const side = f[21]
+    const day = kstDayStart(payload, startOf(b + 33), endOf(b + 33))
+    const t0 = startOf(b + 1)
+    const h = endOf(b + 1) - t0 === 6 ? twoDigits(payload, t0) : -1
+    const mi = h >= 0 ? twoDigits(payload, t0 + 2) : -1
+    const sec = mi >= 0 ? twoDigits(payload, t0 + 4) : -1
+    if (day === undefined || h < 0 || h > 23 || mi < 0 || mi > 59 || sec < 0 || sec > 59) {
+      throw new KisError('KIS_FRAME_VALUE', 'bad BSOP_DATE/STCK_CNTG_HOUR', { trId })
+    }
+    const s21 = startOf(b + 21)
+    const side = endOf(b + 21) - s21 === 1 ? payload.charCodeAt(s21) : 0
     const tick: Tick = {
-      symbol: symbolOf(f[0], trId),
+      symbol: symbolOf(payload.slice(startOf(b), endOf(b)), trId),
       price,
       quantity,
       cumulativeVolume,
-      aggressor: side === '1' ? 'buy' : side === '5' ? 'sell' : 'unknown',
-      at,
+      aggressor: side === 49 ? 'buy' : side === 53 ? 'sell' : 'unknown',
+      at: day + (h * 3_600 + mi * 60 + sec) * 1_000,
     }
-    const ask = f[10] && INT.test(f[10]) ? Number(f[10]) : 0
-    const bid = f[11] && INT.test(f[11]) ? Number(f[11]) : 0
+    const ask = intAt(payload, startOf(b + 10), endOf(b + 10))
+    const bid = intAt(payload, startOf(b + 11), endOf(b + 11))
     if (ask > 0) tick.bestAsk = ask
     if (bid > 0) tick.bestBid = bid
-    items.push(tick)
+    items[r] = tick
   }
-  return { items, fieldsPerRecord, expectedFields: expected }
+  return { items, fieldsPerRecord: width, expectedFields: expected }
 }
 
 /**
