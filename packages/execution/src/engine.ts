@@ -81,7 +81,12 @@ export type ExecutionEvent =
       delayMs: number
       kind: string
     }
-  | { type: 'child.blocked'; parentId: string; by: 'risk' | 'guard' | 'price' | 'quote'; detail: string }
+  | {
+      type: 'child.blocked'
+      parentId: string
+      by: 'risk' | 'guard' | 'price' | 'quote' | 'session'
+      detail: string
+    }
   | { type: 'child.cancel_requested'; parentId: string; intentId: string; why: string }
   | { type: 'step.error'; parentId: string; message: string }
 
@@ -110,6 +115,14 @@ export interface ExecutionEngineOptions<DB extends ExecutionTables = ExecutionTa
   clock?: Clock
   /** Uniform [0, 1) source for backoff jitter. @default Math.random */
   random?: () => number
+  /**
+   * Whether the market takes this parent's children at `at` (the session calendar with its
+   * cut-offs). While it is closed no child is planned; a parent then waits for the next session
+   * (`onSessionClose: 'wait'`) or ends (`'end'`). With `@vellab/risk-kr`:
+   * `(at) => rules.resolvePhase('KRX', 'regular', kstDay(at), kstMsOfDay(at), 0).status === 'open'`.
+   * @default always open (the pre-trade check still refuses orders outside the session)
+   */
+  isOpen?: (at: number, parent: ParentOrder) => boolean
   /** Interval of the scheduling loop started by `start()`. @default 1000 */
   stepMs?: number
   /** Ticks a `high`-urgency child crosses. @default 2 */
@@ -176,6 +189,8 @@ interface Live {
   /** Volume and notional of prints observed since startAt (not persisted; restarts from zero). */
   volume: number
   notional: number
+  /** The session was seen closed at the last step (reported once per closure). */
+  sessionClosed: boolean
 }
 
 const ACTIVE_ORDER_STATES: ReadonlySet<OrderState> = new Set([
@@ -280,6 +295,7 @@ export class ExecutionEngine<DB extends ExecutionTables = ExecutionTables> {
       running: false,
       volume: 0,
       notional: 0,
+      sessionClosed: false,
     })
     this.#emit({ type: 'parent.submitted', parentId: parent.parentId })
     return this.get(parent.parentId)
@@ -448,6 +464,24 @@ export class ExecutionEngine<DB extends ExecutionTables = ExecutionTables> {
       return
     }
     if (live.state !== 'active') return
+    if (this.#o.isOpen && !this.#o.isOpen(now, p)) {
+      if (p.onSessionClose === 'end' && now >= p.startAt) {
+        if (working > 0) await this.#cancelWorking(live, 'session closed', orders)
+        else await this.#setState(live, 'stopped', 'session closed')
+        return
+      }
+      if (!live.sessionClosed) {
+        live.sessionClosed = true
+        this.#emit({
+          type: 'child.blocked',
+          parentId: p.parentId,
+          by: 'session',
+          detail: 'session closed: waiting for the next one',
+        })
+      }
+      return
+    }
+    live.sessionClosed = false
 
     // Re-send children that are durable but were never sent (a crash before the write-ahead claim).
     for (const [child, order] of zip(live.children, orders)) {
@@ -776,6 +810,7 @@ export class ExecutionEngine<DB extends ExecutionTables = ExecutionTables> {
       running: false,
       volume: 0,
       notional: 0,
+      sessionClosed: false,
     }
     this.#live.set(parentId, live)
     return live

@@ -51,6 +51,12 @@ export const ParentOrderSchema = z
     deadline: epochMs,
     /** At the deadline: `finish` crosses for what is left (within the limit); `stop` cancels and ends. */
     onDeadline: z.enum(['finish', 'stop']).default('stop'),
+    /**
+     * When the session closes before the parent is done (see the engine's `isOpen`): `wait` for the
+     * next session (the deadline still applies), or `end` (working children canceled, the parent
+     * `stopped` with reason "session closed").
+     */
+    onSessionClose: z.enum(['wait', 'end']).default('wait'),
     /** Venue preference for every child (KRX, NXT or SOR). */
     venue: z.enum(['KRX', 'NXT', 'SOR']).default('KRX'),
   })

@@ -29,6 +29,48 @@ describe('ExecutionEngine (InMemoryBroker, real Postgres, manual clock)', () => 
     expect(done.progress.slippageVsArrivalBps).toBe(0)
   })
 
+  it('session close mid-schedule, wait: nothing is planned while closed (reported once), slicing resumes when it reopens', async () => {
+    const open = { current: true }
+    r = await rig({ isOpen: () => open.current })
+    const p = await r.engine.submit(timed(r, { deadline: r.clock.now() + 60 * MIN }))
+    for (let minute = 0; minute < 3; minute++) {
+      await stepAndFill(r)
+      r.clock.setTime(r.clock.now() + 6 * MIN)
+    }
+    const before = r.events.filter((e) => e.type === 'child.sent').length
+    expect(before).toBe(3)
+    open.current = false
+    for (let i = 0; i < 5; i++) {
+      await stepAndFill(r)
+      r.clock.setTime(r.clock.now() + 6 * MIN)
+    }
+    expect(r.events.filter((e) => e.type === 'child.sent')).toHaveLength(before)
+    expect(r.events.filter((e) => e.type === 'child.blocked' && e.by === 'session')).toHaveLength(1)
+    expect((await r.engine.get(p.parent.parentId)).state).toBe('active')
+    open.current = true
+    await stepAndFill(r)
+    expect(r.events.filter((e) => e.type === 'child.sent')).toHaveLength(before + 1)
+    expect((await r.engine.get(p.parent.parentId)).progress.filled).toBe(40)
+  })
+
+  it('session close mid-schedule, end: working children are canceled and the parent stops', async () => {
+    const open = { current: true }
+    r = await rig({ isOpen: () => open.current })
+    const p = await r.engine.submit(timed(r, { urgency: 'low', onSessionClose: 'end' }))
+    await r.engine.step()
+    await r.settle()
+    expect((await r.engine.get(p.parent.parentId)).progress.working).toBe(10)
+    open.current = false
+    await r.engine.step()
+    await r.settle()
+    expect(r.events.some((e) => e.type === 'child.cancel_requested' && e.why === 'session closed')).toBe(true)
+    await r.engine.step()
+    const view = await r.engine.get(p.parent.parentId)
+    expect(view).toMatchObject({ state: 'stopped', reason: 'session closed' })
+    expect(view.progress).toMatchObject({ filled: 0, working: 0 })
+    expect(r.events.filter((e) => e.type === 'child.sent')).toHaveLength(1)
+  })
+
   it('does not run ahead of the schedule when children do not fill', async () => {
     const p = await r.engine.submit(timed(r, { urgency: 'low' }))
     await r.engine.step()
