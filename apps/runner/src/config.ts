@@ -34,6 +34,13 @@ export const RunnerConfigSchema = z.object({
    * no order listing, 1 request/s). @default 'real'
    */
   simEnvironment: z.enum(['real', 'paper']).default('real'),
+  /**
+   * With `mode: 'paper'`: the REST URL of a separately started kis-sim (point `KIS_REST_URL` and
+   * `KIS_WS_URL` at it too). The session is then a rehearsal: it runs on the simulator's clock (a
+   * trading morning whatever the hour here; the simulator's clock must run at real speed) and its
+   * checks read the simulator's ledger and books. Refused in other modes.
+   */
+  rehearsalSimUrl: z.url().optional(),
   /** Simulator start (KST, `YYYY-MM-DD HH:MM:SS`): a trading day's morning, so the session is open. */
   simStart: z.string().default('2026-11-24 09:05:00'),
   /** Port of the operator HTTP server (health, metrics, dashboard, kill switches) on 127.0.0.1; 0 picks a free one. @default 0 */
@@ -53,6 +60,7 @@ export function loadRunnerConfig(env: NodeJS.ProcessEnv = process.env): RunnerCo
     decisionIntervalMs: env.VELLAB_DECISION_INTERVAL_MS,
     simStart: env.VELLAB_SIM_START,
     simEnvironment: env.VELLAB_SIM_ENV,
+    rehearsalSimUrl: env.VELLAB_REHEARSAL_SIM || undefined,
     httpPort: env.VELLAB_HTTP_PORT,
   })
   if (!r.success) {

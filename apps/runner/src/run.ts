@@ -1,10 +1,10 @@
 import { randomBytes } from 'node:crypto'
-import type { BrokerCapabilities, BrokerOrderStatus, Clock } from '@vellab/broker-gateway'
+import type { BrokerCapabilities } from '@vellab/broker-gateway'
 import { createKisGateway } from '@vellab/broker-kis'
-import { createKisSim } from '@vellab/kis-sim'
 import { createOrderStore, ORDER_STATES } from '@vellab/order-fsm'
 import { createRiskGateway, KillSwitchBoard, PostgresKillSwitchStore, RiskState } from '@vellab/risk-kr'
 import { sql } from 'kysely'
+import { connectBroker } from './broker'
 import type { RunnerConfig } from './config'
 import { migrate, openDatabase } from './database'
 import { startOperatorHttp } from './http'
@@ -22,21 +22,28 @@ export interface RunOptions {
   onHttp?: (url: string) => void
   /** Told the in-process simulator's apps once it is up (tests scan output for their secrets). */
   onSimulator?: (apps: readonly { appkey: string; appsecret: string }[]) => void
+  /** Where `KIS_*` credentials and URLs are read from in `paper` mode. @default process.env */
+  env?: NodeJS.ProcessEnv
   /** Aborting stops the session gracefully (drain, then report). */
   signal?: AbortSignal
 }
 
 /**
- * One runner session in `sim` mode: database (embedded or URL) and migrations, the in-process KIS
- * simulator, the KIS adapter, order store recovery, kill switches and risk, then the strategy until
+ * One runner session in `sim` mode (or `paper`, see `connectBroker`): database (embedded or URL)
+ * and migrations, the broker (by default the in-process KIS simulator), the KIS adapter, order store recovery, kill switches and risk, then the strategy until
  * `runSeconds` pass or `signal` aborts; then drain and report.
  */
 export async function run(config: RunnerConfig, options: RunOptions): Promise<RunReport> {
   const { log } = options
-  if (config.mode !== 'sim') {
-    // Live modes need reviewed symbol reference data (master file) for risk and the lease on the
-    // appkey; both are still to come, so refuse rather than trade half-armed.
-    throw new Error(`mode ${config.mode} is not supported by this runner yet; use VELLAB_MODE=sim`)
+  if (config.mode === 'real') {
+    // Real money needs reviewed symbol reference data (the KIS master files) for risk and the lease
+    // on the appkey; both are still to come, so refuse rather than trade half-armed.
+    throw new Error(
+      'mode real is not supported by this runner yet (it needs the master-file reference data and the appkey lease); use VELLAB_MODE=sim or paper',
+    )
+  }
+  if (config.rehearsalSimUrl && config.mode !== 'paper') {
+    throw new Error('VELLAB_REHEARSAL_SIM applies to VELLAB_MODE=paper only')
   }
   const database = await openDatabase({
     ...(config.databaseUrl ? { url: config.databaseUrl } : {}),
@@ -53,23 +60,9 @@ export async function run(config: RunnerConfig, options: RunOptions): Promise<Ru
       `database ready (${database.kind}); ${applied.length ? `applied ${applied.join(', ')}` : 'schema up to date'}`,
     )
 
-    // The in-process KIS simulator, its clock set to a trading morning and running at real speed.
-    const sim = await createKisSim({ clock: { mode: 'accelerated', speed: 1, start: config.simStart } })
-    cleanups.push(() => sim.close())
-    const environment = config.simEnvironment
-    const app = sim.apps.find((a) => a.env === environment)
-    const simAccount = app?.accounts[0]
-    if (!app || !simAccount) throw new Error(`the simulator has no ${environment}-environment app`)
-    const account = `${simAccount.cano}-${simAccount.productCode}`
-    log(`KIS simulator: REST ${sim.restUrl}, WebSocket ${sim.wsUrl}, account ${account}`)
-    options.onSimulator?.(sim.apps)
-
-    // Everything runs on exchange time, so sessions, quote ages and order timestamps agree.
-    const clock: Clock = {
-      now: () => sim.control.clock.now(),
-      setTimeout: (fn, ms) => setTimeout(fn, ms),
-      clearTimeout: (h) => clearTimeout(h as ReturnType<typeof setTimeout>),
-    }
+    const broker = await connectBroker(config, log, options.onSimulator, options.env)
+    cleanups.push(() => broker.close())
+    const { account, clock, environment } = broker
     // Execution notices are not replayed by KIS: trade only once the notice subscription is live.
     let noticesLive: () => void = () => {}
     const noticesReady = new Promise<void>((r) => {
@@ -90,15 +83,7 @@ export async function run(config: RunnerConfig, options: RunOptions): Promise<Ru
       session: () => session?.stats ?? { sent: 0, riskRejects: {} },
     })
     const gateway = createKisGateway({
-      config: {
-        environment,
-        appKey: app.appkey,
-        appSecret: app.appsecret,
-        account,
-        htsId: app.htsId,
-        restBaseUrl: sim.restUrl,
-        wsUrl: `${sim.wsUrl}/tryitout`,
-      },
+      config: broker.kisConfig,
       clock,
       onEvent: (e) => {
         recordAdapterEvent(telemetry, e)
@@ -118,7 +103,7 @@ export async function run(config: RunnerConfig, options: RunOptions): Promise<Ru
     })
     cleanups.push(() => gateway.close())
     const cannot = describeLimits(gateway.capabilities)
-    const environmentDetail = `${environment} (simulated)${cannot.length ? `: cannot ${cannot.join(', cannot ')}` : ': answers every query'}`
+    const environmentDetail = `${environment} (${broker.where})${cannot.length ? `: cannot ${cannot.join(', cannot ')}` : ': answers every query'}`
     log(`environment ${environmentDetail}`)
     if (cannot.length) {
       log(
@@ -229,21 +214,12 @@ export async function run(config: RunnerConfig, options: RunOptions): Promise<Ru
       strategyId: STRATEGY,
       stats: session.stats,
       adapter: telemetry,
-      ledger: sim.control.ledger(),
-      appkey: app.appkey,
-      // Where the environment cannot list orders the simulator's own books are the broker's side.
-      ...(gateway.capabilities.listOrders
-        ? {}
-        : {
-            brokerOrders: async () =>
-              sim.control
-                .orders()
-                .flatMap((o) =>
-                  o.kind === 'new' || o.kind === 'modify'
-                    ? [{ brokerOrderId: o.odno, filledQuantity: o.filledQty, status: simStatus(o) }]
-                    : [],
-                ),
-          }),
+      ledger: await broker.ledger(),
+      appkey: broker.appkey,
+      // Where the environment cannot list orders, a simulator's own books are the broker's side
+      // (in-process, or a rehearsal's kis-sim process); against KIS the check says it cannot run.
+      ...(gateway.capabilities.listOrders || !broker.books ? {} : { brokerOrders: broker.books }),
+      canListOrders: gateway.capabilities.listOrders,
     })
     return report
   } finally {
@@ -259,21 +235,4 @@ function describeLimits(c: BrokerCapabilities): string[] {
     ...(c.positions ? [] : ['report positions']),
     ...(c.cash ? [] : ['report cash']),
   ]
-}
-
-/** A simulator order's status in the contract's terms (for the books check). */
-function simStatus(o: { status: string; filledQty: number; remaining: number }): BrokerOrderStatus {
-  switch (o.status) {
-    case 'filled':
-      return 'filled'
-    case 'cancelled':
-    case 'replaced':
-      return 'canceled'
-    case 'expired':
-      return 'expired'
-    case 'rejected':
-      return 'rejected'
-    default:
-      return o.filledQty > 0 ? 'partially_filled' : 'open'
-  }
 }

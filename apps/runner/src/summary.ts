@@ -66,7 +66,7 @@ export function formatSummary(report: RunReport): string {
       ['broker events applied / failed', `${stats.eventsApplied} / ${stats.eventErrors}`],
     ]),
   )
-  lines.push('', 'Checks against the broker (simulator ledger)')
+  lines.push('', 'Checks against the broker')
   lines.push(
     ...table(
       report.checks.map((c) => [`${c.ok ? '✓' : '✗'} ${c.name}`, c.detail]),

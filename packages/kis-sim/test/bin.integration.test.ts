@@ -1,8 +1,7 @@
 import { type ChildProcessWithoutNullStreams, spawn } from 'node:child_process'
-import { mkdirSync } from 'node:fs'
 import { dirname, join } from 'node:path'
 import { fileURLToPath } from 'node:url'
-import { build } from 'tsup'
+import { buildKisSimCli } from '@vellab/testkit/kis-sim-process'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import WebSocket from 'ws'
 
@@ -11,25 +10,11 @@ import WebSocket from 'ws'
 // loopback control routes only.
 
 const pkg = join(dirname(fileURLToPath(import.meta.url)), '..')
-// Bundled from the source under test (not a stale dist/), next to the package's node_modules so
-// its runtime dependencies resolve.
-const outDir = join(pkg, 'node_modules', '.cache', 'kis-sim-bin-test')
-const cli = join(outDir, 'cli.js')
+let cli = ''
 
 beforeAll(async () => {
-  mkdirSync(outDir, { recursive: true })
-  await build({
-    entry: { cli: join(pkg, 'src/cli.ts') },
-    outDir,
-    format: ['esm'],
-    target: 'node22',
-    dts: false,
-    sourcemap: false,
-    clean: false,
-    silent: true,
-    config: false,
-    skipNodeModulesBundle: true,
-  })
+  // Bundled from the source under test (not a stale dist/).
+  cli = await buildKisSimCli()
 }, 60_000)
 
 interface Proc {

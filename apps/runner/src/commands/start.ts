@@ -4,11 +4,16 @@ import { formatSummary } from '../summary'
 
 export const START_HELP = `vellab start — run a trading session (sim mode by default) and print its summary
 
-Usage: vellab start [--json]
+Usage: vellab start [--mode sim|paper] [--json]
 
+  --mode     sim (default): the in-process simulator; paper: KIS's paper environment with the
+             KIS_* credentials (KIS_APP_KEY[_FILE], KIS_APP_SECRET[_FILE], KIS_ACCOUNT, KIS_HTS_ID;
+             KIS_REST_URL/KIS_WS_URL to point elsewhere). Same as VELLAB_MODE.
   --json     print the report as JSON on stdout (progress goes to stderr)
 
 Settings (environment): VELLAB_MODE (sim), VELLAB_RUN_SECONDS (20; 0 = until Ctrl-C),
+VELLAB_SIM_ENV (real; paper: the simulator's paper environment), VELLAB_REHEARSAL_SIM (paper mode
+against a separately started kis-sim: its REST URL; takes its clock and checks against its ledger),
 VELLAB_SYMBOLS, VELLAB_ORDER_QUANTITY, VELLAB_DECISION_INTERVAL_MS, VELLAB_SIM_START,
 VELLAB_HTTP_PORT (0 = a free port), DATABASE_URL (else an embedded PostgreSQL), VELLAB_DATA_DIR,
 VELLAB_OPERATOR_TOKEN or VELLAB_OPERATOR_TOKEN_FILE (guards the kill-switch endpoints).
@@ -22,6 +27,12 @@ export async function startCommand(args: readonly string[]): Promise<number> {
     return 0
   }
   const json = args.includes('--json')
+  const modeAt = args.indexOf('--mode')
+  const mode = modeAt >= 0 ? args[modeAt + 1] : undefined
+  if (modeAt >= 0 && (mode === undefined || mode.startsWith('-'))) {
+    console.error('vellab start: --mode needs a value: sim or paper')
+    return 2
+  }
   // With --json, progress goes to stderr so stdout holds the report alone.
   const log = (line: string) =>
     (json ? console.error : console.log)(`${new Date().toISOString().slice(11, 23)} ${line}`)
@@ -36,7 +47,7 @@ export async function startCommand(args: readonly string[]): Promise<number> {
   }
   process.on('SIGINT', stop)
   process.on('SIGTERM', stop)
-  const config = loadRunnerConfig()
+  const config = loadRunnerConfig(mode ? { ...process.env, VELLAB_MODE: mode } : process.env)
   log(`config: ${JSON.stringify(config)}`)
   const operatorToken = loadOperatorToken()
   const report = await run(config, {

@@ -1,0 +1,102 @@
+import { spawnKisSim } from '@vellab/testkit/kis-sim-process'
+import { createTestDatabase, type TestDatabase } from '@vellab/testkit/postgres'
+import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { loadRunnerConfig } from '../src/config'
+import { run } from '../src/run'
+
+// `vellab start --mode paper` against a separately started kis-sim process, the way a desk
+// rehearses before pointing the same configuration at KIS: credentials and URLs from KIS_*
+// variables, the simulator's paper environment as a paper account was seen to behave (23-field
+// notices that overtake the answers, no order listing), its ledger and books the judge.
+describe('runner, paper mode against a kis-sim process (rehearsal)', () => {
+  let db: TestDatabase
+  beforeAll(async () => {
+    db = await createTestDatabase()
+  })
+  afterAll(async () => {
+    await db.drop()
+  })
+
+  it('completes a session whose books equal the simulator’s, nothing sent twice, no secret printed', async () => {
+    const sim = await spawnKisSim([
+      '--rest-port',
+      '0',
+      '--ws-port',
+      '0',
+      '--clock',
+      'real',
+      '--start',
+      '2026-11-24 09:05:00',
+    ])
+    try {
+      const { restUrl, wsUrl } = await sim.urls()
+      const apps = (await (await fetch(`${restUrl}/__sim/apps`)).json()) as {
+        env: string
+        appkey: string
+        appsecret: string
+        htsId: string
+        accounts: { cano: string; productCode: string }[]
+      }[]
+      const app = apps.find((a) => a.env === 'paper')!
+      const { cano, productCode } = app.accounts[0]!
+      await fetch(`${restUrl}/__sim/account`, {
+        method: 'POST',
+        headers: { 'Content-Type': 'application/json' },
+        body: JSON.stringify({ cano, productCode, cash: 100_000_000 }),
+      })
+      const env = {
+        KIS_APP_KEY: app.appkey,
+        KIS_APP_SECRET: app.appsecret,
+        KIS_ACCOUNT: `${cano}-${productCode}`,
+        KIS_HTS_ID: app.htsId,
+        KIS_REST_URL: restUrl,
+        KIS_WS_URL: `${wsUrl}/tryitout`,
+      }
+      const config = {
+        ...loadRunnerConfig({ VELLAB_MODE: 'paper', VELLAB_REHEARSAL_SIM: restUrl }),
+        databaseUrl: db.url,
+        runSeconds: 6,
+        decisionIntervalMs: 500,
+      }
+      const lines: string[] = []
+      const report = await run(config, { log: (l) => lines.push(l), env })
+      expect(lines.some((l) => l.startsWith('KIS paper rehearsal against kis-sim'))).toBe(true)
+      expect(lines).toContain(
+        `environment paper (kis-sim rehearsal at ${restUrl}): cannot list today's orders, cannot list fills`,
+      )
+      expect(report.stats.sent).toBeGreaterThan(0)
+      expect(report.stats.acked).toBe(report.stats.sent)
+      expect(report.drift).toEqual([])
+      for (const check of report.checks) expect(check, check.detail).toMatchObject({ ok: true })
+      expect(report.checks.find((c) => c.name === 'local books match the broker')?.detail).toMatch(
+        /broker orders agree/,
+      )
+      // The simulator's ledger, read over its control route: every order it received is ours, once.
+      const ledger = (await (await fetch(`${restUrl}/__sim/ledger`)).json()) as {
+        orders: { appkey: string; kind: string }[]
+        rateViolations: unknown[]
+      }
+      const ours = ledger.orders.filter((o) => o.appkey === app.appkey && o.kind === 'new')
+      expect(ours).toHaveLength(report.stats.sent)
+      expect(ledger.rateViolations).toEqual([])
+      // No secret in anything the run printed.
+      const printed = `${lines.join('\n')}\n${JSON.stringify(report)}`
+      expect(printed).not.toContain(app.appkey)
+      expect(printed).not.toContain(app.appsecret)
+    } finally {
+      expect(await sim.stop()).toBe(0)
+    }
+  }, 90_000)
+
+  it('refuses a rehearsal URL outside paper mode, and KIS_ENV disagreeing with the mode', async () => {
+    await expect(
+      run({ ...loadRunnerConfig({ VELLAB_REHEARSAL_SIM: 'http://127.0.0.1:1' }) }, { log: () => {} }),
+    ).rejects.toThrow(/VELLAB_REHEARSAL_SIM applies to VELLAB_MODE=paper only/)
+    await expect(
+      run(
+        { ...loadRunnerConfig({ VELLAB_MODE: 'paper' }), databaseUrl: db.url },
+        { log: () => {}, env: { KIS_ENV: 'real' } },
+      ),
+    ).rejects.toThrow(/KIS_ENV=real: they must agree/)
+  })
+})
