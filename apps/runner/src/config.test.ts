@@ -12,7 +12,24 @@ describe('loadRunnerConfig', () => {
       simStart: '2026-11-24 09:05:00',
       simEnvironment: 'real',
       httpPort: 0,
+      phase: 'paper',
+      caps: { symbols: [], rampFactor: 2 },
+      approvedStrategies: [],
     })
+    expect(
+      loadRunnerConfig({
+        VELLAB_PHASE: 'pilot',
+        VELLAB_PILOT_SYMBOLS: '005930, 000660',
+        VELLAB_MAX_ORDER_NOTIONAL: '100000',
+        VELLAB_APPROVED_STRATEGIES: 'demo-quoter',
+      }),
+    ).toMatchObject({
+      phase: 'pilot',
+      caps: { symbols: ['005930', '000660'], maxOrderNotional: 100_000 },
+      approvedStrategies: ['demo-quoter'],
+    })
+    expect(() => loadRunnerConfig({ VELLAB_PHASE: 'yolo' })).toThrow(/phase/)
+    expect(() => loadRunnerConfig({ VELLAB_MAX_ORDER_NOTIONAL: '-5' })).toThrow(/caps.maxOrderNotional/)
     expect(loadRunnerConfig({ VELLAB_SIM_ENV: 'paper' }).simEnvironment).toBe('paper')
     expect(() => loadRunnerConfig({ VELLAB_SIM_ENV: 'vts' })).toThrow(/simEnvironment/)
   })

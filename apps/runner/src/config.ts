@@ -43,6 +43,27 @@ export const RunnerConfigSchema = z.object({
   rehearsalSimUrl: z.url().optional(),
   /** Simulator start (KST, `YYYY-MM-DD HH:MM:SS`): a trading day's morning, so the session is open. */
   simStart: z.string().default('2026-11-24 09:05:00'),
+  /** Rollout phase (see `PhaseGate`): shadow sends nothing; pilot and ramp trade under hard caps. @default 'paper' */
+  phase: z.enum(['shadow', 'paper', 'pilot', 'ramp']).default('paper'),
+  /** Pilot/ramp caps. */
+  caps: z
+    .object({
+      symbols: z
+        .string()
+        .optional()
+        .transform((s) => (s ? s.split(',').map((x) => x.trim()) : []))
+        .pipe(z.array(z.string().regex(/^[0-9A-Z]{6}$/))),
+      maxOrderNotional: z.coerce.number().int().positive().optional(),
+      maxDailyNotional: z.coerce.number().int().positive().optional(),
+      maxDailyLoss: z.coerce.number().int().positive().optional(),
+      rampFactor: z.coerce.number().min(1).default(2),
+    })
+    .prefault({}),
+  /** Strategies a person approved for pilot/ramp (comma-separated ids). */
+  approvedStrategies: z
+    .string()
+    .optional()
+    .transform((s) => (s ? s.split(',').map((x) => x.trim()) : [])),
   /** Port of the operator HTTP server (health, metrics, dashboard, kill switches) on 127.0.0.1; 0 picks a free one. @default 0 */
   httpPort: z.coerce.number().int().min(0).max(65_535).default(0),
 })
@@ -62,6 +83,15 @@ export function loadRunnerConfig(env: NodeJS.ProcessEnv = process.env): RunnerCo
     simEnvironment: env.VELLAB_SIM_ENV,
     rehearsalSimUrl: env.VELLAB_REHEARSAL_SIM || undefined,
     httpPort: env.VELLAB_HTTP_PORT,
+    phase: env.VELLAB_PHASE,
+    caps: {
+      symbols: env.VELLAB_PILOT_SYMBOLS,
+      maxOrderNotional: env.VELLAB_MAX_ORDER_NOTIONAL,
+      maxDailyNotional: env.VELLAB_MAX_DAILY_NOTIONAL,
+      maxDailyLoss: env.VELLAB_MAX_DAILY_LOSS,
+      rampFactor: env.VELLAB_RAMP_FACTOR,
+    },
+    approvedStrategies: env.VELLAB_APPROVED_STRATEGIES,
   })
   if (!r.success) {
     const lines = r.error.issues.map((i) => `  ${i.path.join('.') || '(root)'}: ${i.message}`)

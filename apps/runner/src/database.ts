@@ -1,14 +1,54 @@
 import { mkdir } from 'node:fs/promises'
 import { resolve } from 'node:path'
-import { orderFsmMigrations } from '@vellab/order-fsm'
-import { riskKrMigrations } from '@vellab/risk-kr'
-import { Kysely, PostgresDialect } from 'kysely'
-import { Migrator } from 'kysely/migration'
+import { type OrderFsmTables, orderFsmMigrations } from '@vellab/order-fsm'
+import { type ReconcileTables, reconcileMigrations } from '@vellab/reconcile'
+import { type RiskKrDatabase, riskKrMigrations } from '@vellab/risk-kr'
+import { type Generated, Kysely, PostgresDialect, sql } from 'kysely'
+import { type Migration, Migrator } from 'kysely/migration'
 import pg from 'pg'
 import { startEmbeddedPostgres } from './embedded-postgres'
 
+/** `runner_phase_audit`: every change of the rollout phase, who and when. */
+export interface RunnerPhaseAuditTable {
+  id: Generated<number>
+  phase: string
+  previous: string | null
+  changed_at: number
+  actor: string
+  /** The phase's caps as configured at the change. */
+  caps: unknown
+}
+
+/** The runner's own tables. */
+export interface RunnerTables {
+  runner_phase_audit: RunnerPhaseAuditTable
+}
+
+/** The database the runner works on: every package's tables, composed. */
+export type RunnerDatabase = OrderFsmTables & RiskKrDatabase & ReconcileTables & RunnerTables
+
+/** The runner's migrations, named `runner_…` like every package's. */
+export const runnerMigrations: Record<string, Migration> = {
+  runner_0001_phase_audit: {
+    async up(db) {
+      await sql`
+        CREATE TABLE runner_phase_audit (
+          id bigserial PRIMARY KEY,
+          phase text NOT NULL,
+          previous text,
+          changed_at bigint NOT NULL,
+          actor text NOT NULL,
+          caps jsonb NOT NULL
+        )`.execute(db)
+    },
+    async down(db) {
+      await sql`DROP TABLE runner_phase_audit`.execute(db)
+    },
+  },
+}
+
 export interface Database {
-  db: Kysely<unknown>
+  db: Kysely<RunnerDatabase>
   url: string
   /** `embedded` when the runner started its own PostgreSQL. */
   kind: 'embedded' | 'server'
@@ -45,7 +85,7 @@ export async function openDatabase(options: {
   const onError = (e: Error) => options.log(`database connection error: ${e.message}`)
   pool.on('error', onError)
   pool.on('connect', (client) => client.on('error', onError))
-  const db = new Kysely<unknown>({ dialect: new PostgresDialect({ pool }) })
+  const db = new Kysely<RunnerDatabase>({ dialect: new PostgresDialect({ pool }) })
   return {
     db,
     url,
@@ -58,10 +98,17 @@ export async function openDatabase(options: {
 }
 
 /** Run every package's migrations with one Migrator (names are package-prefixed, so they never clash). */
-export async function migrate(db: Kysely<unknown>): Promise<string[]> {
+export async function migrate(db: Kysely<RunnerDatabase>): Promise<string[]> {
   const migrator = new Migrator({
     db,
-    provider: { getMigrations: async () => ({ ...orderFsmMigrations, ...riskKrMigrations }) },
+    provider: {
+      getMigrations: async () => ({
+        ...orderFsmMigrations,
+        ...riskKrMigrations,
+        ...reconcileMigrations,
+        ...runnerMigrations,
+      }),
+    },
     migrationTableName: 'vellab_migration',
     migrationLockTableName: 'vellab_migration_lock',
   })

@@ -9,6 +9,7 @@ import type { RunnerConfig } from './config'
 import { migrate, openDatabase } from './database'
 import { startOperatorHttp } from './http'
 import { RunnerMetrics } from './metrics'
+import { enterPhase, PhaseGate } from './phase'
 import { emptyTelemetry, type RunReport, recordAdapterEvent, summarize } from './report'
 import { TradingSession } from './session'
 
@@ -111,12 +112,27 @@ export async function run(config: RunnerConfig, options: RunOptions): Promise<Ru
       )
     }
 
-    const store = createOrderStore({ db: database.db as never, clock, actor: 'runner' })
+    const store = createOrderStore({ db: database.db, clock, actor: 'runner' })
+    const phase = await enterPhase(database.db, {
+      phase: config.phase,
+      caps: config.caps,
+      mode: config.mode,
+      strategyId: STRATEGY,
+      approvedStrategies: config.approvedStrategies,
+      actor: 'runner:config',
+      at: Date.now(),
+    })
+    log(
+      `phase ${config.phase}${phase.changed ? ` (changed from ${phase.previous ?? 'none'}; audited)` : ''}${
+        config.phase === 'pilot' || config.phase === 'ramp' ? ` caps ${JSON.stringify(config.caps)}` : ''
+      }`,
+    )
+    const gate = new PhaseGate(config.phase, config.caps)
     const recovery = await store.recover({ actor: 'runner:startup' })
     log(`order store recovered: ${JSON.stringify(recovery)}`)
 
     board = new KillSwitchBoard({
-      store: new PostgresKillSwitchStore(database.db as never),
+      store: new PostgresKillSwitchStore(database.db),
       clock,
       onEvent: (e) => log(`kill-switch ${e.type}`),
     })
@@ -189,6 +205,7 @@ export async function run(config: RunnerConfig, options: RunOptions): Promise<Ru
       clock,
       runId: `${Date.now().toString(36)}${randomBytes(2).toString('hex')}`,
       log,
+      gate,
     })
     session.start()
     const ready = await Promise.race([

@@ -8,6 +8,7 @@ import {
 } from '@vellab/broker-gateway'
 import type { Order, OrderStore } from '@vellab/order-fsm'
 import type { RiskGateway, RiskState } from '@vellab/risk-kr'
+import type { PhaseGate } from './phase'
 
 export interface TradingSessionOptions {
   gateway: BrokerGateway
@@ -23,12 +24,16 @@ export interface TradingSessionOptions {
   /** Distinguishes this run's intent ids from earlier runs on the same database. */
   runId: string
   log: (line: string) => void
+  /** The rollout phase's caps, checked after risk and before anything is durable or sent. */
+  gate?: PhaseGate
 }
 
 export interface SessionStats {
   decisions: number
   intents: number
   riskRejects: Record<string, number>
+  /** Orders the rollout phase stopped before they were sent, by reason. */
+  phaseStops: Record<string, number>
   sent: number
   acked: number
   brokerRejects: number
@@ -50,6 +55,7 @@ export class TradingSession {
     decisions: 0,
     intents: 0,
     riskRejects: {},
+    phaseStops: {},
     sent: 0,
     acked: 0,
     brokerRejects: 0,
@@ -82,6 +88,7 @@ export class TradingSession {
       riskState.applyOrderEvent(e)
       await store.applyBrokerEvent(e, { actor: 'runner:events' })
       this.stats.eventsApplied += 1
+      if (e.type === 'filled') this.#o.gate?.onFill(e.symbol, e.side, e.fillQuantity, e.fillPrice)
       if (e.type === 'filled')
         this.#o.log(
           `fill    ${e.side} ${e.symbol} ${e.fillQuantity} @ ${e.fillPrice} (${e.brokerOrderId}, cum ${e.cumulativeQuantity})`,
@@ -116,6 +123,7 @@ export class TradingSession {
         continue
       }
       this.#o.riskState.applyQuote(quote)
+      this.#o.gate?.mark(symbol, quote.lastPrice)
       const open = await this.#o.store.listOpen({
         account: this.#o.account,
         symbol,
@@ -148,6 +156,16 @@ export class TradingSession {
     if (decision.outcome !== 'allow') {
       for (const r of decision.reasons)
         this.stats.riskRejects[r.code] = (this.stats.riskRejects[r.code] ?? 0) + 1
+      return
+    }
+    const stop = this.#o.gate?.admit(intent)
+    if (stop) {
+      this.stats.phaseStops[stop] = (this.stats.phaseStops[stop] ?? 0) + 1
+      this.#o.log(
+        stop === 'SHADOW_NOT_SENT'
+          ? `shadow  would ${side} ${symbol} ${intent.quantity} @ ${intent.limitPrice} (risk: allow; not sent)`
+          : `phase   ${side} ${symbol} ${intent.quantity} @ ${intent.limitPrice} stopped before sending: ${stop}`,
+      )
       return
     }
     this.stats.intents += 1

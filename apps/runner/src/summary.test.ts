@@ -8,6 +8,7 @@ function report(overrides: Partial<RunReport> = {}): RunReport {
       decisions: 10,
       intents: 6,
       riskRejects: { RISK_MAX_QTY: 2 },
+      phaseStops: { PILOT_ORDER_NOTIONAL: 1 },
       sent: 6,
       acked: 5,
       brokerRejects: 1,

@@ -43,10 +43,11 @@ export function formatSummary(report: RunReport): string {
       ['notional (KRW)', won.format(report.notional)],
       ['unknown outcomes', String(stats.unknownOutcomes)],
       ['risk rejects', String(riskRejects)],
+      ['stopped by the phase', String(Object.values(stats.phaseStops).reduce((n, c) => n + c, 0))],
       ['broker rejects', String(stats.brokerRejects)],
     ]),
   )
-  const codes = Object.entries({ ...stats.riskRejects, ...adapter.rejectsByCode })
+  const codes = Object.entries({ ...stats.riskRejects, ...stats.phaseStops, ...adapter.rejectsByCode })
   if (codes.length) {
     lines.push('', 'Rejects by code')
     lines.push(...table(codes.sort(([, a], [, b]) => b - a).map(([code, n]) => [code, String(n)])))

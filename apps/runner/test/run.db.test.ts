@@ -1,6 +1,7 @@
 import { createTestDatabase, type TestDatabase } from '@vellab/testkit/postgres'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { loadRunnerConfig } from '../src/config'
+import type { RunnerDatabase } from '../src/database'
 import { run } from '../src/run'
 
 // The main job end to end: real PostgreSQL, the in-process simulator over real HTTP and WebSocket,
@@ -51,6 +52,59 @@ describe('runner session (sim mode)', () => {
       Object.keys(report.ordersByState).every((s) => ['FILLED', 'CANCELED', 'REJECTED'].includes(s)),
     ).toBe(true)
   }, 60_000)
+
+  it('phase shadow: decides and risk-checks, sends nothing; the phase change is audited', async () => {
+    const lines: string[] = []
+    const config = {
+      ...loadRunnerConfig({ VELLAB_PHASE: 'shadow' }),
+      databaseUrl: db.url,
+      runSeconds: 3,
+      decisionIntervalMs: 250,
+    }
+    const report = await run(config, { log: (l) => lines.push(l) })
+    expect(report.stats.phaseStops.SHADOW_NOT_SENT).toBeGreaterThan(0)
+    expect(report.stats.sent).toBe(0)
+    expect(report.brokerOrdersReceived).toBe(0)
+    expect(lines.some((l) => l.startsWith('shadow  would buy'))).toBe(true)
+    expect(lines.some((l) => /^phase shadow \(changed from .*; audited\)/.test(l))).toBe(true)
+  })
+
+  it('phase pilot: a per-order notional cap stops an order before it is sent; an unapproved strategy does not start', async () => {
+    const env = {
+      VELLAB_PHASE: 'pilot',
+      VELLAB_PILOT_SYMBOLS: '005930,000660',
+      // One share of 005930 (~70,000) fits; one of 000660 (~180,000) does not.
+      VELLAB_MAX_ORDER_NOTIONAL: '100000',
+    }
+    // A database of its own: the in-process simulator numbers orders the same way every run, so a
+    // second session on one account and one database would meet the first one's numbers.
+    const own = await createTestDatabase()
+    await expect(run({ ...loadRunnerConfig(env), databaseUrl: own.url }, { log: () => {} })).rejects.toThrow(
+      /not approved for it/,
+    )
+    const lines: string[] = []
+    const config = {
+      ...loadRunnerConfig({ ...env, VELLAB_APPROVED_STRATEGIES: 'demo-quoter' }),
+      databaseUrl: own.url,
+      runSeconds: 3,
+      decisionIntervalMs: 250,
+    }
+    const report = await run(config, { log: (l) => lines.push(l) })
+    expect(report.stats.phaseStops.PILOT_ORDER_NOTIONAL).toBeGreaterThan(0)
+    expect(lines.some((l) => l.startsWith('order   buy 000660'))).toBe(false)
+    expect(lines.some((l) => l.startsWith('order   buy 005930'))).toBe(true)
+    expect(report.brokerOrdersReceived).toBe(report.stats.sent + report.stats.cancelsSent)
+    for (const check of report.checks) expect(check, check.detail).toMatchObject({ ok: true })
+    // The refused start recorded nothing; the run recorded its phase once.
+    const audit = await own
+      .db<RunnerDatabase>()
+      .selectFrom('runner_phase_audit')
+      .select(['phase', 'previous'])
+      .orderBy('id')
+      .execute()
+    expect(audit).toEqual([{ previous: null, phase: 'pilot' }])
+    await own.drop()
+  })
 
   it('refuses live modes rather than trading half-armed', async () => {
     await expect(run({ ...loadRunnerConfig({}), mode: 'real' }, { log: () => {} })).rejects.toThrow(

@@ -12,7 +12,10 @@ Usage: vellab start [--mode sim|paper] [--json]
   --json     print the report as JSON on stdout (progress goes to stderr)
 
 Settings (environment): VELLAB_MODE (sim), VELLAB_RUN_SECONDS (20; 0 = until Ctrl-C),
-VELLAB_SIM_ENV (real; paper: the simulator's paper environment), VELLAB_REHEARSAL_SIM (paper mode
+VELLAB_SIM_ENV (real; paper: the simulator's paper environment), VELLAB_PHASE (paper; shadow:
+decide and log, send nothing; pilot/ramp: hard caps VELLAB_PILOT_SYMBOLS, VELLAB_MAX_ORDER_NOTIONAL,
+VELLAB_MAX_DAILY_NOTIONAL, VELLAB_MAX_DAILY_LOSS, VELLAB_RAMP_FACTOR, and the strategy approved in
+VELLAB_APPROVED_STRATEGIES; every phase change is audited), VELLAB_REHEARSAL_SIM (paper mode
 against a separately started kis-sim: its REST URL; takes its clock and checks against its ledger),
 VELLAB_SYMBOLS, VELLAB_ORDER_QUANTITY, VELLAB_DECISION_INTERVAL_MS, VELLAB_SIM_START,
 VELLAB_HTTP_PORT (0 = a free port), DATABASE_URL (else an embedded PostgreSQL), VELLAB_DATA_DIR,
