@@ -61,6 +61,16 @@ export function recordAdapterEvent(t: AdapterTelemetry, e: KisEvent): void {
   }
 }
 
+/** What the closing reconciliation pass found. */
+export interface ReconciliationSummary {
+  status: 'clean' | 'ticketed' | 'pending' | 'failed'
+  breaks: number
+  autoResolved: number
+  ticketed: number
+  /** What the environment cannot answer (e.g. no order listing). */
+  limits: string[]
+}
+
 export interface RunReport {
   stats: SessionStats
   adapter: AdapterTelemetry
@@ -73,6 +83,7 @@ export interface RunReport {
   rateViolations: number
   /** Orders whose local state or filled quantity disagrees with the broker's books. */
   drift: { intentId: string; brokerOrderId: string; local: string; broker: string }[]
+  reconciliation?: ReconciliationSummary
   checks: { name: string; ok: boolean; detail: string }[]
 }
 
@@ -93,6 +104,8 @@ export async function summarize(input: {
   appkey: string
   /** Whether `gateway.getOrders` answers; without it and without `brokerOrders` the books check cannot run. */
   canListOrders?: boolean
+  /** The closing reconciliation pass. */
+  reconciliation?: ReconciliationSummary
   /** The broker's side of the books check. @default `gateway.getOrders(account)` */
   brokerOrders?: () => Promise<Pick<BrokerOrder, 'brokerOrderId' | 'filledQuantity' | 'status'>[]>
 }): Promise<RunReport> {
@@ -191,6 +204,15 @@ export async function summarize(input: {
           ? `${drift.length} orders drifted`
           : `${brokerOrders.size} broker orders agree`,
     },
+    ...(input.reconciliation
+      ? [
+          {
+            name: 'reconciliation',
+            ok: input.reconciliation.status === 'clean',
+            detail: `${input.reconciliation.status}: ${input.reconciliation.breaks} breaks, ${input.reconciliation.autoResolved} auto-resolved, ${input.reconciliation.ticketed} ticketed${input.reconciliation.limits.length ? `; ${input.reconciliation.limits.join('; ')}` : ''}`,
+          },
+        ]
+      : []),
     {
       name: 'every broker event applied',
       ok: stats.eventErrors === 0,
@@ -207,6 +229,7 @@ export async function summarize(input: {
     brokerOrdersReceived: received,
     rateViolations: ledger?.rateViolations.length ?? 0,
     drift,
+    ...(input.reconciliation ? { reconciliation: input.reconciliation } : {}),
     checks,
   }
 }

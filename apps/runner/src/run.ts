@@ -2,10 +2,12 @@ import { randomBytes } from 'node:crypto'
 import type { BrokerCapabilities } from '@vellab/broker-gateway'
 import { createKisGateway } from '@vellab/broker-kis'
 import { createOrderStore, ORDER_STATES } from '@vellab/order-fsm'
+import { createReconciler } from '@vellab/reconcile'
 import { createRiskGateway, KillSwitchBoard, PostgresKillSwitchStore, RiskState } from '@vellab/risk-kr'
 import { sql } from 'kysely'
 import { connectBroker } from './broker'
 import type { RunnerConfig } from './config'
+import type { RunnerDatabase } from './database'
 import { migrate, openDatabase } from './database'
 import { startOperatorHttp } from './http'
 import { RunnerMetrics } from './metrics'
@@ -128,6 +130,30 @@ export async function run(config: RunnerConfig, options: RunOptions): Promise<Ru
       }`,
     )
     const gate = new PhaseGate(config.phase, config.caps)
+    const reconciler = createReconciler<RunnerDatabase>({
+      db: database.db,
+      store,
+      broker: gateway,
+      accounts: [account],
+      clock,
+      actor: 'runner:reconcile',
+      reportingDelayMs: 15_000,
+      onEvent: (e) => {
+        if (e.type === 'run_finished' && (e.breaksFound > 0 || e.status !== 'clean'))
+          log(
+            `reconcile ${e.status}: ${e.breaksFound} breaks, ${e.breaksResolved} resolved, ${e.ticketsOpened} tickets`,
+          )
+        else if (e.type === 'ticket_opened' || e.type === 'alarm')
+          log(`reconcile ${e.type} ${JSON.stringify(e)}`)
+      },
+    })
+    cleanups.push(() => reconciler.stop())
+    // A gap in what the streams told (reconnect, re-subscription, a notice catch-up the environment
+    // cannot do): the barrier closes and new orders wait for the next pass.
+    gateway.onStreamGap((reason) => {
+      log(`stream gap: ${reason}; new orders wait for reconciliation`)
+      reconciler.invalidate(account, reason)
+    })
     const recovery = await store.recover({ actor: 'runner:startup' })
     log(`order store recovered: ${JSON.stringify(recovery)}`)
 
@@ -206,6 +232,8 @@ export async function run(config: RunnerConfig, options: RunOptions): Promise<Ru
       runId: `${Date.now().toString(36)}${randomBytes(2).toString('hex')}`,
       log,
       gate,
+      barrier: () => reconciler.barrier(account),
+      guard: (intent) => reconciler.guard.check(intent),
     })
     session.start()
     const ready = await Promise.race([
@@ -213,6 +241,11 @@ export async function run(config: RunnerConfig, options: RunOptions): Promise<Ru
       new Promise((r) => setTimeout(() => r(false), 15_000)),
     ])
     if (!ready) throw new Error('the execution-notice stream did not come up within 15 s; not trading blind')
+    // Startup: migrate → recover → reconcile barrier → trade.
+    const barrier = await reconciler.barrier(account)
+    log(
+      `reconcile barrier open (${barrier.status})${barrier.reasons.length ? `: ${barrier.reasons.join('; ')}` : ''}`,
+    )
     log('execution notices live: trading')
 
     const deadline = config.runSeconds > 0 ? Date.now() + config.runSeconds * 1_000 : Number.POSITIVE_INFINITY
@@ -223,6 +256,8 @@ export async function run(config: RunnerConfig, options: RunOptions): Promise<Ru
     await session.drain()
     await new Promise((r) => setTimeout(r, 1_000)) // let the cancel notices arrive
     await session.stop()
+    // The closing pass: what reconciliation says of the day's books after the drain.
+    const closing = await reconciler.run(account, 'on_demand')
 
     const report = await summarize({
       store,
@@ -237,6 +272,13 @@ export async function run(config: RunnerConfig, options: RunOptions): Promise<Ru
       // (in-process, or a rehearsal's kis-sim process); against KIS the check says it cannot run.
       ...(gateway.capabilities.listOrders || !broker.books ? {} : { brokerOrders: broker.books }),
       canListOrders: gateway.capabilities.listOrders,
+      reconciliation: {
+        status: closing.status,
+        breaks: closing.findings.length,
+        autoResolved: closing.findings.filter((f) => f.resolution === 'auto_resolved').length,
+        ticketed: closing.findings.filter((f) => f.resolution === 'ticketed').length,
+        limits: closing.limits,
+      },
     })
     return report
   } finally {

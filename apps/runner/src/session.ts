@@ -3,6 +3,7 @@ import {
   type BrokerGateway,
   type BrokerOrderEvent,
   type Clock,
+  type OrderIntent,
   OrderIntentSchema,
   type Quote,
 } from '@vellab/broker-gateway'
@@ -26,6 +27,13 @@ export interface TradingSessionOptions {
   log: (line: string) => void
   /** The rollout phase's caps, checked after risk and before anything is durable or sent. */
   gate?: PhaseGate
+  /**
+   * Awaited before every new order: the account's reconcile barrier (closed at startup and after
+   * every stream gap until a pass is clean or ticketed), e.g. `() => reconciler.barrier(account)`.
+   */
+  barrier?: () => Promise<unknown>
+  /** Refuses an intent like one whose outcome is still unknown (reconcile's fingerprint guard). */
+  guard?: (intent: OrderIntent) => Promise<{ allowed: boolean; reason?: string }>
 }
 
 export interface SessionStats {
@@ -168,6 +176,15 @@ export class TradingSession {
       )
       return
     }
+    if (this.#o.guard) {
+      const g = await this.#o.guard(intent)
+      if (!g.allowed) {
+        this.stats.phaseStops.DUPLICATE_FINGERPRINT = (this.stats.phaseStops.DUPLICATE_FINGERPRINT ?? 0) + 1
+        this.#o.log(`guard   ${side} ${symbol}: ${g.reason ?? 'an intent like it awaits reconciliation'}`)
+        return
+      }
+    }
+    await this.#o.barrier?.()
     this.stats.intents += 1
     await this.#o.store.createIntent(intent, { actor: 'runner:strategy' })
     // Write-ahead: durable and marked as being submitted before the request leaves the process.
