@@ -1,4 +1,4 @@
-import { migrateCommand, RECONCILE_HELP, simCommand } from './commands/misc'
+import { migrateCommand, reconcileCommand, simCommand } from './commands/misc'
 import { killSwitchCommand, statusCommand } from './commands/operator'
 import { startCommand } from './commands/start'
 
@@ -12,7 +12,7 @@ Commands:
   kill-switch   engage | release | list kill switches of a running runner
   status        readiness and key numbers of a running runner
   sim           start the KIS simulator on its own
-  reconcile     (arrives with @vellab/reconcile)
+  reconcile     one reconciliation pass of the local books against the broker's
 
 Run "vellab <command> --help" for a command's options.
 `
@@ -24,10 +24,7 @@ const commands: Record<string, (args: readonly string[]) => Promise<number>> = {
   'kill-switch': killSwitchCommand,
   status: statusCommand,
   sim: simCommand,
-  reconcile: async () => {
-    process.stdout.write(RECONCILE_HELP)
-    return 2
-  },
+  reconcile: reconcileCommand,
 }
 
 async function main(): Promise<number> {

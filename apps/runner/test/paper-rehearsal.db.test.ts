@@ -1,6 +1,7 @@
 import { spawnKisSim } from '@vellab/testkit/kis-sim-process'
 import { createTestDatabase, type TestDatabase } from '@vellab/testkit/postgres'
-import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest'
+import { reconcileCommand } from '../src/commands/misc'
 import { loadRunnerConfig } from '../src/config'
 import { run } from '../src/run'
 
@@ -79,8 +80,22 @@ describe('runner, paper mode against a kis-sim process (rehearsal)', () => {
       const ours = ledger.orders.filter((o) => o.appkey === app.appkey && o.kind === 'new')
       expect(ours).toHaveLength(report.stats.sent)
       expect(ledger.rateViolations).toEqual([])
+      // `vellab reconcile` against the same books afterwards: one clean pass, exit code 0.
+      const saved = { ...process.env }
+      Object.assign(process.env, env, { VELLAB_REHEARSAL_SIM: restUrl, DATABASE_URL: db.url })
+      const out: string[] = []
+      const spy = vi.spyOn(console, 'log').mockImplementation((l: string) => void out.push(l))
+      try {
+        expect(await reconcileCommand(['--mode', 'paper'])).toBe(0)
+      } finally {
+        spy.mockRestore()
+        for (const k of Object.keys(process.env)) if (!(k in saved)) delete process.env[k]
+        Object.assign(process.env, saved)
+      }
+      expect(out.join('\n')).toMatch(/reconcile \d{8}-\d{2}: clean, 0 breaks/)
+      expect(out.join('\n')).toContain("environment: cannot list today's orders")
       // No secret in anything the run printed.
-      const printed = `${lines.join('\n')}\n${JSON.stringify(report)}`
+      const printed = `${lines.join('\n')}\n${JSON.stringify(report)}\n${out.join('\n')}`
       expect(printed).not.toContain(app.appkey)
       expect(printed).not.toContain(app.appsecret)
     } finally {

@@ -1,8 +1,12 @@
 import { spawn } from 'node:child_process'
 import { createRequire } from 'node:module'
 import { dirname, join } from 'node:path'
+import { createKisGateway } from '@vellab/broker-kis'
+import { createOrderStore } from '@vellab/order-fsm'
+import { createReconciler } from '@vellab/reconcile'
+import { connectBroker } from '../broker'
 import { loadRunnerConfig } from '../config'
-import { migrate, openDatabase } from '../database'
+import { migrate, openDatabase, type RunnerDatabase } from '../database'
 
 export const MIGRATE_HELP = `vellab migrate — bring the state database's tables up to date (every package's migrations)
 
@@ -50,7 +54,74 @@ export async function simCommand(args: readonly string[]): Promise<number> {
   return new Promise((resolve) => child.on('exit', (code) => resolve(code ?? 1)))
 }
 
-export const RECONCILE_HELP = `vellab reconcile — compare the local books with the broker's and resolve drift
+export const RECONCILE_HELP = `vellab reconcile — one reconciliation pass: the local books against the broker's
 
-Not available yet: it arrives with @vellab/reconcile.
+Usage: vellab reconcile [--mode paper] [--json]
+
+Reads every page of the broker's orders, fills, positions and cash for the configured account,
+resolves what is provably safe through the order store, tickets the rest, and prints what it found.
+Needs the runner's persistent state database (DATABASE_URL, or VELLAB_DATA_DIR for the embedded
+PostgreSQL) and a broker: --mode paper (KIS_* credentials; VELLAB_REHEARSAL_SIM for a kis-sim
+process). Sim mode has no books outside a running session. Exit code 0 when the pass is clean.
 `
+
+/** \`vellab reconcile\`: one pass, its findings printed; exit 0 when clean. */
+export async function reconcileCommand(args: readonly string[]): Promise<number> {
+  if (args.includes('--help') || args.includes('-h')) {
+    process.stdout.write(RECONCILE_HELP)
+    return 0
+  }
+  const modeAt = args.indexOf('--mode')
+  const mode = modeAt >= 0 ? args[modeAt + 1] : undefined
+  const config = loadRunnerConfig(mode ? { ...process.env, VELLAB_MODE: mode } : process.env)
+  if (config.mode === 'sim') {
+    throw new Error(
+      'vellab reconcile needs a broker with books: --mode paper (the in-process simulator lives only inside a session)',
+    )
+  }
+  if (!config.databaseUrl && !config.dataDir) {
+    throw new Error(
+      'vellab reconcile needs the state database: set DATABASE_URL, or VELLAB_DATA_DIR for the embedded PostgreSQL',
+    )
+  }
+  const json = args.includes('--json')
+  const log = (l: string) => (json ? console.error : console.log)(l)
+  const database = await openDatabase({
+    ...(config.databaseUrl ? { url: config.databaseUrl } : {}),
+    ...(config.dataDir ? { dataDir: config.dataDir } : {}),
+    log,
+  })
+  const broker = await connectBroker(config, log)
+  const gateway = createKisGateway({ config: broker.kisConfig, clock: broker.clock })
+  try {
+    await migrate(database.db)
+    const store = createOrderStore({ db: database.db, clock: broker.clock, actor: 'vellab-reconcile' })
+    const reconciler = createReconciler<RunnerDatabase>({
+      db: database.db,
+      store,
+      broker: gateway,
+      accounts: [broker.account],
+      clock: broker.clock,
+      actor: 'vellab-reconcile',
+    })
+    const report = await reconciler.run(broker.account, 'on_demand')
+    await reconciler.stop()
+    if (json) {
+      console.log(JSON.stringify(report, (_k, v) => (v instanceof Error ? v.message : v), 2))
+    } else {
+      console.log(
+        `reconcile ${broker.account}: ${report.status}, ${report.findings.length} breaks (${report.pagesRead} pages read)`,
+      )
+      for (const f of report.findings) {
+        console.log(`  ${f.resolution.padEnd(13)} ${f.kind.padEnd(28)} ${f.summary}`)
+      }
+      for (const l of report.limits) console.log(`  environment: ${l}`)
+      if (report.error) console.log(`  failed: ${report.error.message}`)
+    }
+    return report.status === 'clean' ? 0 : 1
+  } finally {
+    await gateway.close()
+    await broker.close()
+    await database.close()
+  }
+}
