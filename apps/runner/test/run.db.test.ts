@@ -106,6 +106,32 @@ describe('runner session (sim mode)', () => {
     await own.drop()
   })
 
+  it('a stop signal mid-run (what SIGTERM/SIGINT do): no new intents, in-flight answered, drained, nothing SUBMITTED left', async () => {
+    const own = await createTestDatabase()
+    const controller = new AbortController()
+    const lines: string[] = []
+    const config = {
+      ...loadRunnerConfig({ VELLAB_RUN_SECONDS: '0' }),
+      databaseUrl: own.url,
+      decisionIntervalMs: 200,
+    }
+    const running = run(config, { log: (l) => lines.push(l), signal: controller.signal })
+    // Stop while orders are in flight: as soon as the first one was sent.
+    const deadline = Date.now() + 20_000
+    while (!lines.some((l) => l.startsWith('order   ')) && Date.now() < deadline)
+      await new Promise((r) => setTimeout(r, 20))
+    controller.abort()
+    const report = await running
+    expect(report.stats.sent).toBeGreaterThan(0)
+    expect(report.ordersByState.SUBMITTED ?? 0).toBe(0)
+    expect(report.ordersByState.INTENT_CREATED ?? 0).toBe(0)
+    expect(
+      Object.keys(report.ordersByState).every((s) => ['FILLED', 'CANCELED', 'REJECTED'].includes(s)),
+    ).toBe(true)
+    for (const check of report.checks) expect(check, check.detail).toMatchObject({ ok: true })
+    await own.drop()
+  })
+
   it('refuses live modes rather than trading half-armed', async () => {
     await expect(run({ ...loadRunnerConfig({}), mode: 'real' }, { log: () => {} })).rejects.toThrow(
       /not supported/,
