@@ -1,0 +1,440 @@
+import type {
+  BrokerOrder,
+  CashBalance,
+  Fill,
+  FillQuery,
+  OrderQuery,
+  Position,
+  Quote,
+} from '@vellab/broker-gateway'
+import {
+  BrokerError,
+  FillQuerySchema,
+  OrderQuerySchema,
+  parseOrThrow,
+  SymbolSchema,
+} from '@vellab/broker-gateway'
+import { type DailyOrder, summariseDailyRows } from '../daily-orders'
+import {
+  BalancePositionSchema,
+  BalanceSummarySchema,
+  type DailyCcldRow,
+  DailyCcldRowSchema,
+  InquirePriceSchema,
+  PsblOrderSchema,
+  type PsblRvsecnclRow,
+  PsblRvsecnclRowSchema,
+} from '../envelope'
+import { isoToCompactDate, kstCompactToEpoch } from '../kst'
+import { describeOrdDvsn } from '../order-mapping'
+import { normaliseOrderNo } from '../ws/decoders'
+import type { OrderFillSnapshot } from '../ws/notice-tracker'
+import {
+  accountFields,
+  checkAccount,
+  type GatewayContext,
+  kstToday,
+  orderNumber,
+  parseRows,
+  requireListing,
+} from './context'
+
+/** Today's orders, fills, positions, cash and quotes (REST inquiries, reference §4.3–§4.7). */
+export class KisQueries {
+  readonly #ctx: GatewayContext
+
+  constructor(ctx: GatewayContext) {
+    this.#ctx = ctx
+  }
+
+  async openRows(
+    lane: 'cancel' | 'reconcile',
+    operation: string,
+  ): Promise<
+    {
+      odno: string
+      predecessor: string
+      branch: string
+      ordDvsn: string
+      venue: string
+      symbol: string
+      side: 'buy' | 'sell'
+      quantity: number
+      price: number
+      filled: number
+      remaining: number
+      at: number
+    }[]
+  > {
+    const today = kstToday(this.#ctx)
+    if (this.#ctx.config.environment === 'real') {
+      // reference §4.3: inquire-psbl-rvsecncl lists what can still be modified or cancelled.
+      const pages = await this.#ctx.rest.paginate({
+        op: 'inquire-psbl-rvsecncl',
+        lane,
+        operation,
+        query: { ...accountFields(this.#ctx), INQR_DVSN_1: '0', INQR_DVSN_2: '0' },
+      })
+      return pages
+        .flatMap((p) => parseRows(this.#ctx, PsblRvsecnclRowSchema, p.output, operation))
+        .filter((r: PsblRvsecnclRow) => r.psbl_qty > 0)
+        .map((r) => ({
+          odno: normaliseOrderNo(r.odno),
+          predecessor: r.orgn_odno && Number(r.orgn_odno) > 0 ? normaliseOrderNo(r.orgn_odno) : '',
+          branch: r.ord_gno_brno,
+          ordDvsn: r.ord_dvsn_cd,
+          venue: r.excg_id_dvsn_cd,
+          symbol: r.pdno.trim(),
+          side: r.sll_buy_dvsn_cd === '01' ? ('sell' as const) : ('buy' as const),
+          quantity: r.ord_qty,
+          price: r.ord_unpr,
+          filled: r.tot_ccld_qty,
+          remaining: r.psbl_qty,
+          at: kstCompactToEpoch(today, r.ord_tmd) ?? this.#ctx.clock.now(),
+        }))
+    }
+    // reference §4.3: not offered on paper; use inquire-daily-ccld with CCLD_DVSN 02 (unfilled).
+    const rows = await this.dailyRows({ from: today, to: today, ccld: '02' }, lane, operation)
+    return rows
+      .filter((r) => r.rmn_qty > 0 && r.cncl_yn !== 'Y')
+      .map((r) => ({
+        odno: normaliseOrderNo(r.odno),
+        predecessor: r.orgn_odno && Number(r.orgn_odno) > 0 ? normaliseOrderNo(r.orgn_odno) : '',
+        branch: r.ord_gno_brno,
+        ordDvsn: r.ord_dvsn_cd,
+        venue: r.excg_id_dvsn_cd || r.excg_id_dvsn_Cd,
+        symbol: r.pdno.trim(),
+        side: r.sll_buy_dvsn_cd === '01' ? ('sell' as const) : ('buy' as const),
+        quantity: r.ord_qty,
+        price: r.ord_unpr,
+        filled: r.tot_ccld_qty,
+        remaining: r.rmn_qty,
+        at: kstCompactToEpoch(r.ord_dt, r.ord_tmd) ?? this.#ctx.clock.now(),
+      }))
+  }
+
+  async dailyRows(
+    q: {
+      from: string
+      to: string
+      ccld: '00' | '01' | '02'
+      side?: 'buy' | 'sell'
+      symbol?: string
+      odno?: string
+    },
+    lane: 'cancel' | 'reconcile',
+    operation: string,
+  ): Promise<DailyCcldRow[]> {
+    // reference §4.4: ≤3 months TTTC0081R, older CTSC9215R (same path).
+    const ageDays =
+      (this.#ctx.clock.now() - (kstCompactToEpoch(q.from, '000000') ?? this.#ctx.clock.now())) / 86_400_000
+    const pages = await this.#ctx.rest.paginate({
+      op: ageDays > 90 ? 'inquire-daily-ccld-archive' : 'inquire-daily-ccld',
+      lane,
+      operation,
+      query: {
+        ...accountFields(this.#ctx),
+        INQR_STRT_DT: q.from,
+        INQR_END_DT: q.to,
+        SLL_BUY_DVSN_CD: q.side === 'sell' ? '01' : q.side === 'buy' ? '02' : '00',
+        INQR_DVSN: '00',
+        PDNO: q.symbol ?? '',
+        CCLD_DVSN: q.ccld,
+        ORD_GNO_BRNO: '',
+        ODNO: q.odno ?? '',
+        INQR_DVSN_3: '00',
+        INQR_DVSN_1: '',
+        EXCG_ID_DVSN_CD: this.#ctx.config.environment === 'paper' ? 'KRX' : 'ALL',
+      },
+    })
+    return pages.flatMap((p) => parseRows(this.#ctx, DailyCcldRowSchema, p.output1, operation))
+  }
+
+  /** Today's orders as the notice tracker's snapshot (reference §4.4, CCLD_DVSN 00). */
+  async fillSnapshot(): Promise<OrderFillSnapshot[]> {
+    const today = kstToday(this.#ctx)
+    const rows = await this.dailyRows({ from: today, to: today, ccld: '00' }, 'reconcile', 'noticeSync')
+    return summariseDailyRows(rows).map((o) => ({
+      orderNo: o.orderNo,
+      symbol: o.symbol,
+      side: o.side,
+      orderQuantity: o.quantity,
+      filledQuantity: o.filled,
+      averagePrice: o.averagePrice,
+      filledAmount: o.filledAmount,
+      limitPrice: o.price,
+      remainingQuantity: o.remaining,
+      canceledQuantity: o.cancelConfirmed,
+      movedQuantity: o.moved,
+      cancels: o.cancelRequests.map((c) => ({ requestNo: c.orderNo, quantity: c.canceled })),
+      predecessor: o.predecessor,
+      ...terminalOf(o),
+    }))
+  }
+
+  async getOpenOrders(account: string): Promise<BrokerOrder[]> {
+    checkAccount(this.#ctx, account, 'getOpenOrders')
+    requireListing(this.#ctx, 'listOrders', 'getOpenOrders')
+    const rows = await this.openRows('reconcile', 'getOpenOrders')
+    return rows.map((r) => {
+      const k = describeOrdDvsn(r.ordDvsn)
+      return {
+        brokerOrderId: r.odno,
+        ...(r.predecessor ? { predecessorId: r.predecessor } : {}),
+        account,
+        symbol: r.symbol,
+        side: r.side,
+        orderType: k.orderType,
+        timeInForce: k.timeInForce,
+        venue: (r.venue === 'NXT' || r.venue === 'SOR' ? r.venue : 'KRX') as 'KRX' | 'NXT' | 'SOR',
+        quantity: r.quantity,
+        ...(r.price > 0 ? { limitPrice: r.price } : {}),
+        filledQuantity: r.filled,
+        remainingQuantity: r.remaining,
+        status: r.filled > 0 ? ('partially_filled' as const) : ('open' as const),
+        submittedAt: r.at,
+      }
+    })
+  }
+
+  async getOrders(account: string, queryInput: OrderQuery = {}): Promise<BrokerOrder[]> {
+    checkAccount(this.#ctx, account, 'getOrders')
+    requireListing(this.#ctx, 'listOrders', 'getOrders')
+    const q = parseOrThrow(OrderQuerySchema, queryInput, { operation: 'getOrders' })
+    const today = kstToday(this.#ctx)
+    const rows = await this.dailyRows(
+      {
+        from: q.from ? isoToCompactDate(q.from) : today,
+        to: q.to ? isoToCompactDate(q.to) : today,
+        ccld: '00',
+        ...(q.side ? { side: q.side } : {}),
+        ...(q.symbol ? { symbol: q.symbol } : {}),
+        ...(q.brokerOrderId ? { odno: orderNumber(q.brokerOrderId, 'getOrders') } : {}),
+      },
+      'reconcile',
+      'getOrders',
+    )
+    const orders = this.#ordersFromDaily(rows, account)
+    const filtered = orders.filter((o) => {
+      if (q.brokerOrderId && o.brokerOrderId !== normaliseOrderNo(q.brokerOrderId)) return false
+      if (q.state === 'open') return o.status === 'open' || o.status === 'partially_filled'
+      if (q.state === 'done') return o.status !== 'open' && o.status !== 'partially_filled'
+      return true
+    })
+    return filtered.sort(
+      (a, b) => a.submittedAt - b.submittedAt || a.brokerOrderId.localeCompare(b.brokerOrderId),
+    )
+  }
+
+  /**
+   * Orders from daily-ccld rows. Rows of cancel requests (`cncl_yn` Y, or a row whose only purpose
+   * is to point at its original) are requests, not orders: they mark their original instead.
+   */
+  #ordersFromDaily(rows: DailyCcldRow[], account: string): BrokerOrder[] {
+    return summariseDailyRows(rows).map((o) => {
+      const k = describeOrdDvsn(o.ordDvsn)
+      return {
+        brokerOrderId: o.orderNo,
+        ...(o.predecessor ? { predecessorId: o.predecessor } : {}),
+        account,
+        symbol: o.symbol,
+        side: o.side,
+        orderType: k.orderType,
+        timeInForce: k.timeInForce,
+        venue: o.venue === 'NXT' || o.venue === 'SOR' ? o.venue : 'KRX',
+        quantity: o.quantity,
+        ...(o.price > 0 ? { limitPrice: o.price } : {}),
+        filledQuantity: o.filled,
+        ...(o.filled > 0 && o.averagePrice > 0 ? { averageFillPrice: o.averagePrice } : {}),
+        remainingQuantity: o.remaining,
+        status: o.status,
+        submittedAt: kstCompactToEpoch(o.orderDate, o.orderTime) ?? this.#ctx.clock.now(),
+      }
+    })
+  }
+
+  /**
+   * Fills from inquire-daily-ccld. KIS reports per order the cumulative filled quantity and average
+   * price, not each execution, so each order yields one fill record keyed by its cumulative
+   * quantity (`<odno>:<cum>`): applying it is "advance to cum", idempotent by construction.
+   */
+  async getFills(account: string, queryInput: FillQuery = {}): Promise<Fill[]> {
+    checkAccount(this.#ctx, account, 'getFills')
+    requireListing(this.#ctx, 'listFills', 'getFills')
+    const q = parseOrThrow(FillQuerySchema, queryInput, { operation: 'getFills' })
+    const today = kstToday(this.#ctx)
+    const rows = await this.dailyRows(
+      {
+        from: q.from ? isoToCompactDate(q.from) : today,
+        to: q.to ? isoToCompactDate(q.to) : today,
+        ccld: '01',
+        ...(q.symbol ? { symbol: q.symbol } : {}),
+        ...(q.brokerOrderId ? { odno: orderNumber(q.brokerOrderId, 'getFills') } : {}),
+      },
+      'reconcile',
+      'getFills',
+    )
+    const want = q.brokerOrderId ? normaliseOrderNo(q.brokerOrderId) : undefined
+    const fills: Fill[] = []
+    for (const r of rows) {
+      const odno = normaliseOrderNo(r.odno)
+      if (want && odno !== want) continue
+      if (r.tot_ccld_qty <= 0) continue
+      const price = Math.round(r.avg_prvs > 0 ? r.avg_prvs : (r.tot_ccld_amt ?? 0) / r.tot_ccld_qty)
+      if (!(price > 0)) continue
+      fills.push({
+        fillId: `${odno}:${r.tot_ccld_qty}`,
+        brokerOrderId: odno,
+        account,
+        symbol: r.pdno.trim(),
+        side: r.sll_buy_dvsn_cd === '01' ? 'sell' : 'buy',
+        quantity: r.tot_ccld_qty,
+        price,
+        cumulativeQuantity: r.tot_ccld_qty,
+        at: kstCompactToEpoch(r.ord_dt, r.ord_tmd) ?? this.#ctx.clock.now(),
+      })
+    }
+    return fills
+  }
+
+  #balanceQuery(): Record<string, string> {
+    // reference §4.5 query parameters.
+    return {
+      ...accountFields(this.#ctx),
+      AFHR_FLPR_YN: 'N',
+      OFL_YN: '',
+      INQR_DVSN: '02',
+      UNPR_DVSN: '01',
+      FUND_STTL_ICLD_YN: 'N',
+      FNCG_AMT_AUTO_RDPT_YN: 'N',
+      PRCS_DVSN: '00',
+    }
+  }
+
+  async getPositions(account: string): Promise<Position[]> {
+    checkAccount(this.#ctx, account, 'getPositions')
+    const pages = await this.#ctx.rest.paginate({
+      op: 'inquire-balance',
+      lane: 'reconcile',
+      operation: 'getPositions',
+      query: this.#balanceQuery(),
+    })
+    const merged = new Map<string, Position>()
+    for (const p of pages) {
+      for (const r of parseRows(this.#ctx, BalancePositionSchema, p.output1, 'getPositions')) {
+        const symbol = r.pdno.trim()
+        if (!SymbolSchema.safeParse(symbol).success) continue
+        const quantity = Math.max(0, r.hldg_qty)
+        // Merge idempotently (peers.md §(d): the same holding may be listed twice): last wins.
+        merged.set(symbol, {
+          account,
+          symbol,
+          quantity,
+          sellableQuantity: Math.min(quantity, Math.max(0, r.ord_psbl_qty)),
+          averagePrice: Math.max(0, r.pchs_avg_pric),
+          ...(r.prpr && r.prpr > 0 ? { lastPrice: r.prpr } : {}),
+        })
+      }
+    }
+    return [...merged.values()]
+  }
+
+  async getCash(account: string): Promise<CashBalance> {
+    checkAccount(this.#ctx, account, 'getCash')
+    const bal = await this.#ctx.rest.call({
+      op: 'inquire-balance',
+      lane: 'reconcile',
+      operation: 'getCash',
+      query: { ...this.#balanceQuery(), CTX_AREA_FK100: '', CTX_AREA_NK100: '' },
+    })
+    // reference §3.2: output2 is an array with one element (accept a bare object too).
+    const summaryRaw = Array.isArray(bal.body.output2) ? bal.body.output2[0] : bal.body.output2
+    const summary = this.#ctx.rest.parse(BalanceSummarySchema, summaryRaw, 'getCash')
+    const psbl = await this.#ctx.rest.call({
+      op: 'inquire-psbl-order',
+      lane: 'reconcile',
+      operation: 'getCash',
+      query: {
+        ...accountFields(this.#ctx),
+        PDNO: '',
+        ORD_UNPR: '',
+        ORD_DVSN: '01',
+        CMA_EVLU_AMT_ICLD_YN: 'N',
+        OVRS_ICLD_YN: 'N',
+      },
+    })
+    const orderable = this.#ctx.rest.parse(PsblOrderSchema, psbl.body.output, 'getCash')
+    return {
+      account,
+      currency: 'KRW',
+      deposit: summary.dnca_tot_amt,
+      d1: summary.nxdy_excc_amt,
+      d2: summary.prvs_rcdl_excc_amt,
+      orderable: orderable.ord_psbl_cash,
+    }
+  }
+
+  async getQuote(symbolInput: string): Promise<Quote> {
+    const symbol = parseOrThrow(SymbolSchema, symbolInput, { operation: 'getQuote' })
+    const res = await this.#ctx.rest.call({
+      op: 'inquire-price',
+      lane: 'market_data',
+      operation: 'getQuote',
+      // reference §4.7: J = KRX.
+      query: { FID_COND_MRKT_DIV_CODE: 'J', FID_INPUT_ISCD: symbol },
+    })
+    const o = this.#ctx.rest.parse(InquirePriceSchema, res.body.output, 'getQuote')
+    // reference §4.7 lists these flags by name only; the code meanings below are KIS's published
+    // ones for mrkt_warn_cls_code (00 none, 01 caution, 02 warning, 03 risk) and Y/N flags.
+    const warn = o.mrkt_warn_cls_code
+    const quote: Quote = {
+      symbol,
+      lastPrice: o.stck_prpr,
+      basePrice: o.stck_sdpr,
+      upperLimit: o.stck_mxpr,
+      lowerLimit: o.stck_llam,
+      tickSize: o.aspr_unit,
+      ...(o.stck_oprc && o.stck_oprc > 0 ? { open: o.stck_oprc } : {}),
+      ...(o.stck_hgpr && o.stck_hgpr > 0 ? { high: o.stck_hgpr } : {}),
+      ...(o.stck_lwpr && o.stck_lwpr > 0 ? { low: o.stck_lwpr } : {}),
+      ...(o.acml_vol !== undefined && o.acml_vol >= 0 ? { volume: o.acml_vol } : {}),
+      state: {
+        halted: o.temp_stop_yn === 'Y' || o.iscd_stat_cls_code === '58',
+        viActive: o.vi_cls_code !== '' && o.vi_cls_code !== 'N' && o.vi_cls_code !== '0',
+        marketWarning:
+          warn === '01' ? 'caution' : warn === '02' ? 'warning' : warn === '03' ? 'risk' : 'none',
+        shortTermOverheated: o.iscd_stat_cls_code === '59',
+        shortSaleOverheated: o.short_over_yn === 'Y',
+        administrative: o.mang_issu_cls_code === 'Y' || o.iscd_stat_cls_code === '51',
+      },
+      at: this.#ctx.clock.now(),
+    }
+    if (
+      !(
+        quote.lastPrice > 0 &&
+        quote.basePrice > 0 &&
+        quote.upperLimit > 0 &&
+        quote.lowerLimit > 0 &&
+        quote.tickSize > 0
+      )
+    ) {
+      throw new BrokerError('protocol', 'inquire-price returned a non-positive price, limit or tick', {
+        operation: 'getQuote',
+      })
+    }
+    return quote
+  }
+}
+
+function terminalOf(o: DailyOrder): Pick<OrderFillSnapshot, 'terminal'> {
+  switch (o.status) {
+    case 'canceled':
+    case 'rejected':
+    case 'expired':
+      return { terminal: { type: o.status } }
+    case 'replaced':
+      return o.replacedBy ? { terminal: { type: 'replaced', newOrderNo: o.replacedBy } } : {}
+    default:
+      return {}
+  }
+}
