@@ -100,7 +100,7 @@ export async function connectBroker(
       account,
       appkey: app.appkey,
       // Everything runs on exchange time, so sessions, quote ages and order timestamps agree.
-      clock: { now: () => sim.control.clock.now(), ...hostTimers },
+      clock: sim.clientClock(),
       ledger: async () => sim.control.ledger(),
       books: async () => booksOf(sim.control.orders()),
       close: () => sim.close(),

@@ -238,18 +238,23 @@ export class KisRestClient {
           notSent: boolean
           cause: unknown
         }
+        emit({
+          type: 'rest.request',
+          method: spec.method,
+          path: spec.path,
+          trId,
+          status: undefined,
+          msgCd: undefined,
+          latencyMs: clock.now() - t0,
+          attempt,
+          outcome:
+            f.transport === 'oversize'
+              ? 'http_error'
+              : f.transport === 'timeout'
+                ? 'timeout'
+                : 'network_error',
+        })
         if (f.transport === 'oversize') {
-          emit({
-            type: 'rest.request',
-            method: spec.method,
-            path: spec.path,
-            trId,
-            status: undefined,
-            msgCd: undefined,
-            latencyMs: clock.now() - t0,
-            attempt,
-            outcome: 'http_error',
-          })
           const msg = (f.cause as Error).message
           // The request was answered, so it reached KIS: an order may be live; a query is not
           // retried (the same request would bring the same body).
@@ -265,17 +270,6 @@ export class KisRestClient {
           }
           throw this.#error('protocol', msg, { operation: opName, cause: f.cause })
         }
-        emit({
-          type: 'rest.request',
-          method: spec.method,
-          path: spec.path,
-          trId,
-          status: undefined,
-          msgCd: undefined,
-          latencyMs: clock.now() - t0,
-          attempt,
-          outcome: f.transport === 'timeout' ? 'timeout' : 'network_error',
-        })
         const what = f.transport === 'timeout' ? `no response within ${timeoutMs} ms` : 'connection failed'
         if (sideEffect && !f.notSent) {
           // Pain point peers.md §(d)1: the order may be live. Never resend; reconcile.

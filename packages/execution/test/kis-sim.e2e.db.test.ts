@@ -1,4 +1,4 @@
-import type { Clock, TimerHandle } from '@vellab/broker-gateway'
+import type { Clock } from '@vellab/broker-gateway'
 import { createKisGateway } from '@vellab/broker-kis'
 import { createKisSim } from '@vellab/kis-sim'
 import { createOrderStore, migrateOrderFsm, type OrderFsmTables } from '@vellab/order-fsm'
@@ -30,11 +30,7 @@ describe('execution end to end against kis-sim (faults on)', () => {
     const { cano, productCode } = app.accounts[0]!
     sim.control.seedAccount(cano, { productCode, cash: 2_000_000_000 })
     const account = `${cano}-${productCode}`
-    const clock: Clock = {
-      now: () => sim.control.clock.now(),
-      setTimeout: (fn, ms) => setTimeout(fn, ms) as unknown as TimerHandle,
-      clearTimeout: (h) => clearTimeout(h as unknown as ReturnType<typeof setTimeout>),
-    }
+    const clock: Clock = sim.clientClock()
     const gateway = createKisGateway({
       config: {
         environment: 'real',

@@ -66,6 +66,7 @@ export {
   type KisSimOptions,
   resolvePaperProfile,
   type SimAppInfo,
+  type SimClientClock,
 } from './sim'
 export { dailyLimits, type InstrumentKind, isOnTickGrid, type PriceLimits, tickSize } from './ticks'
 export type { WsOptions, WsSessionInfo } from './ws'

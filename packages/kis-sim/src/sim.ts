@@ -133,8 +133,23 @@ export interface KisSim {
   readonly control: SimControl
   /** Registers another app at runtime. */
   addApp(config: AppConfig): SimAppInfo
+  /**
+   * A clock for a client under test that must agree with the simulator on "now" — and so on
+   * today's KST date and on token expiries: the simulator's virtual time, with host timers scaled
+   * by the clock's speed (as is for `real`, `ms / speed` for `accelerated`). Structurally a
+   * `Clock` of `@vellab/broker-gateway`. A `manual` clock has no host-time speed: drive such a
+   * client with its own manual clock instead.
+   */
+  clientClock(): SimClientClock
   /** Stops both servers and all timers. */
   close(): Promise<void>
+}
+
+/** See {@link KisSim.clientClock}. */
+export interface SimClientClock {
+  now(): number
+  setTimeout(fn: () => void, ms: number): object
+  clearTimeout(handle: object): void
 }
 
 /** The symbols listed by default. Prices are on the KRX grid. */
@@ -306,6 +321,21 @@ export async function createKisSim(options: KisSimOptions = {}): Promise<KisSim>
     apps: appInfos,
     control,
     addApp,
+    clientClock() {
+      if (clock.mode === 'manual') {
+        throw new Error(
+          'kis-sim: clientClock() needs a real or accelerated clock; drive a manual one yourself',
+        )
+      }
+      // Host timers (the injected ones), wrapped so the handle is an object whatever the host returns.
+      return {
+        now: () => clock.now(),
+        setTimeout: (fn, ms) => ({
+          handle: hostTimers.setTimeout(fn, clock.mode === 'accelerated' ? ms / clock.speed : ms),
+        }),
+        clearTimeout: (h) => hostTimers.clearTimeout((h as { handle: unknown }).handle),
+      }
+    },
     async close() {
       if (closed) return
       closed = true

@@ -66,3 +66,29 @@ describe('virtual clock (issue: real speed, accelerated, any date)', () => {
     expect(sim.control.quote('005930').volume).toBe(vol)
   })
 })
+
+describe('clientClock (a clock for the client under test)', () => {
+  it('reads the simulator’s time and scales host timers by the accelerated speed; refuses a manual clock', async () => {
+    const host = fakeHost(Date.parse('2026-12-06T00:00:00Z'))
+    sim = await createKisSim({
+      hostTimers: host,
+      clock: { mode: 'accelerated', speed: 60, start: '2026-11-24 10:00:00', host },
+      pumpIntervalMs: 1_000_000,
+    })
+    const c = sim.clientClock()
+    expect(c.now()).toBe(Date.parse('2026-11-24T01:00:00Z'))
+    let fired = 0
+    const t = c.setTimeout(() => fired++, 60_000) // one virtual minute = one host second at 60×
+    const never = c.setTimeout(() => fired++, 60_000)
+    c.clearTimeout(never)
+    host.advance(999)
+    expect(fired).toBe(0)
+    host.advance(1)
+    expect(fired).toBe(1)
+    expect(c.now()).toBe(Date.parse('2026-11-24T01:01:00Z'))
+    expect(typeof t).toBe('object')
+    await sim.close()
+    sim = await createKisSim({ clock: { mode: 'manual', start: '2026-11-24 10:00:00' } })
+    expect(() => sim.clientClock()).toThrow(/manual/)
+  })
+})

@@ -226,3 +226,24 @@ export function decryptIndependently(b64: string, key: string, iv: string): stri
 
 /** A data frame (`0|…` plain, `1|…` encrypted, reference §7.5) rather than a JSON control frame. */
 export const isData = (m: string): boolean => m.startsWith('0|') || m.startsWith('1|')
+
+/** An inquire-daily-ccld query for the app's first account on the trading day (all sides, all orders). */
+export function dailyCcldQuery(app: SimAppInfo, over: Record<string, string> = {}): Record<string, string> {
+  return {
+    CANO: app.accounts[0]?.cano ?? '',
+    ACNT_PRDT_CD: app.accounts[0]?.productCode ?? '',
+    INQR_STRT_DT: '20261124',
+    INQR_END_DT: '20261124',
+    SLL_BUY_DVSN_CD: '00',
+    INQR_DVSN: '00',
+    PDNO: '',
+    CCLD_DVSN: '00',
+    ORD_GNO_BRNO: '',
+    ODNO: '',
+    INQR_DVSN_3: '00',
+    INQR_DVSN_1: '',
+    CTX_AREA_FK100: '',
+    CTX_AREA_NK100: '',
+    ...over,
+  }
+}

@@ -3,6 +3,7 @@ import { type KisSim, resolvePaperProfile } from '../src/index'
 import {
   approvalKey,
   DAILY_CCLD,
+  dailyCcldQuery,
   decryptIndependently,
   get,
   headers,
@@ -141,21 +142,7 @@ describe('kis-sim paper profile (reference §7.10, defaults as reported)', () =>
       const a = await placeOrder(s, app, tok, { ORD_UNPR: '69000', ORD_QTY: '4' })
       await placeOrder(s, app, tok, { ORD_UNPR: '69000', ORD_QTY: '2' })
       s.control.fill(a.body.output.ODNO, { qty: 3, price: 69_000 })
-      const q = {
-        ...acctQ(app),
-        INQR_STRT_DT: '20261124',
-        INQR_END_DT: '20261124',
-        SLL_BUY_DVSN_CD: '00',
-        INQR_DVSN: '00',
-        PDNO: '',
-        CCLD_DVSN: '00',
-        ORD_GNO_BRNO: '',
-        ODNO: '',
-        INQR_DVSN_3: '00',
-        INQR_DVSN_1: '',
-        CTX_AREA_FK100: '',
-        CTX_AREA_NK100: '',
-      }
+      const q = dailyCcldQuery(app)
       for (const trId of ['VTTC0081R', 'VTTC8001R']) {
         const r = await get(s, DAILY_CCLD, q, headers(app, tok, trId))
         expect(r.body.rt_cd).toBe('0')

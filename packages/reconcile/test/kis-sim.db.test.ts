@@ -1,4 +1,4 @@
-import { BrokerError, type Clock, type OrderIntentInput, type TimerHandle } from '@vellab/broker-gateway'
+import { BrokerError, type Clock, type OrderIntentInput } from '@vellab/broker-gateway'
 import { createKisGateway, type KisGateway } from '@vellab/broker-kis'
 import { createKisSim, type KisSim } from '@vellab/kis-sim'
 import { createOrderStore, type OrderStore } from '@vellab/order-fsm'
@@ -40,11 +40,7 @@ async function startRig(env: 'real' | 'paper' = 'real'): Promise<Rig> {
   sim.control.seedAccount(acct.cano, { productCode: acct.productCode, cash: 100_000_000 })
   const account = `${acct.cano}-${acct.productCode}`
   // The simulator's virtual time with the host's timers, so both sides agree on "today".
-  const clock: Clock = {
-    now: () => sim.control.clock.now(),
-    setTimeout: (fn, ms) => globalThis.setTimeout(fn, ms) as unknown as TimerHandle,
-    clearTimeout: (h) => globalThis.clearTimeout(h as unknown as ReturnType<typeof setTimeout>),
-  }
+  const clock: Clock = sim.clientClock()
   const gateway = createKisGateway({
     config: {
       environment: env,
