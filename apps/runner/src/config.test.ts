@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest'
-import { loadOperatorToken, loadRunnerConfig } from './config'
+import { loadOperatorToken, loadRunnerConfig, printableConfig } from './config'
 
 describe('loadRunnerConfig', () => {
   it('defaults to a zero-setup sim session', () => {
@@ -15,6 +15,7 @@ describe('loadRunnerConfig', () => {
       phase: 'paper',
       caps: { symbols: [], rampFactor: 2 },
       approvedStrategies: [],
+      reconcileReportingDelayMs: 15_000,
     })
     expect(
       loadRunnerConfig({
@@ -65,5 +66,15 @@ describe('loadRunnerConfig', () => {
     expect(() =>
       loadRunnerConfig({ VELLAB_MODE: 'yolo', VELLAB_RUN_SECONDS: '-1', VELLAB_SYMBOLS: 'abc' }),
     ).toThrow(/invalid runner configuration:\n {2}mode: .*\n {2}runSeconds: .*\n {2}symbols/s)
+  })
+})
+
+describe('printableConfig', () => {
+  it('hides the database password and nothing else', () => {
+    const c = loadRunnerConfig({ DATABASE_URL: 'postgres://trader:s3cr3t-pw@db.internal:5432/vellab' })
+    const printed = JSON.stringify(printableConfig(c))
+    expect(printed).not.toContain('s3cr3t-pw')
+    expect(printed).toContain('postgres://trader:***@db.internal:5432/vellab')
+    expect(printableConfig(loadRunnerConfig({}))).toEqual(loadRunnerConfig({}))
   })
 })

@@ -64,10 +64,29 @@ export const RunnerConfigSchema = z.object({
     .string()
     .optional()
     .transform((s) => (s ? s.split(',').map((x) => x.trim()) : [])),
+  /**
+   * How long after its submit an order may still be unreported by the broker; reconciliation never
+   * declares an order missing before (see `@vellab/reconcile`). @default 15000
+   */
+  reconcileReportingDelayMs: z.coerce.number().int().nonnegative().default(15_000),
   /** Port of the operator HTTP server (health, metrics, dashboard, kill switches) on 127.0.0.1; 0 picks a free one. @default 0 */
   httpPort: z.coerce.number().int().min(0).max(65_535).default(0),
 })
 export type RunnerConfig = z.output<typeof RunnerConfigSchema>
+
+/** The configuration as it may be printed: a database URL's password replaced by `***`. */
+export function printableConfig(config: RunnerConfig): Record<string, unknown> {
+  if (!config.databaseUrl) return { ...config }
+  let databaseUrl = config.databaseUrl
+  try {
+    const u = new URL(config.databaseUrl)
+    if (u.password) u.password = '***'
+    databaseUrl = u.toString()
+  } catch {
+    databaseUrl = '[unparseable URL]'
+  }
+  return { ...config, databaseUrl }
+}
 
 /** Read the configuration from environment variables (`VELLAB_*`, `DATABASE_URL`). */
 export function loadRunnerConfig(env: NodeJS.ProcessEnv = process.env): RunnerConfig {
@@ -83,6 +102,7 @@ export function loadRunnerConfig(env: NodeJS.ProcessEnv = process.env): RunnerCo
     simEnvironment: env.VELLAB_SIM_ENV,
     rehearsalSimUrl: env.VELLAB_REHEARSAL_SIM || undefined,
     httpPort: env.VELLAB_HTTP_PORT,
+    reconcileReportingDelayMs: env.VELLAB_RECONCILE_REPORTING_DELAY_MS,
     phase: env.VELLAB_PHASE,
     caps: {
       symbols: env.VELLAB_PILOT_SYMBOLS,

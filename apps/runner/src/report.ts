@@ -101,6 +101,8 @@ export async function summarize(input: {
   adapter: AdapterTelemetry
   /** The broker's own ledger (a simulator's); undefined against KIS, and those checks say so. */
   ledger: LedgerView | undefined
+  /** The ledger when the session started (earlier sessions' orders are not this one's). */
+  ledgerAtStart?: LedgerView
   appkey: string
   /** Whether `gateway.getOrders` answers; without it and without `brokerOrders` the books check cannot run. */
   canListOrders?: boolean
@@ -162,8 +164,10 @@ export async function summarize(input: {
     }
   }
   const ledger = input.ledger
-  const received = ledger?.ordersByAppkey[input.appkey] ?? 0
+  const received =
+    (ledger?.ordersByAppkey[input.appkey] ?? 0) - (input.ledgerAtStart?.ordersByAppkey[input.appkey] ?? 0)
   const egw00201 = input.adapter.rejectsByCode.EGW00201 ?? 0
+  const violations = (ledger?.rateViolations.length ?? 0) - (input.ledgerAtStart?.rateViolations.length ?? 0)
   const { stats } = input
   // Cancels are orders too at KIS (order-rvsecncl gets its own number), as are acked sends.
   const expectedAtBroker = stats.acked + stats.unknownOutcomes
@@ -182,8 +186,8 @@ export async function summarize(input: {
     ledger
       ? {
           name: 'no rate limit exceeded',
-          ok: ledger.rateViolations.length === 0,
-          detail: `${ledger.rateViolations.length} violations`,
+          ok: violations === 0,
+          detail: `${violations} violations`,
         }
       : {
           name: 'no rate limit exceeded',
@@ -227,7 +231,7 @@ export async function summarize(input: {
     ordersByState,
     filledShares,
     brokerOrdersReceived: received,
-    rateViolations: ledger?.rateViolations.length ?? 0,
+    rateViolations: violations,
     drift,
     ...(input.reconciliation ? { reconciliation: input.reconciliation } : {}),
     checks,

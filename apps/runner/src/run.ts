@@ -65,6 +65,9 @@ export async function run(config: RunnerConfig, options: RunOptions): Promise<Ru
 
     const broker = await connectBroker(config, log, options.onSimulator, options.env)
     cleanups.push(() => broker.close())
+    // What the broker's ledger already holds (a rehearsal's simulator outlives runner processes):
+    // the checks count only what this session sent.
+    const ledgerAtStart = await broker.ledger()
     const { account, clock, environment } = broker
     // Execution notices are not replayed by KIS: trade only once the notice subscription is live.
     let noticesLive: () => void = () => {}
@@ -137,7 +140,7 @@ export async function run(config: RunnerConfig, options: RunOptions): Promise<Ru
       accounts: [account],
       clock,
       actor: 'runner:reconcile',
-      reportingDelayMs: 15_000,
+      reportingDelayMs: config.reconcileReportingDelayMs,
       onEvent: (e) => {
         if (e.type === 'run_finished' && (e.breaksFound > 0 || e.status !== 'clean'))
           log(
@@ -267,6 +270,7 @@ export async function run(config: RunnerConfig, options: RunOptions): Promise<Ru
       stats: session.stats,
       adapter: telemetry,
       ledger: await broker.ledger(),
+      ...(ledgerAtStart ? { ledgerAtStart } : {}),
       appkey: broker.appkey,
       // Where the environment cannot list orders, a simulator's own books are the broker's side
       // (in-process, or a rehearsal's kis-sim process); against KIS the check says it cannot run.

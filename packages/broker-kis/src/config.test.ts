@@ -132,3 +132,33 @@ describe('loadKisConfigFromEnv', () => {
     expect(text).toContain('[REDACTED]')
   })
 })
+
+describe('KIS_CAPABILITIES', () => {
+  const creds = fakeKisCredentials()
+  const base = {
+    KIS_ENV: 'paper',
+    KIS_APP_KEY: creds.appKey,
+    KIS_APP_SECRET: creds.appSecret,
+    KIS_ACCOUNT: creds.account,
+  }
+  it('overrides the environment’s defaults, and refuses anything but name=true|false', () => {
+    expect(loadKisConfigFromEnv({ env: base }).capabilities).toMatchObject({
+      listOrders: false,
+      listFills: false,
+    })
+    expect(
+      loadKisConfigFromEnv({ env: { ...base, KIS_CAPABILITIES: 'listOrders=true, listFills=true' } })
+        .capabilities,
+    ).toMatchObject({ listOrders: true, listFills: true, cash: true })
+    expect(() => loadKisConfigFromEnv({ env: { ...base, KIS_CAPABILITIES: 'listOrders' } })).toThrow(
+      /KIS_CAPABILITIES: "listOrders" is not name=true\|false/,
+    )
+    expect(() => loadKisConfigFromEnv({ env: { ...base, KIS_CAPABILITIES: 'everything=true' } })).toThrow(
+      /KIS_CAPABILITIES/,
+    )
+    expect(loadKisConfigFromEnv({ env: { ...base, KIS_REST_PER_SECOND: '5' } }).limits.restPerSecond).toBe(5)
+    expect(() => loadKisConfigFromEnv({ env: { ...base, KIS_REST_PER_SECOND: 'lots' } })).toThrow(
+      /restPerSecond/,
+    )
+  })
+})

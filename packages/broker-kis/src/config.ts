@@ -285,7 +285,9 @@ export interface LoadKisConfigOptions {
 /**
  * Build a configuration from environment variables: `KIS_ENV` (`real`|`paper`), `KIS_APP_KEY` or
  * `KIS_APP_KEY_FILE`, `KIS_APP_SECRET` or `KIS_APP_SECRET_FILE`, `KIS_ACCOUNT` (`CANO-PRDT`),
- * `KIS_HTS_ID`, `KIS_REST_URL`, `KIS_WS_URL`. Secret files are trimmed.
+ * `KIS_HTS_ID`, `KIS_REST_URL`, `KIS_WS_URL`, `KIS_CAPABILITIES` (e.g. `listOrders=true,listFills=true`),
+ * `KIS_REST_PER_SECOND` (the app key's REST limit, when KIS granted another than the published one).
+ * Secret files are trimmed.
  */
 export function loadKisConfigFromEnv(options: LoadKisConfigOptions = {}): KisConfig {
   const env = options.env ?? process.env
@@ -307,9 +309,38 @@ export function loadKisConfigFromEnv(options: LoadKisConfigOptions = {}): KisCon
     ...(env.KIS_HTS_ID ? { htsId: env.KIS_HTS_ID } : {}),
     ...(env.KIS_REST_URL ? { restBaseUrl: env.KIS_REST_URL } : {}),
     ...(env.KIS_WS_URL ? { wsUrl: env.KIS_WS_URL } : {}),
+    ...(env.KIS_CAPABILITIES ? { capabilities: parseCapabilities(env.KIS_CAPABILITIES) } : {}),
+    ...(env.KIS_REST_PER_SECOND ? { limits: { restPerSecond: Number(env.KIS_REST_PER_SECOND) } } : {}),
     ...options.overrides,
   }
   return parseKisConfig(input)
+}
+
+const CAPABILITY_NAMES = ['listOrders', 'listFills', 'perExecutionFills', 'positions', 'cash'] as const
+
+/**
+ * `KIS_CAPABILITIES`: `name=true|false` pairs, comma-separated, over the environment's defaults —
+ * e.g. `listOrders=true,listFills=true` for a paper account that does list its orders.
+ */
+function parseCapabilities(text: string): Record<string, boolean> {
+  const out: Record<string, boolean> = {}
+  for (const part of text
+    .split(',')
+    .map((p) => p.trim())
+    .filter(Boolean)) {
+    const [name, value] = part.split('=').map((x) => x.trim())
+    if (
+      !CAPABILITY_NAMES.includes(name as (typeof CAPABILITY_NAMES)[number]) ||
+      (value !== 'true' && value !== 'false')
+    ) {
+      throw new KisError(
+        'KIS_CONFIG_INVALID',
+        `KIS_CAPABILITIES: "${part}" is not name=true|false with name one of ${CAPABILITY_NAMES.join(', ')}`,
+      )
+    }
+    out[name as string] = value === 'true'
+  }
+  return out
 }
 
 /** A copy of the configuration safe to log or snapshot: secrets replaced by `[REDACTED]`. */

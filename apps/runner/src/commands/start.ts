@@ -1,4 +1,4 @@
-import { loadOperatorToken, loadRunnerConfig } from '../config'
+import { loadOperatorToken, loadRunnerConfig, printableConfig } from '../config'
 import { run } from '../run'
 import { formatSummary } from '../summary'
 
@@ -51,7 +51,7 @@ export async function startCommand(args: readonly string[]): Promise<number> {
   process.on('SIGINT', stop)
   process.on('SIGTERM', stop)
   const config = loadRunnerConfig(mode ? { ...process.env, VELLAB_MODE: mode } : process.env)
-  log(`config: ${JSON.stringify(config)}`)
+  log(`config: ${JSON.stringify(printableConfig(config))}`)
   const operatorToken = loadOperatorToken()
   const report = await run(config, {
     log,
