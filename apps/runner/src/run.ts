@@ -25,6 +25,8 @@ export interface RunOptions {
   onHttp?: (url: string) => void
   /** Told the in-process simulator's apps once it is up (tests scan output for their secrets). */
   onSimulator?: (apps: readonly { appkey: string; appsecret: string }[]) => void
+  /** Told every secret value the session learns (app key and secret), so logs can scrub them. */
+  secret?: (value: string) => void
   /** Where `KIS_*` credentials and URLs are read from in `paper` mode. @default process.env */
   env?: NodeJS.ProcessEnv
   /** Aborting stops the session gracefully (drain, then report). */
@@ -64,6 +66,8 @@ export async function run(config: RunnerConfig, options: RunOptions): Promise<Ru
     )
 
     const broker = await connectBroker(config, log, options.onSimulator, options.env)
+    options.secret?.(broker.kisConfig.appKey)
+    options.secret?.(broker.kisConfig.appSecret)
     cleanups.push(() => broker.close())
     // What the broker's ledger already holds (a rehearsal's simulator outlives runner processes):
     // the checks count only what this session sent.

@@ -1,4 +1,14 @@
 import { loadOperatorToken, loadRunnerConfig, printableConfig } from '../config'
+import { createRunnerLog } from '../logger'
+
+function safePassword(url: string): string | undefined {
+  try {
+    return decodeURIComponent(new URL(url).password) || undefined
+  } catch {
+    return undefined
+  }
+}
+
 import { run } from '../run'
 import { formatSummary } from '../summary'
 
@@ -19,7 +29,8 @@ VELLAB_APPROVED_STRATEGIES; every phase change is audited), VELLAB_REHEARSAL_SIM
 against a separately started kis-sim: its REST URL; takes its clock and checks against its ledger),
 VELLAB_SYMBOLS, VELLAB_ORDER_QUANTITY, VELLAB_DECISION_INTERVAL_MS, VELLAB_SIM_START,
 VELLAB_HTTP_PORT (0 = a free port), DATABASE_URL (else an embedded PostgreSQL), VELLAB_DATA_DIR,
-VELLAB_OPERATOR_TOKEN or VELLAB_OPERATOR_TOKEN_FILE (guards the kill-switch endpoints).
+VELLAB_OPERATOR_TOKEN or VELLAB_OPERATOR_TOKEN_FILE (guards the kill-switch endpoints),
+VELLAB_LOG_FORMAT (text; json: one pino record per line, secrets redacted).
 The first Ctrl-C (or SIGTERM) drains and reports; a second one exits at once.
 `
 
@@ -37,8 +48,10 @@ export async function startCommand(args: readonly string[]): Promise<number> {
     return 2
   }
   // With --json, progress goes to stderr so stdout holds the report alone.
-  const log = (line: string) =>
-    (json ? console.error : console.log)(`${new Date().toISOString().slice(11, 23)} ${line}`)
+  const log = createRunnerLog({
+    format: process.env.VELLAB_LOG_FORMAT === 'json' ? 'json' : 'text',
+    toStderr: json,
+  })
   const controller = new AbortController()
   const stop = () => {
     if (controller.signal.aborted) {
@@ -51,10 +64,16 @@ export async function startCommand(args: readonly string[]): Promise<number> {
   process.on('SIGINT', stop)
   process.on('SIGTERM', stop)
   const config = loadRunnerConfig(mode ? { ...process.env, VELLAB_MODE: mode } : process.env)
+  if (config.databaseUrl) {
+    const password = safePassword(config.databaseUrl)
+    if (password) log.secret(password)
+  }
   log(`config: ${JSON.stringify(printableConfig(config))}`)
   const operatorToken = loadOperatorToken()
+  if (operatorToken) log.secret(operatorToken)
   const report = await run(config, {
     log,
+    secret: (v) => log.secret(v),
     signal: controller.signal,
     ...(operatorToken ? { operatorToken } : {}),
   })
