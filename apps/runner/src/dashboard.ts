@@ -38,6 +38,7 @@ export function dashboardPage(): string {
   <section class="card"><h2>Broker rejects</h2><div class="big" id="rejects">–</div><table id="rejectCodes"></table></section>
   <section class="card"><h2>Rate-limit waits</h2><div class="big" id="waits">–</div></section>
   <section class="card"><h2>Reconnects · gaps</h2><div class="big" id="reconnects">–</div></section>
+  <section class="card"><h2>Open reconcile tickets</h2><div class="big" id="tickets">–</div><table id="breaks"></table></section>
   <section class="card"><h2>Orders by state</h2><table id="states"></table></section>
   <section class="card wide"><h2>Readiness</h2><table id="checks"></table></section>
   <section class="card wide"><h2>Kill switches</h2><table id="switches"></table>
@@ -85,6 +86,8 @@ async function refresh() {
     rows(document.getElementById('rejectCodes'), ms.filter((m) => m.name === 'vellab_broker_rejects_total').map((m) => [m.labels.code, m.value]));
     document.getElementById('waits').textContent = sum(ms, 'vellab_limiter_wait_seconds_count');
     document.getElementById('reconnects').textContent = sum(ms, 'vellab_ws_reconnects_total') + ' · ' + sum(ms, 'vellab_stream_gaps_total');
+    document.getElementById('tickets').textContent = sum(ms, 'vellab_reconcile_open_tickets');
+    rows(document.getElementById('breaks'), ms.filter((m) => m.name === 'vellab_reconcile_breaks_total').map((m) => ['breaks ' + m.labels.resolution.replace('_', ' '), m.value]));
     rows(document.getElementById('states'), ms.filter((m) => m.name === 'vellab_orders').map((m) => [m.labels.state, m.value]));
     rows(document.getElementById('switches'), ms.filter((m) => m.name === 'vellab_kill_switch_engaged').map((m) => ['ENGAGED ' + m.labels.scope, m.labels.key]));
     document.getElementById('updated').textContent = 'updated ' + new Date().toLocaleTimeString();

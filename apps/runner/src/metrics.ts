@@ -7,6 +7,8 @@ export interface MetricSources {
   killSwitches(): readonly { scope: string; key: string }[]
   /** Orders sent and risk refusals by code so far (the session's counters). */
   session(): { sent: number; riskRejects: Record<string, number> }
+  /** Reconciliation tickets still open. */
+  openTickets?(): Promise<number>
 }
 
 /**
@@ -16,6 +18,12 @@ export interface MetricSources {
  */
 export class RunnerMetrics {
   readonly registry = new Registry()
+  readonly reconcileBreaks = new Counter({
+    name: 'vellab_reconcile_breaks_total',
+    help: 'Breaks reconciliation found, by resolution (auto_resolved, ticketed, pending)',
+    labelNames: ['resolution'],
+    registers: [this.registry],
+  })
   readonly ackLatency = new Histogram({
     name: 'vellab_order_ack_latency_seconds',
     help: 'Time from sending an order to the broker answering it',
@@ -81,6 +89,14 @@ export class RunnerMetrics {
       async collect() {
         this.reset()
         for (const [state, n] of Object.entries(await sources.ordersByState())) this.set({ state }, n ?? 0)
+      },
+    })
+    new Gauge({
+      name: 'vellab_reconcile_open_tickets',
+      help: 'Reconciliation tickets not resolved yet (breaks a person must look at)',
+      registers: [this.registry],
+      async collect() {
+        this.set((await sources.openTickets?.()) ?? 0)
       },
     })
     new Gauge({

@@ -2,7 +2,7 @@ import { randomBytes } from 'node:crypto'
 import type { BrokerCapabilities } from '@vellab/broker-gateway'
 import { createKisGateway } from '@vellab/broker-kis'
 import { createOrderStore, ORDER_STATES } from '@vellab/order-fsm'
-import { createReconciler } from '@vellab/reconcile'
+import { createReconciler, type Reconciler } from '@vellab/reconcile'
 import { createRiskGateway, KillSwitchBoard, PostgresKillSwitchStore, RiskState } from '@vellab/risk-kr'
 import { sql } from 'kysely'
 import { connectBroker } from './broker'
@@ -79,6 +79,7 @@ export async function run(config: RunnerConfig, options: RunOptions): Promise<Ru
       noticesLive = r
     })
     const telemetry = emptyTelemetry()
+    let reconcilerRef: Reconciler | undefined
     let session: TradingSession | undefined
     let board: KillSwitchBoard | undefined
     let noticesAreLive = false
@@ -91,6 +92,10 @@ export async function run(config: RunnerConfig, options: RunOptions): Promise<Ru
       },
       killSwitches: () => board?.list() ?? [],
       session: () => session?.stats ?? { sent: 0, riskRejects: {} },
+      openTickets: async () =>
+        reconcilerRef
+          ? (await reconcilerRef.tickets.list({ account, state: ['open', 'acknowledged'] })).length
+          : 0,
     })
     const gateway = createKisGateway({
       config: broker.kisConfig,
@@ -146,6 +151,10 @@ export async function run(config: RunnerConfig, options: RunOptions): Promise<Ru
       actor: 'runner:reconcile',
       reportingDelayMs: config.reconcileReportingDelayMs,
       onEvent: (e) => {
+        if (e.type === 'run_finished') {
+          metrics.reconcileBreaks.inc({ resolution: 'auto_resolved' }, e.breaksResolved)
+          metrics.reconcileBreaks.inc({ resolution: 'ticketed' }, e.ticketsOpened)
+        }
         if (e.type === 'run_finished' && (e.breaksFound > 0 || e.status !== 'clean'))
           log(
             `reconcile ${e.status}: ${e.breaksFound} breaks, ${e.breaksResolved} resolved, ${e.ticketsOpened} tickets`,
@@ -155,6 +164,7 @@ export async function run(config: RunnerConfig, options: RunOptions): Promise<Ru
       },
     })
     cleanups.push(() => reconciler.stop())
+    reconcilerRef = reconciler
     // A gap in what the streams told (reconnect, re-subscription, a notice catch-up the environment
     // cannot do): the barrier closes and new orders wait for the next pass.
     gateway.onStreamGap((reason) => {
@@ -190,6 +200,15 @@ export async function run(config: RunnerConfig, options: RunOptions): Promise<Ru
             ok: noticesAreLive,
             detail: noticesAreLive ? 'subscribed' : 'not subscribed yet',
           },
+          reconciliation: reconcilerRef
+            ? (() => {
+                const b = reconcilerRef.barrierState(account)
+                return {
+                  ok: b.open,
+                  detail: `${b.open ? 'barrier open' : 'barrier closed'} (${b.status})${b.reasons.length ? `: ${b.reasons.join('; ')}` : ''}`,
+                }
+              })()
+            : { ok: false, detail: 'not started' },
           'kill switches': {
             ok: loadedBoard.list().length === 0,
             detail: loadedBoard.list().length ? `${loadedBoard.list().length} engaged` : 'none engaged',

@@ -47,6 +47,10 @@ describe('operator HTTP (sim session)', () => {
     outputs.push(readyBody)
     expect(ready.status).toBe(200)
     expect(JSON.parse(readyBody).checks.database.ok).toBe(true)
+    expect(JSON.parse(readyBody).checks.reconciliation).toMatchObject({
+      ok: true,
+      detail: expect.stringMatching(/^barrier open \(clean\)/),
+    })
     const page = await (await fetch(`${url}/`)).text()
     outputs.push(page)
     expect(page).toContain('Vellab runner')
@@ -58,6 +62,8 @@ describe('operator HTTP (sim session)', () => {
       'vellab_orders',
       'vellab_orders_sent_total',
       'vellab_limiter_wait_seconds',
+      'vellab_reconcile_open_tickets',
+      'vellab_reconcile_breaks_total',
     ]) {
       expect(names).toContain(n)
     }
