@@ -131,6 +131,22 @@ export interface SimControl {
   fill(odno: string, options?: { qty?: number; price?: number }): SimOrderView
   /** The exchange refuses an accepted open order (RFUS notice). */
   rejectOrder(odno: string): SimOrderView
+  /**
+   * An order placed for the account through another channel (the HTS or MTS, or another desk's
+   * app): it trades and notifies like any other, but no REST request of the account's app sent it,
+   * so it is not in the ledger's `orders`. A business refusal throws with its message key.
+   */
+  placeExternalOrder(
+    cano: string,
+    order: {
+      productCode?: string
+      symbol: string
+      side: 'buy' | 'sell'
+      qty: number
+      price: number
+      ordDvsn?: string
+    },
+  ): SimOrderView
   /** Confirms a pending modify/cancel now (with `market.amendConfirmDelayMs` > 0). */
   confirmAmend(odno: string): boolean
   /** Fault plan. */
@@ -335,6 +351,26 @@ export function createControl(core: SimCore, ws: WsHub, flush: () => void): SimC
     rejectOrder(odno) {
       return orderView(ex.forceReject(odno))
     },
+    placeExternalOrder(cano, o) {
+      const acct = ex.account(cano, o.productCode ?? '01')
+      if (!acct) throw new Error(`kis-sim: no account ${cano}-${o.productCode ?? '01'}`)
+      // The TR id the HTS's own order would carry in this environment (reference §4.1).
+      const trId = `${acct.env === 'paper' ? 'V' : 'T'}TTC${o.side === 'buy' ? '0012' : '0011'}U`
+      const r = ex.placeOrder({
+        account: acct,
+        trId,
+        side: o.side,
+        symbol: o.symbol,
+        ordDvsn: o.ordDvsn ?? '00',
+        qty: o.qty,
+        price: o.price,
+        sllType: '01',
+        exchangeId: 'KRX',
+      })
+      if (!r.ok) throw new Error(`kis-sim: order refused: ${r.key}`)
+      sync()
+      return orderView(r.order)
+    },
     confirmAmend: (odno) => ex.confirmPendingAmend(odno),
     faults: {
       add: (rule) => core.faults.add(faultRuleSchema.parse(rule) as FaultRule),
@@ -374,6 +410,15 @@ const schemas = {
     price: z.number().positive().optional(),
   }),
   odno: z.object({ odno: z.string() }),
+  externalOrder: z.object({
+    cano: z.string(),
+    productCode: z.string().optional(),
+    symbol: z.string(),
+    side: z.enum(['buy', 'sell']),
+    qty: z.number().int().positive(),
+    price: z.number().int().nonnegative(),
+    ordDvsn: z.string().optional(),
+  }),
   price: z.object({
     symbol: z.string(),
     price: z.number().positive().optional(),
@@ -462,6 +507,14 @@ export function createControlHttp(
               ...(b.qty ? { qty: b.qty } : {}),
               ...(b.price ? { price: b.price } : {}),
             }),
+          )
+        }
+        case 'POST /__sim/external-order': {
+          const { cano, ...order } = schemas.externalOrder.parse(body)
+          return reply(
+            res,
+            200,
+            control.placeExternalOrder(cano, order as Parameters<SimControl['placeExternalOrder']>[1]),
           )
         }
         case 'POST /__sim/reject':

@@ -3,6 +3,7 @@ import type { KisSim } from '../src/index'
 import {
   BALANCE,
   DAILY_CCLD,
+  dailyCcldQuery,
   get,
   HOLIDAY,
   headers,
@@ -34,6 +35,35 @@ async function setup(opts = {}) {
   const tok = await token(sim, app)
   return { app, tok }
 }
+
+describe('orders from another channel (control route, issue #9)', () => {
+  it('an order placed for the account outside its app trades and lists like any other, and is not in the ledger’s requests', async () => {
+    const { app, tok } = await setup()
+    const cano = app.accounts[0]?.cano ?? ''
+    const r = await fetch(`${sim.restUrl}/__sim/external-order`, {
+      method: 'POST',
+      headers: { 'Content-Type': 'application/json' },
+      body: JSON.stringify({ cano, symbol: '005930', side: 'buy', qty: 4, price: 69_000 }),
+    })
+    expect(r.status).toBe(200)
+    const o = (await r.json()) as { odno: string; status: string; appkey: string }
+    expect(o).toMatchObject({ status: 'open', appkey: app.appkey })
+    // The app sees it in its books (it is the account's order)...
+    const daily = await get(sim, DAILY_CCLD, dailyCcldQuery(app), headers(app, tok, 'TTTC0081R'))
+    expect(daily.body.output1.map((x: { odno: string }) => x.odno)).toContain(o.odno)
+    // ...but its app never sent it.
+    expect(sim.control.ledger().orders).toEqual([])
+    // A refusal is a 400 with the reason, nothing placed.
+    const bad = await fetch(`${sim.restUrl}/__sim/external-order`, {
+      method: 'POST',
+      headers: { 'Content-Type': 'application/json' },
+      body: JSON.stringify({ cano, symbol: '005930', side: 'buy', qty: 1, price: 69_050 }),
+    })
+    expect(bad.status).toBe(400)
+    expect(((await bad.json()) as { error: string }).error).toMatch(/order refused/)
+    expect(sim.control.orders({ appkey: app.appkey })).toHaveLength(1)
+  })
+})
 
 describe('order-cash (reference §4.1)', () => {
   it('accepts new and old TR ids; 10-digit ODNO, 5-digit branch, upper-case output keys', async () => {
