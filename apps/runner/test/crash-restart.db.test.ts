@@ -8,12 +8,11 @@ import { describe, expect, it } from 'vitest'
 import type { RunReport } from '../src/report'
 
 // kill -9 mid-run, then a restart: every order explained, none sent twice. The runner runs as its
-// own OS process straight from the sources (Node's type stripping and the test kit's resolution
-// hooks), against a kis-sim process that outlives it, on a database that outlives both.
+// own OS process straight from the sources (Node's type stripping and the test kit's ts-hooks), against a kis-sim process that outlives it, on a database that outlives both.
 
 const here = dirname(fileURLToPath(import.meta.url))
 const cli = join(here, '../src/cli.ts')
-const register = join(here, '../../../tooling/testkit/src/source-register.mjs')
+const register = join(here, '../../../tooling/testkit/src/ts-hooks.mjs')
 
 function runner(args: string[], env: NodeJS.ProcessEnv) {
   const child: ChildProcessWithoutNullStreams = spawn(
