@@ -1,9 +1,9 @@
 // The shared end-to-end rig: the KIS adapter against the in-process simulator over real HTTP and
 // WebSocket, every execution notice applied to the order store on real PostgreSQL.
-import type { BrokerOrder, BrokerOrderEvent, Clock, TimerHandle } from '@vellab/broker-gateway'
+import type { BrokerOrder, BrokerOrderEvent, Clock } from '@vellab/broker-gateway'
 import { createKisGateway, type KisGateway } from '@vellab/broker-kis'
 import { createKisSim, type KisSim } from '@vellab/kis-sim'
-import { createOrderStore, type Order, type OrderStore } from '@vellab/order-fsm'
+import { createOrderStore, type Order, type OrderFsmTables, type OrderStore } from '@vellab/order-fsm'
 import type { TestDatabase } from '@vellab/testkit/postgres'
 import { waitUntil as until } from '@vellab/testkit/wait'
 import { expect } from 'vitest'
@@ -39,11 +39,7 @@ export async function startRig(
   sim.control.seedAccount(acct.cano, { productCode: acct.productCode, cash: 100_000_000 })
   const account = `${acct.cano}-${acct.productCode}`
   // As the runner wires it: exchange time from the simulator, host timers.
-  const clock: Clock = {
-    now: () => sim.control.clock.now(),
-    setTimeout: (fn, ms) => globalThis.setTimeout(fn, ms) as unknown as TimerHandle,
-    clearTimeout: (h) => globalThis.clearTimeout(h as unknown as ReturnType<typeof setTimeout>),
-  }
+  const clock: Clock = sim.clientClock()
   const gateway = createKisGateway({
     config: {
       environment: 'real',
@@ -56,7 +52,7 @@ export async function startRig(
     },
     clock,
   })
-  const store = createOrderStore({ db: tdb.db() as never, clock, actor: 'e2e' })
+  const store = createOrderStore({ db: tdb.db<OrderFsmTables>(), clock, actor: 'e2e' })
   const events: BrokerOrderEvent[] = []
   let chain: Promise<unknown> = Promise.resolve()
   const failures: unknown[] = []

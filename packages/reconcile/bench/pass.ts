@@ -4,7 +4,7 @@
 // paging at the rate limit (the pass's own request count ÷ 18/s), the local work, and the MTTR of
 // the breaks the pass auto-resolved (fills whose notices nobody received).
 import { performance } from 'node:perf_hooks'
-import type { Clock, TimerHandle } from '@vellab/broker-gateway'
+import type { Clock } from '@vellab/broker-gateway'
 import { createKisGateway, MemoryTokenStore } from '@vellab/broker-kis'
 import { createKisSim } from '@vellab/kis-sim'
 import { createOrderStore, migrateOrderFsm, type OrderFsmTables } from '@vellab/order-fsm'
@@ -50,11 +50,7 @@ sim.control.seedAccount(acct.cano, {
   cash: 10_000_000_000,
   positions: symbols.map((symbol) => ({ symbol, qty: 1_000, avgPrice: 10_000 })),
 })
-const clock: Clock = {
-  now: () => sim.control.clock.now(),
-  setTimeout: (fn, ms) => globalThis.setTimeout(fn, ms) as unknown as TimerHandle,
-  clearTimeout: (h) => globalThis.clearTimeout(h as unknown as ReturnType<typeof setTimeout>),
-}
+const clock: Clock = sim.clientClock()
 const tokenStore = new MemoryTokenStore()
 const gatewayAt = (restPerSecond: number) =>
   createKisGateway({
