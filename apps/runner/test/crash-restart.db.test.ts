@@ -2,10 +2,10 @@ import { type ChildProcessWithoutNullStreams, spawn } from 'node:child_process'
 import { dirname, join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import type { OrderFsmTables } from '@vellab/order-fsm'
-import { spawnKisSim } from '@vellab/testkit/kis-sim-process'
 import { createTestDatabase } from '@vellab/testkit/postgres'
 import { describe, expect, it } from 'vitest'
 import type { RunReport } from '../src/report'
+import { startPaperRehearsal } from './sim-process'
 
 // kill -9 mid-run, then a restart: every order explained, none sent twice. The runner runs as its
 // own OS process straight from the sources (Node's type stripping and the test kit's ts-hooks), against a kis-sim process that outlives it, on a database that outlives both.
@@ -33,51 +33,17 @@ describe('runner killed with SIGKILL mid-run, then restarted', () => {
     const db = await createTestDatabase()
     // Paper as documented (its orders can be listed), so reconciliation can prove what the dead
     // process had in flight.
-    const sim = await spawnKisSim([
-      '--rest-port',
-      '0',
-      '--ws-port',
-      '0',
-      '--clock',
-      'real',
-      '--start',
-      '2026-11-24 09:05:00',
-      '--paper',
-      'documented',
-    ])
+    const r = await startPaperRehearsal(['--paper', 'documented'])
+    const { restUrl, app, post } = r
     try {
-      const { restUrl, wsUrl } = await sim.urls()
-      const post = (path: string, body: unknown) =>
-        fetch(`${restUrl}${path}`, {
-          method: 'POST',
-          headers: { 'Content-Type': 'application/json' },
-          body: JSON.stringify(body),
-        })
-      const apps = (await (await fetch(`${restUrl}/__sim/apps`)).json()) as {
-        env: string
-        appkey: string
-        appsecret: string
-        htsId: string
-        accounts: { cano: string; productCode: string }[]
-      }[]
-      const app = apps.find((a) => a.env === 'paper')!
-      const { cano, productCode } = app.accounts[0]!
-      await post('/__sim/account', { cano, productCode, cash: 100_000_000 })
       // 10 requests/s on both sides (the paper default of 1/s is tested elsewhere) to keep this quick.
       await post('/__sim/limits', { env: 'paper', perSecond: 10 })
       const env = {
-        VELLAB_MODE: 'paper',
-        VELLAB_REHEARSAL_SIM: restUrl,
+        ...r.env,
         DATABASE_URL: db.url,
         VELLAB_DECISION_INTERVAL_MS: '300',
         // The simulator answers at once on loopback: no need to wait 15 s before "not placed".
         VELLAB_RECONCILE_REPORTING_DELAY_MS: '2000',
-        KIS_APP_KEY: app.appkey,
-        KIS_APP_SECRET: app.appsecret,
-        KIS_ACCOUNT: `${cano}-${productCode}`,
-        KIS_HTS_ID: app.htsId,
-        KIS_REST_URL: restUrl,
-        KIS_WS_URL: `${wsUrl}/tryitout`,
         KIS_CAPABILITIES: 'listOrders=true,listFills=true',
         KIS_REST_PER_SECOND: '10',
       }
@@ -138,7 +104,7 @@ describe('runner killed with SIGKILL mid-run, then restarted', () => {
       for (const o of news) expect(byBroker.get(o.odno), `owner of ${o.odno}`).toBeDefined()
       expect(new Set(news.map((o) => byBroker.get(o.odno))).size).toBe(news.length)
     } finally {
-      await sim.stop()
+      await r.sim.stop()
       await db.drop()
     }
   }, 120_000)

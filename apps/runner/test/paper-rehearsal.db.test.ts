@@ -1,9 +1,9 @@
-import { spawnKisSim } from '@vellab/testkit/kis-sim-process'
 import { createTestDatabase, type TestDatabase } from '@vellab/testkit/postgres'
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest'
 import { reconcileCommand } from '../src/commands/misc'
 import { loadRunnerConfig } from '../src/config'
 import { run } from '../src/run'
+import { startPaperRehearsal } from './sim-process'
 
 // `vellab start --mode paper` against a separately started kis-sim process, the way a desk
 // rehearses before pointing the same configuration at KIS: credentials and URLs from KIS_*
@@ -19,42 +19,12 @@ describe('runner, paper mode against a kis-sim process (rehearsal)', () => {
   })
 
   it('completes a session whose books equal the simulator’s, nothing sent twice, no secret printed', async () => {
-    const sim = await spawnKisSim([
-      '--rest-port',
-      '0',
-      '--ws-port',
-      '0',
-      '--clock',
-      'real',
-      '--start',
-      '2026-11-24 09:05:00',
-    ])
+    const r = await startPaperRehearsal()
+    const { restUrl, app } = r
+    const env = r.env
     try {
-      const { restUrl, wsUrl } = await sim.urls()
-      const apps = (await (await fetch(`${restUrl}/__sim/apps`)).json()) as {
-        env: string
-        appkey: string
-        appsecret: string
-        htsId: string
-        accounts: { cano: string; productCode: string }[]
-      }[]
-      const app = apps.find((a) => a.env === 'paper')!
-      const { cano, productCode } = app.accounts[0]!
-      await fetch(`${restUrl}/__sim/account`, {
-        method: 'POST',
-        headers: { 'Content-Type': 'application/json' },
-        body: JSON.stringify({ cano, productCode, cash: 100_000_000 }),
-      })
-      const env = {
-        KIS_APP_KEY: app.appkey,
-        KIS_APP_SECRET: app.appsecret,
-        KIS_ACCOUNT: `${cano}-${productCode}`,
-        KIS_HTS_ID: app.htsId,
-        KIS_REST_URL: restUrl,
-        KIS_WS_URL: `${wsUrl}/tryitout`,
-      }
       const config = {
-        ...loadRunnerConfig({ VELLAB_MODE: 'paper', VELLAB_REHEARSAL_SIM: restUrl }),
+        ...loadRunnerConfig(env),
         databaseUrl: db.url,
         runSeconds: 6,
         decisionIntervalMs: 500,
@@ -99,7 +69,7 @@ describe('runner, paper mode against a kis-sim process (rehearsal)', () => {
       expect(printed).not.toContain(app.appkey)
       expect(printed).not.toContain(app.appsecret)
     } finally {
-      expect(await sim.stop()).toBe(0)
+      expect(await r.sim.stop()).toBe(0)
     }
   }, 90_000)
 

@@ -3,6 +3,7 @@ import type { KisSim, KisSimOptions, SimAppInfo } from '../src/index'
 import {
   approvalKey,
   DAILY_CCLD,
+  dailyCcldQuery,
   decryptIndependently,
   get,
   headers,
@@ -120,27 +121,7 @@ async function advance(ms: number): Promise<void> {
 
 /** inquire-daily-ccld rows of today keyed by odno (reference §4.4). */
 async function daily(s: Session): Promise<Record<string, Record<string, string>>> {
-  const r = await get(
-    sim,
-    DAILY_CCLD,
-    {
-      CANO: s.app.accounts[0]?.cano ?? '',
-      ACNT_PRDT_CD: s.app.accounts[0]?.productCode ?? '',
-      INQR_STRT_DT: '20261124',
-      INQR_END_DT: '20261124',
-      SLL_BUY_DVSN_CD: '00',
-      INQR_DVSN: '00',
-      PDNO: '',
-      CCLD_DVSN: '00',
-      ORD_GNO_BRNO: '',
-      ODNO: '',
-      INQR_DVSN_3: '00',
-      INQR_DVSN_1: '',
-      CTX_AREA_FK100: '',
-      CTX_AREA_NK100: '',
-    },
-    headers(s.app, s.tok, 'TTTC0081R'),
-  )
+  const r = await get(sim, DAILY_CCLD, dailyCcldQuery(s.app), headers(s.app, s.tok, 'TTTC0081R'))
   expect(r.body.rt_cd).toBe('0')
   return Object.fromEntries(r.body.output1.map((row: Record<string, string>) => [row.odno, row]))
 }

@@ -5,6 +5,7 @@ import {
   approvalKey,
   BALANCE,
   DAILY_CCLD,
+  dailyCcldQuery,
   decryptIndependently,
   get,
   HOLIDAY,
@@ -43,21 +44,7 @@ const acctQ = (app: App) => ({
   ACNT_PRDT_CD: app.accounts[0]?.productCode ?? '',
 })
 
-const dailyQ = (app: App) => ({
-  ...acctQ(app),
-  INQR_STRT_DT: '20261124',
-  INQR_END_DT: '20261124',
-  SLL_BUY_DVSN_CD: '00',
-  INQR_DVSN: '00',
-  PDNO: '',
-  CCLD_DVSN: '00',
-  ORD_GNO_BRNO: '',
-  ODNO: '',
-  INQR_DVSN_3: '00',
-  INQR_DVSN_1: '',
-  CTX_AREA_FK100: '',
-  CTX_AREA_NK100: '',
-})
+const dailyQ = (app: App) => dailyCcldQuery(app)
 
 const amendBody = (app: App, orig: string, over: Record<string, string> = {}) => ({
   ...acctQ(app),

@@ -335,21 +335,7 @@ describe('inquiries (reference §4.3–§4.7)', () => {
     const app = paperApp(sim)
     const tok = await token(sim, app)
     for (let i = 0; i < 20; i++) await placeOrder(sim, app, tok, { ORD_UNPR: '69000', ORD_QTY: '1' })
-    const q = {
-      ...acctQ(app),
-      INQR_STRT_DT: '20261124',
-      INQR_END_DT: '20261124',
-      SLL_BUY_DVSN_CD: '00',
-      INQR_DVSN: '00',
-      PDNO: '',
-      CCLD_DVSN: '00',
-      ORD_GNO_BRNO: '',
-      ODNO: '',
-      INQR_DVSN_3: '00',
-      INQR_DVSN_1: '',
-      CTX_AREA_FK100: '',
-      CTX_AREA_NK100: '',
-    }
+    const q = dailyCcldQuery(app)
     const p1 = await get(sim, DAILY_CCLD, q, headers(app, tok, 'VTTC0081R', { tr_cont: '' }))
     expect(p1.headers.get('tr_cont')).toBe('M')
     expect(p1.body.output1).toHaveLength(15)

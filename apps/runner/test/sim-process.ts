@@ -1,0 +1,66 @@
+import { type KisSimProcess, spawnKisSim } from '@vellab/testkit/kis-sim-process'
+
+/** A kis-sim process on a trading morning, its paper app's account funded, and the KIS_* variables for it. */
+export interface PaperRehearsal {
+  sim: KisSimProcess
+  restUrl: string
+  app: { appkey: string; appsecret: string; htsId: string }
+  /** `KIS_*` (credentials and URLs) plus `VELLAB_MODE=paper` and `VELLAB_REHEARSAL_SIM`. */
+  env: Record<string, string>
+  post(path: string, body: unknown): Promise<Response>
+  get<T>(path: string): Promise<T>
+}
+
+/** Start `kis-sim` as its own process (extra CLI flags appended) and prepare a paper rehearsal against it. */
+export async function startPaperRehearsal(extraArgs: string[] = []): Promise<PaperRehearsal> {
+  const sim = await spawnKisSim([
+    '--rest-port',
+    '0',
+    '--ws-port',
+    '0',
+    '--clock',
+    'real',
+    '--start',
+    '2026-11-24 09:05:00',
+    ...extraArgs,
+  ])
+  const { restUrl, wsUrl } = await sim.urls()
+  const post = (path: string, body: unknown) =>
+    fetch(`${restUrl}${path}`, {
+      method: 'POST',
+      headers: { 'Content-Type': 'application/json' },
+      body: JSON.stringify(body),
+    })
+  const get = async <T>(path: string) => (await (await fetch(`${restUrl}${path}`)).json()) as T
+  const apps =
+    await get<
+      {
+        env: string
+        appkey: string
+        appsecret: string
+        htsId: string
+        accounts: { cano: string; productCode: string }[]
+      }[]
+    >('/__sim/apps')
+  const app = apps.find((a) => a.env === 'paper')
+  if (!app) throw new Error('kis-sim has no paper app')
+  const { cano, productCode } = app.accounts[0]!
+  await post('/__sim/account', { cano, productCode, cash: 100_000_000 })
+  return {
+    sim,
+    restUrl,
+    app,
+    post,
+    get,
+    env: {
+      VELLAB_MODE: 'paper',
+      VELLAB_REHEARSAL_SIM: restUrl,
+      KIS_APP_KEY: app.appkey,
+      KIS_APP_SECRET: app.appsecret,
+      KIS_ACCOUNT: `${cano}-${productCode}`,
+      KIS_HTS_ID: app.htsId,
+      KIS_REST_URL: restUrl,
+      KIS_WS_URL: `${wsUrl}/tryitout`,
+    },
+  }
+}
