@@ -73,7 +73,7 @@ export interface ReconcilerOptions<DB extends ReconcileTables> {
   killSwitch?: KillSwitchPort
   /** @default defaultKillSwitchPolicy() */
   killSwitchPolicy?: KillSwitchPolicy
-  /** Orders whose resolutions one pass writes at once (each order's own events stay in order). @default 8 */
+  /** Orders whose resolutions one pass writes at once (each order's own events stay in order). @default 16 */
   writeConcurrency?: number
   /** The most local orders one pass reads per account. @default 1_000_000 */
   maxLocalOrders?: number
@@ -385,7 +385,7 @@ class ReconcilerImpl implements Reconciler {
           matchWindowMs: this.#o.matchWindowMs ?? 60_000,
           clockSkewMs: this.#o.clockSkewMs ?? 2_000,
           priceTolerance: this.#o.fillPriceTolerance ?? 0.5,
-          writeConcurrency: this.#o.writeConcurrency ?? 8,
+          writeConcurrency: this.#o.writeConcurrency ?? 16,
         },
         local,
         snap,
