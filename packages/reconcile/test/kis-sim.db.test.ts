@@ -27,7 +27,10 @@ afterEach(async () => {
 })
 
 /** A fresh simulator and a fresh database each (the simulator's account numbers repeat). */
-async function startRig(env: 'real' | 'paper' = 'real'): Promise<Rig> {
+async function startRig(
+  env: 'real' | 'paper' = 'real',
+  websocket: { slotHoldMs?: number; reconnectBaseMs?: number } = {},
+): Promise<Rig> {
   const { tdb, db } = await setupDatabase()
   const sim = await createKisSim({
     clock: { mode: 'real', start: '2026-11-24 10:00:00' },
@@ -51,6 +54,7 @@ async function startRig(env: 'real' | 'paper' = 'real'): Promise<Rig> {
       restBaseUrl: sim.restUrl,
       wsUrl: `${sim.wsUrl}/tryitout`,
       limits: { restPerSecond: env === 'paper' ? 10 : 18 },
+      websocket,
     },
     clock,
   })
@@ -168,6 +172,68 @@ describe('reconcile against kis-sim through broker-kis', () => {
     expect((await r.store.get('kis-paper-lost-1'))?.state).toBe('RECONCILE_REQUIRED')
     expect(r.sim.control.ledger().orders.filter((x) => x.appkey === r.appkey)).toHaveLength(1)
     expect(r.sim.control.ledger().duplicates).toEqual([])
+  })
+
+  it('fills across a forced WebSocket drop (no close frame): the stream gap is reported and the next pass applies what the stream missed', async () => {
+    // The simulator holds no dead slot here, so the adapter need not wait its default 20 s hold.
+    rig = await startRig('real', { slotHoldMs: 300, reconnectBaseMs: 100 })
+    const r = rig
+    const gaps: string[] = []
+    r.gateway.onStreamGap((g) => gaps.push(g))
+    r.gateway.streamOrderEvents(r.account, (e) => void r.store.applyBrokerEvent(e))
+    await r.gateway.whenOrderEventsLive(10_000)
+    await send(r, intent(r, 'kis-drop-1', 10))
+    const o = await r.store.get('kis-drop-1')
+    expect(o?.state).toBe('ACKED')
+    // The socket dies without a close frame; while it is down the order fills.
+    expect(r.sim.control.ws.disconnect(r.appkey, { clean: false })).toBe(true)
+    r.sim.control.fill(o!.brokerOrderId!, { qty: 6, price: 69_000 })
+    r.sim.control.fill(o!.brokerOrderId!, { qty: 4, price: 68_900 })
+    // The adapter reconnects, reports the gap, and its own catch-up or the pass brings the fills in.
+    await waitUntil('the stream gap', () => gaps.length > 0, 30_000)
+    const report = await r.reconciler.run(r.account)
+    expect(report.status).toBe('clean')
+    await waitUntil(
+      'the order filled',
+      async () => (await r.store.get('kis-drop-1'))?.state === 'FILLED',
+      10_000,
+    )
+    expect(await r.store.get('kis-drop-1')).toMatchObject({
+      filledQuantity: 10,
+      filledNotional: 6 * 69_000 + 4 * 68_900,
+    })
+    await expectAgreement(r)
+  })
+
+  it('duplicated and reordered execution notices: applied once each, and the pass finds nothing to fix', async () => {
+    rig = await startRig()
+    const r = rig
+    r.gateway.streamOrderEvents(r.account, (e) => void r.store.applyBrokerEvent(e))
+    await r.gateway.whenOrderEventsLive(10_000)
+    await send(r, intent(r, 'kis-dup-1', 9))
+    const o = await r.store.get('kis-dup-1')
+    r.sim.control.faults.add({ on: 'notice', count: 6, effect: { type: 'duplicate', copies: 2 } })
+    r.sim.control.faults.add({ on: 'notice', count: 6, effect: { type: 'reorder', window: 3 } })
+    for (const [qty, price] of [
+      [2, 69_000],
+      [3, 68_900],
+      [4, 68_800],
+    ] as const)
+      r.sim.control.fill(o!.brokerOrderId!, { qty, price })
+    r.sim.control.ws.releaseHeldNotices()
+    await waitUntil(
+      'the order filled',
+      async () => (await r.store.get('kis-dup-1'))?.state === 'FILLED',
+      10_000,
+    )
+    expect(await r.store.get('kis-dup-1')).toMatchObject({
+      filledQuantity: 9,
+      filledNotional: 2 * 69_000 + 3 * 68_900 + 4 * 68_800,
+    })
+    const report = await r.reconciler.run(r.account)
+    expect(report.status).toBe('clean')
+    expect(report.findings).toEqual([])
+    await expectAgreement(r)
   })
 
   it('missed execution notices: fills whose notices were dropped are applied by the next pass', async () => {
