@@ -16,6 +16,18 @@ describe('KST time', () => {
     expect(startOfKstDay(Date.UTC(2026, 10, 24, 5))).toBe(Date.UTC(2026, 10, 23, 15))
   })
 
+  it('agrees with the time-zone database on every hour from 1987 (the last daylight saving) to 2030', () => {
+    const zone = new Intl.DateTimeFormat('en-CA', {
+      timeZone: 'Asia/Seoul',
+      year: 'numeric',
+      month: '2-digit',
+      day: '2-digit',
+    })
+    for (let t = Date.UTC(1987, 0, 1); t < Date.UTC(2030, 0, 1); t += 3_600_000 * 7) {
+      expect(kstDate(t), new Date(t).toISOString()).toBe(zone.format(t))
+    }
+  })
+
   it('adds calendar days across month and year ends', () => {
     expect(addKstDays('2026-12-31', 1)).toBe('2027-01-01')
     expect(addKstDays('2028-03-01', -1)).toBe('2028-02-29')

@@ -10,6 +10,12 @@ export const KST_TIME_ZONE = 'Asia/Seoul'
 
 const DATE_RE = /^(\d{4})-(\d{2})-(\d{2})$/
 
+// Korea last observed daylight saving in 1988; from 1989 on KST is UTC+9 all year, so instants
+// after this take a fixed offset (a hot path: every broker event is dated) and earlier ones the
+// time-zone database.
+const FIXED_OFFSET_SINCE = Date.UTC(1989, 0, 1)
+const KST_OFFSET_MS = 9 * 3_600_000
+
 /**
  * The KST calendar day (`YYYY-MM-DD`) of an epoch-millisecond instant. Broker order numbers and
  * the day's order and fill inquiries are scoped by it.
@@ -20,6 +26,7 @@ const DATE_RE = /^(\d{4})-(\d{2})-(\d{2})$/
  * ```
  */
 export function kstDate(epochMs: number): string {
+  if (epochMs >= FIXED_OFFSET_SINCE) return new Date(epochMs + KST_OFFSET_MS).toISOString().slice(0, 10)
   return formatInTimeZone(epochMs, KST_TIME_ZONE, 'yyyy-MM-dd')
 }
 

@@ -1,19 +1,19 @@
+import { kstDate } from '@vellab/broker-gateway'
+
 // Korea Standard Time helpers. KST is UTC+9 with no daylight saving, so plain offset arithmetic is
 // exact; no time-zone database is needed.
 // reference/kis-openapi.md §9: dates YYYYMMDD, times HHMMSS (KST), token expiry `YYYY-MM-DD HH:MM:SS` (KST).
 
 const KST_OFFSET_MS = 9 * 3_600_000
 
-/** `YYYYMMDD` of the KST calendar day containing `epochMs`. */
+/** `YYYYMMDD` (KIS's wire form) of the KST calendar day containing `epochMs`. */
 export function kstCompactDate(epochMs: number): string {
-  const d = new Date(epochMs + KST_OFFSET_MS)
-  return `${d.getUTCFullYear()}${pad2(d.getUTCMonth() + 1)}${pad2(d.getUTCDate())}`
+  return kstIsoDate(epochMs).replaceAll('-', '')
 }
 
-/** `YYYY-MM-DD` of the KST calendar day containing `epochMs`. */
+/** `YYYY-MM-DD` of the KST calendar day containing `epochMs` (the contract's `kstDate`). */
 export function kstIsoDate(epochMs: number): string {
-  const c = kstCompactDate(epochMs)
-  return `${c.slice(0, 4)}-${c.slice(4, 6)}-${c.slice(6, 8)}`
+  return kstDate(epochMs)
 }
 
 /** Minutes since KST midnight of `epochMs`. */
@@ -50,8 +50,4 @@ export function kstCompactToEpoch(date: string, time: string): number | undefine
 /** `YYYY-MM-DD` → `YYYYMMDD`. */
 export function isoToCompactDate(iso: string): string {
   return iso.replaceAll('-', '')
-}
-
-function pad2(n: number): string {
-  return n < 10 ? `0${n}` : String(n)
 }

@@ -1,6 +1,8 @@
 // Public API of @vellab/order-fsm. Explicit exports only. Left private on purpose: the SQL of the
 // store (only its behaviour is the contract) and the intent hashing (an implementation detail of
 // createIntent's idempotency).
+
+export { kstDate } from '@vellab/broker-gateway'
 export type { BrokerEventRoute } from './broker-events'
 export { fromBrokerEvent, routingIdsOf } from './broker-events'
 export type { OrderEffect, OrderEffectType } from './effects'
@@ -39,7 +41,6 @@ export type {
 export { ORDER_EVENT_TYPES } from './events'
 export type { OrderFingerprint } from './fingerprint'
 export { fingerprintKey, fingerprintOfBrokerOrder, fingerprintOfIntent } from './fingerprint'
-export { kstDate } from './kst'
 export type { MigrateOrderFsmOptions } from './migrations'
 export { migrateOrderFsm, orderFsmMigrations } from './migrations'
 export type {

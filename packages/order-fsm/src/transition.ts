@@ -1,7 +1,7 @@
+import { kstDate } from '@vellab/broker-gateway'
 import type { OrderEffect } from './effects'
 import { TransitionError, type TransitionErrorCode } from './errors'
 import type { Canceled, Expired, OrderEvent } from './events'
-import { kstDate } from './kst'
 import {
   type BrokerLeg,
   currentLeg,

@@ -1,7 +1,7 @@
 import type { BrokerOrderEvent } from '@vellab/broker-gateway'
+import { kstDate } from '@vellab/broker-gateway'
 import { sql } from 'kysely'
 import { fromBrokerEvent, routingIdsOf } from '../broker-events'
-import { kstDate } from '../kst'
 import type { BrokerLeg, Order } from '../order'
 import type { Meta, StoreCore } from './core'
 import type { BrokerEventOutcome, RecordContext } from './types'
