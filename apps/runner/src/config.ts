@@ -74,18 +74,28 @@ export const RunnerConfigSchema = z.object({
 })
 export type RunnerConfig = z.output<typeof RunnerConfigSchema>
 
+/** The database URL parsed, or undefined when there is none (or it does not parse). */
+function databaseUrlOf(config: RunnerConfig): URL | undefined {
+  if (!config.databaseUrl) return undefined
+  try {
+    return new URL(config.databaseUrl)
+  } catch {
+    return undefined
+  }
+}
+
+/** The database URL's password (a secret the logs must scrub), if it has one. */
+export function databasePassword(config: RunnerConfig): string | undefined {
+  const u = databaseUrlOf(config)
+  return u?.password ? decodeURIComponent(u.password) : undefined
+}
+
 /** The configuration as it may be printed: a database URL's password replaced by `***`. */
 export function printableConfig(config: RunnerConfig): Record<string, unknown> {
   if (!config.databaseUrl) return { ...config }
-  let databaseUrl = config.databaseUrl
-  try {
-    const u = new URL(config.databaseUrl)
-    if (u.password) u.password = '***'
-    databaseUrl = u.toString()
-  } catch {
-    databaseUrl = '[unparseable URL]'
-  }
-  return { ...config, databaseUrl }
+  const u = databaseUrlOf(config)
+  if (u?.password) u.password = '***'
+  return { ...config, databaseUrl: u ? u.toString() : '[unparseable URL]' }
 }
 
 /** Read the configuration from environment variables (`VELLAB_*`, `DATABASE_URL`). */

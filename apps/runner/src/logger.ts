@@ -7,25 +7,10 @@ export interface RunnerLog {
   secret(value: string): void
 }
 
-/** Paths pino censors in structured fields, whatever the format. */
-const REDACT_PATHS = [
-  'appKey',
-  'appSecret',
-  'appkey',
-  'appsecret',
-  'token',
-  'authorization',
-  'operatorToken',
-  '*.appKey',
-  '*.appSecret',
-  '*.token',
-  '*.authorization',
-]
-
 /**
  * `text` (the default, for people): `HH:MM:SS.mmm line`. `json` (for log shippers): one pino record
- * per line (`level`, `time`, `msg`), through pino's path redaction. In both, every registered
- * secret value is replaced by `[REDACTED]` inside the message itself.
+ * per line (`level`, `time`, `msg`). The runner logs lines, not objects, so redaction is by value:
+ * in both formats every registered secret is replaced by `[REDACTED]` before the line is written.
  */
 export function createRunnerLog(options: {
   format: 'text' | 'json'
@@ -42,10 +27,7 @@ export function createRunnerLog(options: {
   const fd = options.toStderr ? 2 : 1
   const logger =
     options.format === 'json'
-      ? pino(
-          { base: { app: 'vellab-runner' }, redact: { paths: REDACT_PATHS, censor: '[REDACTED]' } },
-          options.destination ?? pino.destination({ fd, sync: true }),
-        )
+      ? pino({ base: { app: 'vellab-runner' } }, options.destination ?? pino.destination({ fd, sync: true }))
       : undefined
   const dest = options.destination
   const write = dest ? (l: string) => dest.write(`${l}\n`) : fd === 2 ? console.error : console.log

@@ -1,4 +1,9 @@
-import type { BrokerGateway, BrokerOrder, BrokerOrderStatus } from '@vellab/broker-gateway'
+import {
+  type BrokerGateway,
+  type BrokerOrder,
+  type BrokerOrderStatus,
+  capabilitiesOf,
+} from '@vellab/broker-gateway'
 import type { KisEvent } from '@vellab/broker-kis'
 import { ORDER_STATES, type OrderState, type OrderStore } from '@vellab/order-fsm'
 import type { SessionStats } from './session'
@@ -104,8 +109,6 @@ export async function summarize(input: {
   /** The ledger when the session started (earlier sessions' orders are not this one's). */
   ledgerAtStart?: LedgerView
   appkey: string
-  /** Whether `gateway.getOrders` answers; without it and without `brokerOrders` the books check cannot run. */
-  canListOrders?: boolean
   /** The closing reconciliation pass. */
   reconciliation?: ReconciliationSummary
   /** The broker's side of the books check. @default `gateway.getOrders(account)` */
@@ -133,7 +136,8 @@ export async function summarize(input: {
     }
   }
   // Local projection vs the broker's books: what reconciliation would act on.
-  const booksReadable = input.brokerOrders !== undefined || input.canListOrders !== false
+  // Without a listing (the gateway's capabilities) and without `brokerOrders` the check cannot run.
+  const booksReadable = input.brokerOrders !== undefined || capabilitiesOf(input.gateway).listOrders
   const brokerOrders = new Map(
     booksReadable
       ? (await (input.brokerOrders?.() ?? input.gateway.getOrders(input.account))).map((o) => [

@@ -73,11 +73,6 @@ export async function run(config: RunnerConfig, options: RunOptions): Promise<Ru
     // the checks count only what this session sent.
     const ledgerAtStart = await broker.ledger()
     const { account, clock, environment } = broker
-    // Execution notices are not replayed by KIS: trade only once the notice subscription is live.
-    let noticesLive: () => void = () => {}
-    const noticesReady = new Promise<void>((r) => {
-      noticesLive = r
-    })
     const telemetry = emptyTelemetry()
     let reconcilerRef: Reconciler | undefined
     let session: TradingSession | undefined
@@ -103,10 +98,6 @@ export async function run(config: RunnerConfig, options: RunOptions): Promise<Ru
       onEvent: (e) => {
         recordAdapterEvent(telemetry, e)
         metrics.onAdapterEvent(e)
-        if (e.type === 'ws.subscription' && e.trId.startsWith('H0STCNI') && e.result === 'acked') {
-          noticesAreLive = true
-          noticesLive()
-        }
         if (
           process.env.VELLAB_DEBUG ||
           e.type === 'rest.reject' ||
@@ -262,11 +253,11 @@ export async function run(config: RunnerConfig, options: RunOptions): Promise<Ru
       guard: (intent) => reconciler.guard.check(intent),
     })
     session.start()
-    const ready = await Promise.race([
-      noticesReady.then(() => true),
-      new Promise((r) => setTimeout(() => r(false), 15_000)),
-    ])
-    if (!ready) throw new Error('the execution-notice stream did not come up within 15 s; not trading blind')
+    // Execution notices are not replayed by KIS: trade only once the notice subscription is live.
+    await gateway.whenOrderEventsLive(15_000).catch((cause: unknown) => {
+      throw new Error('the execution-notice stream did not come up within 15 s; not trading blind', { cause })
+    })
+    noticesAreLive = true
     // Startup: migrate → recover → reconcile barrier → trade.
     const barrier = await reconciler.barrier(account)
     log(
@@ -298,7 +289,6 @@ export async function run(config: RunnerConfig, options: RunOptions): Promise<Ru
       // Where the environment cannot list orders, a simulator's own books are the broker's side
       // (in-process, or a rehearsal's kis-sim process); against KIS the check says it cannot run.
       ...(gateway.capabilities.listOrders || !broker.books ? {} : { brokerOrders: broker.books }),
-      canListOrders: gateway.capabilities.listOrders,
       reconciliation: {
         status: closing.status,
         breaks: closing.findings.length,

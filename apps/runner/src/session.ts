@@ -179,7 +179,8 @@ export class TradingSession {
     if (this.#o.guard) {
       const g = await this.#o.guard(intent)
       if (!g.allowed) {
-        this.stats.phaseStops.DUPLICATE_FINGERPRINT = (this.stats.phaseStops.DUPLICATE_FINGERPRINT ?? 0) + 1
+        // A pre-trade refusal like risk's, with its own code.
+        this.stats.riskRejects.DUPLICATE_FINGERPRINT = (this.stats.riskRejects.DUPLICATE_FINGERPRINT ?? 0) + 1
         this.#o.log(`guard   ${side} ${symbol}: ${g.reason ?? 'an intent like it awaits reconciliation'}`)
         return
       }

@@ -60,6 +60,18 @@ export const KIS_MAX_SUBSCRIPTIONS = 41
 const secret = (what: string) =>
   z.string({ error: `${what} is required` }).min(6, { error: `${what} is too short` })
 
+/** Overrides of `BrokerCapabilities`, any subset. */
+const CapabilitiesSchema = z
+  .object({
+    listOrders: z.boolean(),
+    listFills: z.boolean(),
+    perExecutionFills: z.boolean(),
+    positions: z.boolean(),
+    cash: z.boolean(),
+  })
+  .partial()
+const CAPABILITY_NAMES = Object.keys(CapabilitiesSchema.shape)
+
 const LimitsSchema = z.object({
   /** REST requests per second per app key. @default 18 (real) / 1 (paper) */
   restPerSecond: z.number().positive().optional(),
@@ -198,16 +210,7 @@ export const KisConfigSchema = z.object({
    * What the environment can answer (see `BrokerCapabilities` in `@vellab/broker-gateway`);
    * fields given here override the environment's defaults ({@link KIS_DEFAULT_CAPABILITIES}).
    */
-  capabilities: z
-    .object({
-      listOrders: z.boolean(),
-      listFills: z.boolean(),
-      perExecutionFills: z.boolean(),
-      positions: z.boolean(),
-      cash: z.boolean(),
-    })
-    .partial()
-    .optional(),
+  capabilities: CapabilitiesSchema.optional(),
   /**
    * Opt-in local check of limit prices for callers that use the adapter without `@vellab/risk-kr`
    * (which owns the full KRX price rules): `'quote'` reads `getQuote` for the symbol (at most once
@@ -316,8 +319,6 @@ export function loadKisConfigFromEnv(options: LoadKisConfigOptions = {}): KisCon
   return parseKisConfig(input)
 }
 
-const CAPABILITY_NAMES = ['listOrders', 'listFills', 'perExecutionFills', 'positions', 'cash'] as const
-
 /**
  * `KIS_CAPABILITIES`: `name=true|false` pairs, comma-separated, over the environment's defaults —
  * e.g. `listOrders=true,listFills=true` for a paper account that does list its orders.
@@ -329,16 +330,13 @@ function parseCapabilities(text: string): Record<string, boolean> {
     .map((p) => p.trim())
     .filter(Boolean)) {
     const [name, value] = part.split('=').map((x) => x.trim())
-    if (
-      !CAPABILITY_NAMES.includes(name as (typeof CAPABILITY_NAMES)[number]) ||
-      (value !== 'true' && value !== 'false')
-    ) {
+    if (name === undefined || !CAPABILITY_NAMES.includes(name) || (value !== 'true' && value !== 'false')) {
       throw new KisError(
         'KIS_CONFIG_INVALID',
         `KIS_CAPABILITIES: "${part}" is not name=true|false with name one of ${CAPABILITY_NAMES.join(', ')}`,
       )
     }
-    out[name as string] = value === 'true'
+    out[name] = value === 'true'
   }
   return out
 }

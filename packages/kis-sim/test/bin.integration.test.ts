@@ -1,42 +1,18 @@
-import { type ChildProcessWithoutNullStreams, spawn } from 'node:child_process'
-import { dirname, join } from 'node:path'
-import { fileURLToPath } from 'node:url'
-import { buildKisSimCli } from '@vellab/testkit/kis-sim-process'
-import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { type KisSimProcess, spawnKisSim } from '@vellab/testkit/kis-sim-process'
+import { afterAll, describe, expect, it } from 'vitest'
 import WebSocket from 'ws'
 
-// The `kis-sim` bin as a separate OS process, driven the way the runner, the lease tests and the
-// soak drive it: over HTTP and WebSocket, with its faults, clock and ledger reached through the
-// loopback control routes only.
+// The `kis-sim` bin as a separate OS process (bundled from the source under test by the test kit),
+// driven the way the runner, the lease tests and the soak drive it: over HTTP and WebSocket, with
+// its faults, clock and ledger reached through the loopback control routes only.
 
-const pkg = join(dirname(fileURLToPath(import.meta.url)), '..')
-let cli = ''
-
-beforeAll(async () => {
-  // Bundled from the source under test (not a stale dist/).
-  cli = await buildKisSimCli()
-}, 60_000)
-
-interface Proc {
-  child: ChildProcessWithoutNullStreams
-  out: string[]
-  err: string[]
-  exit: Promise<number | null>
-}
-
-const procs: Proc[] = []
+const procs: KisSimProcess[] = []
 afterAll(() => {
   for (const p of procs) p.child.kill('SIGKILL')
 })
 
-function start(args: string[]): Proc {
-  const child = spawn(process.execPath, [cli, ...args], { cwd: pkg })
-  const out: string[] = []
-  const err: string[] = []
-  child.stdout.setEncoding('utf8').on('data', (d: string) => out.push(d))
-  child.stderr.setEncoding('utf8').on('data', (d: string) => err.push(d))
-  const exit = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)))
-  const p = { child, out, err, exit }
+async function start(args: string[]): Promise<KisSimProcess> {
+  const p = await spawnKisSim(args)
   procs.push(p)
   return p
 }
@@ -61,7 +37,7 @@ const post = (url: string, body: unknown) =>
 
 describe('kis-sim bin', () => {
   it('--help prints the flags and exits 0', async () => {
-    const p = start(['--help'])
+    const p = await start(['--help'])
     expect(await p.exit).toBe(0)
     const text = p.out.join('')
     for (const flag of [
@@ -80,7 +56,7 @@ describe('kis-sim bin', () => {
     [['--paper', 'maybe'], /--paper must be reported or documented/],
     [['--no-such-flag'], /Unknown option/],
   ])('refuses %j with one line and exit code 2', async (args, message) => {
-    const p = start(args)
+    const p = await start(args)
     expect(await p.exit).toBe(2)
     const err = p.err.join('')
     expect(err).toMatch(message)
@@ -89,7 +65,7 @@ describe('kis-sim bin', () => {
   })
 
   it('serves KIS and its control routes as its own process; PINGPONG settings apply; SIGTERM stops it cleanly', async () => {
-    const p = start([
+    const p = await start([
       '--rest-port',
       '0',
       '--ws-port',
@@ -103,11 +79,7 @@ describe('kis-sim bin', () => {
       '--pong-timeout-ms',
       '7000',
     ])
-    const rest = await waitFor('the REST URL', () => p.out.join('').match(/kis-sim REST\s+(\S+)/)?.[1])
-    const wsUrl = await waitFor(
-      'the WebSocket URL',
-      () => p.out.join('').match(/kis-sim WebSocket\s+(\S+)/)?.[1],
-    )
+    const { restUrl: rest, wsUrl } = await p.urls()
     const banner = p.out.join('')
     expect(banner).toMatch(/PINGPONG\s+every 5000 ms, pong timeout 7000 ms/)
     expect(banner).toMatch(/paper\s+reported/)

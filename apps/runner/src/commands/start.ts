@@ -1,14 +1,5 @@
-import { loadOperatorToken, loadRunnerConfig, printableConfig } from '../config'
+import { databasePassword, loadOperatorToken, loadRunnerConfig, printableConfig } from '../config'
 import { createRunnerLog } from '../logger'
-
-function safePassword(url: string): string | undefined {
-  try {
-    return decodeURIComponent(new URL(url).password) || undefined
-  } catch {
-    return undefined
-  }
-}
-
 import { run } from '../run'
 import { formatSummary } from '../summary'
 
@@ -64,10 +55,8 @@ export async function startCommand(args: readonly string[]): Promise<number> {
   process.on('SIGINT', stop)
   process.on('SIGTERM', stop)
   const config = loadRunnerConfig(mode ? { ...process.env, VELLAB_MODE: mode } : process.env)
-  if (config.databaseUrl) {
-    const password = safePassword(config.databaseUrl)
-    if (password) log.secret(password)
-  }
+  const password = databasePassword(config)
+  if (password) log.secret(password)
   log(`config: ${JSON.stringify(printableConfig(config))}`)
   const operatorToken = loadOperatorToken()
   if (operatorToken) log.secret(operatorToken)

@@ -68,33 +68,19 @@ function twoDigits(s: string, i: number): number {
 let lastDate = ''
 let lastDayStart: number | undefined
 
-/** Epoch ms of KST midnight of `YYYYMMDD` in `s[from, to)` (cached for the last date), or undefined. */
+/**
+ * Epoch ms of KST midnight of the `YYYYMMDD` in `s[from, to)`, or undefined when it is not a real
+ * date: `kstCompactToEpoch`'s answer, remembered for the last date seen (a frame's records, and
+ * the frames of a day, share one).
+ */
 function kstDayStart(s: string, from: number, to: number): number | undefined {
-  if (to - from !== 8) return undefined
   const date = s.slice(from, to)
-  if (date === lastDate) return lastDayStart
-  let ok = true
-  for (let k = 0; k < 8; k++) {
-    const c = date.charCodeAt(k)
-    if (c < 48 || c > 57) ok = false
+  if (date !== lastDate) {
+    lastDate = date
+    lastDayStart = kstCompactToEpoch(date, '000000')
   }
-  let start: number | undefined
-  if (ok) {
-    const y = Number(date.slice(0, 4))
-    const mo = twoDigits(date, 4)
-    const d = twoDigits(date, 6)
-    if (mo >= 1 && mo <= 12 && d >= 1 && d <= 31) {
-      const utc = Date.UTC(y, mo - 1, d)
-      // Reject days that roll over (e.g. 20260231), as kstCompactToEpoch does.
-      if (new Date(utc).getUTCDate() === d) start = utc - KST_OFFSET_MS
-    }
-  }
-  lastDate = date
-  lastDayStart = start
-  return start
+  return lastDayStart
 }
-
-const KST_OFFSET_MS = 9 * 3_600_000
 
 /**
  * Decode H0STCNT0 (실시간체결가) records into ticks (reference §7.7). Aggressor from CCLD_DVSN
