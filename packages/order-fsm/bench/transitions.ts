@@ -60,7 +60,11 @@ async function main() {
     const prepared = await prepareAcked(store, 'lat', SAMPLES + 200, 1)
     // Acked orders (ids cxl-0, cxl-1, …) for the command transition to cancel.
     await prepareAcked(store, 'cxl', SAMPLES + 200, 1)
+    // Orders whose projection row the floor measurement touches (one column, no event).
+    await prepareAcked(store, 'flr', SAMPLES + 200, 1)
     const insert: number[] = []
+    const floor: number[] = []
+    let nextFloor = 0
     const fill: number[] = []
     const command: number[] = []
     const path: number[] = []
@@ -108,6 +112,16 @@ async function main() {
       if (r.status !== 'applied') throw new Error(`bench transition ${k}: ${r.status}`)
       if (record) fill.push(dt)
     }
+    // The floor of any transition with this schema: the projection row rewritten (one column
+    // changed, same row size, no event), one commit.
+    const oneFloor = async (record: boolean) => {
+      const k = nextFloor++
+      const t = performance.now()
+      await sql`UPDATE order_orders SET updated_at = ${Date.now()} WHERE intent_id = ${`flr-${k}`}`.execute(
+        db,
+      )
+      if (record) floor.push(performance.now() - t)
+    }
     const oneInsert = async (record: boolean) => {
       const t = performance.now()
       await sql`INSERT INTO bench_baseline (k, at) VALUES (${'x'}, ${Date.now()})`.execute(db)
@@ -115,12 +129,14 @@ async function main() {
     }
     for (let i = 0; i < 100; i++) {
       await oneInsert(false)
+      await oneFloor(false)
       await oneTransition(false)
       await oneCommand(false)
       await onePath(false)
     }
     for (let r = 0; r < ROUNDS; r++) {
       for (let i = 0; i < per; i++) await oneInsert(true)
+      for (let i = 0; i < per; i++) await oneFloor(true)
       for (let i = 0; i < per; i++) await oneCommand(true)
       for (let i = 0; i < per; i++) await onePath(true)
       for (let i = 0; i < per; i++) await oneTransition(true)
@@ -130,6 +146,9 @@ async function main() {
     console.log('latency, one connection, sequential (each a durable commit):')
     console.log(
       `  bare single-row INSERT commit   p50 ${ms(pct(insert, 50))}  p99 ${ms(pct(insert, 99))}  (n=${insert.length})`,
+    )
+    console.log(
+      `  projection row UPDATE (floor)   p50 ${ms(pct(floor, 50))}  p99 ${ms(pct(floor, 99))}  (n=${floor.length})`,
     )
     console.log(
       `  one transition (fill event)     p50 ${ms(pct(fill, 50))}  p99 ${ms(pct(fill, 99))}  (n=${fill.length})`,
@@ -143,7 +162,10 @@ async function main() {
     console.log('ratios to one bare INSERT commit (goals: a ≤ 1.5x, b ≤ 2.5x, c ≤ 1.5x at p50):')
     console.log(`  (a) one transition (command)    ${ratio(command)}`)
     console.log(`  (b) whole order path per order  ${ratio(path)}`)
-    console.log(`  (c) a fill notice applied       ${ratio(fill)}\n`)
+    console.log(`  (c) a fill notice applied       ${ratio(fill)}`)
+    console.log(
+      `  floor: projection row UPDATE    ${ratio(floor)}  (no transition can go below it; b's floor is twice it)\n`,
+    )
 
     // ---- throughput: WORKERS connections ----
     for (const contended of [false, true]) {

@@ -131,6 +131,135 @@ const initial: Migration = {
   },
 }
 
+// The hot writes as PL/pgSQL functions. One call is still one statement and one commit, but the
+// server keeps each inner statement's plan for the session (an inline multi-CTE statement is parsed
+// and planned on every call, which cost more than the writes themselves), and each inner statement
+// takes a fresh snapshot: the lock taken first is what lets a link and a park of the same broker
+// number see each other (see order_fsm_park).
+const writeFunctions: Migration = {
+  async up(db: Kysely<unknown>) {
+    // Like order_events and order_fills, a broker-number row is only ever inserted by
+    // order_fsm_write right after the version-checked update of its order in the same transaction,
+    // so the parent exists by construction; the foreign key's check cost every link a trigger call.
+    await sql`ALTER TABLE order_broker_ids DROP CONSTRAINT order_broker_ids_intent_id_fkey`.execute(db)
+    // Create an order: the projection row and the first events of its log (intent_created, and
+    // submit_started when the caller claims the submit in the same statement). Returns false when
+    // the intent id exists (nothing written).
+    await sql`
+      CREATE FUNCTION order_fsm_create(
+        p_intent_id text, p_account text, p_strategy_id text, p_symbol text, p_side text, p_state text,
+        p_version integer, p_fingerprint text, p_intent_hash text, p_submitted_at bigint, p_created_at bigint,
+        p_updated_at bigint, p_doc jsonb, p_actor text, p_reason text, p_created jsonb,
+        p_submit_reason text, p_submit jsonb
+      ) RETURNS boolean LANGUAGE plpgsql AS $$
+      BEGIN
+        INSERT INTO order_orders (intent_id, account, strategy_id, symbol, side, state, version, fingerprint,
+          intent_hash, broker_order_id, submitted_at, created_at, updated_at, doc)
+        VALUES (p_intent_id, p_account, p_strategy_id, p_symbol, p_side, p_state, p_version, p_fingerprint,
+          p_intent_hash, NULL, p_submitted_at, p_created_at, p_updated_at, p_doc)
+        ON CONFLICT (intent_id) DO NOTHING;
+        IF NOT FOUND THEN
+          RETURN false;
+        END IF;
+        INSERT INTO order_events (intent_id, seq, type, event_key, source, actor, reason, payload, occurred_at, recorded_at)
+        VALUES (p_intent_id, 1, 'intent_created', NULL, 'command', p_actor, p_reason, p_created, p_created_at, p_created_at);
+        IF p_submit IS NOT NULL THEN
+          INSERT INTO order_events (intent_id, seq, type, event_key, source, actor, reason, payload, occurred_at, recorded_at)
+          VALUES (p_intent_id, 2, 'submit_started', NULL, 'command', p_actor, p_submit_reason, p_submit,
+            p_created_at, p_created_at);
+        END IF;
+        RETURN true;
+      END
+      $$`.execute(db)
+    // One transition: the version-checked projection update, its event, the broker numbers it links,
+    // the fill rows it records and (when draining) the parked event it consumes. Returns 0 when the
+    // version check lost (nothing written), 1 when written, 2 when written and events are parked
+    // under a number it linked (the caller drains them). Links take the number's lock before
+    // anything else, so a park of the same number is either seen here or sees this link.
+    await sql`
+      CREATE FUNCTION order_fsm_write(
+        p_intent_id text, p_expected integer, p_state text, p_version integer, p_doc jsonb,
+        p_broker_order_id text, p_submitted_at bigint, p_updated_at bigint, p_type text, p_event_key text,
+        p_source text, p_actor text, p_reason text, p_payload jsonb, p_occurred_at bigint, p_now bigint,
+        p_account text,
+        l_date text[], l_number text[], l_role text[], l_predecessor text[],
+        f_date text[], f_number text[], f_cumulative integer[], f_quantity integer[], f_price bigint[],
+        f_inferred boolean[], f_at bigint[],
+        p_unpark text
+      ) RETURNS integer LANGUAGE plpgsql AS $$
+      DECLARE
+        parked boolean := false;
+        k integer;
+      BEGIN
+        -- Links arrive sorted by (date, number), so two writers lock in the same order.
+        FOR k IN 1 .. coalesce(cardinality(l_number), 0) LOOP
+          PERFORM pg_advisory_xact_lock(hashtextextended('order_fsm_number|' || p_account || '|' || l_date[k] || '|' || l_number[k], 0));
+        END LOOP;
+        UPDATE order_orders SET state = p_state, version = p_version, doc = p_doc, broker_order_id = p_broker_order_id,
+          submitted_at = p_submitted_at, updated_at = p_updated_at
+        WHERE intent_id = p_intent_id AND version = p_expected;
+        IF NOT FOUND THEN
+          RETURN 0;
+        END IF;
+        INSERT INTO order_events (intent_id, seq, type, event_key, source, actor, reason, payload, occurred_at, recorded_at)
+        VALUES (p_intent_id, p_version, p_type, p_event_key, p_source, p_actor, p_reason, p_payload, p_occurred_at, p_now);
+        FOR k IN 1 .. coalesce(cardinality(l_number), 0) LOOP
+          INSERT INTO order_broker_ids (account, broker_date, broker_order_id, intent_id, role, predecessor_id, linked_at)
+          VALUES (p_account, l_date[k], l_number[k], p_intent_id, l_role[k], l_predecessor[k], p_now);
+          IF NOT parked THEN
+            parked := EXISTS (SELECT 1 FROM order_unmatched
+              WHERE account = p_account AND broker_date = l_date[k] AND broker_order_id = l_number[k]);
+          END IF;
+        END LOOP;
+        FOR k IN 1 .. coalesce(cardinality(f_number), 0) LOOP
+          INSERT INTO order_fills (account, broker_date, broker_order_id, cumulative_quantity, intent_id, quantity, price,
+            inferred, event_seq, occurred_at)
+          VALUES (p_account, f_date[k], f_number[k], f_cumulative[k], p_intent_id, f_quantity[k], f_price[k],
+            f_inferred[k], p_version, f_at[k])
+          ON CONFLICT (account, broker_date, broker_order_id, cumulative_quantity) DO UPDATE SET
+            quantity = EXCLUDED.quantity, price = EXCLUDED.price, inferred = EXCLUDED.inferred,
+            event_seq = EXCLUDED.event_seq, occurred_at = EXCLUDED.occurred_at;
+        END LOOP;
+        IF p_unpark IS NOT NULL THEN
+          DELETE FROM order_unmatched WHERE event_key = p_unpark;
+        END IF;
+        RETURN CASE WHEN parked THEN 2 ELSE 1 END;
+      END
+      $$`.execute(db)
+    // Park a broker event under a number nobody owns yet, unless one of its numbers is linked by
+    // now. Under the number's lock, and with a fresh snapshot after it: a link committed before the
+    // lock is seen here (returns false, nothing parked: route the event), and a link that takes the
+    // lock after us sees the parked row (its write returns 2 and it drains). No event is stranded.
+    await sql`
+      CREATE FUNCTION order_fsm_park(
+        p_event_key text, p_account text, p_broker_date text, p_ids text[], p_payload jsonb, p_now bigint
+      ) RETURNS boolean LANGUAGE plpgsql AS $$
+      BEGIN
+        PERFORM pg_advisory_xact_lock(hashtextextended('order_fsm_number|' || p_account || '|' || p_broker_date || '|' || p_ids[1], 0));
+        IF EXISTS (SELECT 1 FROM order_broker_ids
+            WHERE account = p_account AND broker_date = p_broker_date AND broker_order_id = ANY (p_ids)) THEN
+          RETURN false;
+        END IF;
+        INSERT INTO order_unmatched (event_key, account, broker_date, broker_order_id, payload, received_at)
+        VALUES (p_event_key, p_account, p_broker_date, p_ids[1], p_payload, p_now)
+        ON CONFLICT (event_key) DO NOTHING;
+        RETURN true;
+      END
+      $$`.execute(db)
+  },
+  async down(db: Kysely<unknown>) {
+    await sql`ALTER TABLE order_broker_ids ADD CONSTRAINT order_broker_ids_intent_id_fkey
+      FOREIGN KEY (intent_id) REFERENCES order_orders (intent_id)`.execute(db)
+    await sql`DROP FUNCTION IF EXISTS order_fsm_park(text, text, text, text[], jsonb, bigint)`.execute(db)
+    await sql`DROP FUNCTION IF EXISTS order_fsm_write(text, integer, text, integer, jsonb, text, bigint, bigint, text, text, text, text, text, jsonb, bigint, bigint, text, text[], text[], text[], text[], text[], text[], integer[], integer[], bigint[], boolean[], bigint[], text)`.execute(
+      db,
+    )
+    await sql`DROP FUNCTION IF EXISTS order_fsm_create(text, text, text, text, text, text, integer, text, text, bigint, bigint, bigint, jsonb, text, text, jsonb, text, jsonb)`.execute(
+      db,
+    )
+  },
+}
+
 /**
  * This package's migrations, named `order_fsm_<nnnn>_<what>` so they sort together and never clash
  * with another package's. Give them to the runner's single `Migrator` together with the others':
@@ -144,6 +273,7 @@ const initial: Migration = {
  */
 export const orderFsmMigrations: Readonly<Record<string, Migration>> = Object.freeze({
   order_fsm_0001_initial: initial,
+  order_fsm_0002_write_functions: writeFunctions,
 })
 
 /** Options of {@link migrateOrderFsm}. */

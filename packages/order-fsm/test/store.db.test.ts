@@ -37,7 +37,19 @@ async function ackedOrder(brokerOrderId: string, overrides: Parameters<typeof an
 
 describe('migrations', () => {
   it('are exported under order_fsm_ names and create only order_ tables', async () => {
-    expect(Object.keys(orderFsmMigrations)).toEqual(['order_fsm_0001_initial'])
+    expect(Object.keys(orderFsmMigrations)).toEqual([
+      'order_fsm_0001_initial',
+      'order_fsm_0002_write_functions',
+    ])
+    const { rows: functions } = await sql<{ proname: string }>`
+      SELECT p.proname FROM pg_proc p JOIN pg_namespace n ON n.oid = p.pronamespace
+      WHERE n.nspname = 'public' ORDER BY p.proname`.execute(fx.db)
+    expect(functions.map((f) => f.proname)).toEqual([
+      'order_fsm_create',
+      'order_fsm_park',
+      'order_fsm_refuse_rewrite',
+      'order_fsm_write',
+    ])
     const { rows } = await sql<{ table_name: string }>`
       SELECT table_name FROM information_schema.tables WHERE table_schema = 'public' ORDER BY table_name`.execute(
       fx.db,
@@ -76,10 +88,16 @@ describe('migrations', () => {
       expect(r.error).toBeUndefined()
       expect(r.results?.map((m) => m.migrationName)).toEqual([
         'order_fsm_0001_initial',
+        'order_fsm_0002_write_functions',
         'risk_kr_0001_initial',
       ])
       const down = await migrator.migrateTo('order_fsm_0001_initial')
       expect(down.error).toBeUndefined()
+      const { rows } = await sql<{ n: number }>`
+        SELECT count(*)::int AS n FROM pg_proc WHERE proname IN ('order_fsm_write', 'order_fsm_create', 'order_fsm_park')`.execute(
+        db,
+      )
+      expect(rows[0]?.n).toBe(0)
     } finally {
       await other.drop()
     }

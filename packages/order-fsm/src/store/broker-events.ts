@@ -62,17 +62,14 @@ export class StoreBrokerEvents {
     // Nobody owns this number yet: most often a fill notice that overtook the REST answer of the
     // order it belongs to. Keep it durably; linking the number applies it (no fill is dropped).
     const parkUnder = ids[0]!
-    await sql`
-      INSERT INTO order_unmatched (event_key, account, broker_date, broker_order_id, payload, received_at)
-      VALUES (${eventKey}, ${event.account}, ${brokerDate}, ${parkUnder}, ${JSON.stringify(event)}::jsonb,
-        ${this.core.clock.now()})
-      ON CONFLICT (event_key) DO NOTHING`.execute(this.core.db)
+    const { rows } = await sql<{
+      parked: boolean
+    }>`SELECT order_fsm_park(${eventKey}, ${event.account}, ${brokerDate},
+      ${ids}::text[], ${JSON.stringify(event)}, ${this.core.clock.now()}) AS parked`.execute(this.core.db)
+    // Not parked: one of its numbers was linked between the lookup and the park (decided under the
+    // number's lock, see order_fsm_park), so the route exists now.
+    if (rows[0]?.parked !== true) return this.#applyBrokerEvent(event, ctx, false)
     this.core.notify({ type: 'parked', account: event.account, brokerOrderId: parkUnder, eventKey })
-    // The link may have committed between the lookup and the park, and its drain may have read the
-    // parked rows before this one committed. Looking again after our commit closes that gap: either
-    // the linker's drain sees this row or this look sees the link (both is harmless: deduplicated).
-    if (await this.#route(event.account, brokerDate, ids, eventKey))
-      return this.#applyBrokerEvent(event, ctx, true)
     return { status: 'parked', brokerOrderId: parkUnder }
   }
 

@@ -1,6 +1,7 @@
 import {
   type BrokerAck,
   type CancelAck,
+  type OrderIntent,
   type OrderIntentInput,
   OrderIntentSchema,
   parseOrThrow,
@@ -32,22 +33,8 @@ export class StoreCommands {
     const hash = intentHash(intent)
     const actor = ctx.actor ?? this.core.actor
     const reason = ctx.reason ?? null
-    const { rows } = await sql<{ n: number }>`
-      WITH ins AS (
-        INSERT INTO order_orders (intent_id, account, strategy_id, symbol, side, state, version, fingerprint,
-          intent_hash, broker_order_id, submitted_at, created_at, updated_at, doc)
-        VALUES (${intent.intentId}, ${intent.account}, ${intent.strategyId}, ${intent.symbol}, ${intent.side},
-          ${order.state}, ${order.version}, ${fingerprintKey(fingerprintOfIntent(intent))}, ${hash}, NULL, NULL,
-          ${now}, ${now}, ${JSON.stringify(order)}::jsonb)
-        ON CONFLICT (intent_id) DO NOTHING
-        RETURNING intent_id
-      ), ev AS (
-        INSERT INTO order_events (intent_id, seq, type, event_key, source, actor, reason, payload, occurred_at, recorded_at)
-        SELECT intent_id, 1, 'intent_created', NULL, 'command', ${actor}::text, ${reason}::text,
-          ${JSON.stringify({ type: 'intent_created', at: now, intent })}::jsonb, ${now}::bigint, ${now}::bigint FROM ins
-      )
-      SELECT count(*)::int AS n FROM ins`.execute(this.core.db)
-    if (rows[0]?.n === 1) {
+    const created = await this.#insert(intent, order, hash, now, actor, reason, null)
+    if (created) {
       this.core.remember(order)
       return order
     }
@@ -102,25 +89,11 @@ export class StoreCommands {
     const actor = ctx.actor ?? this.core.actor
     const reason = ctx.reason ?? null
     // One statement: the projection row already SUBMITTED, and both events of the log.
-    const { rows } = await sql<{ n: number }>`
-      WITH ins AS (
-        INSERT INTO order_orders (intent_id, account, strategy_id, symbol, side, state, version, fingerprint,
-          intent_hash, broker_order_id, submitted_at, created_at, updated_at, doc)
-        VALUES (${intent.intentId}, ${intent.account}, ${intent.strategyId}, ${intent.symbol}, ${intent.side},
-          ${order.state}, ${order.version}, ${fingerprintKey(fingerprintOfIntent(intent))}, ${intentHash(intent)}, NULL,
-          ${order.submittedAt}, ${now}, ${order.updatedAt}, ${JSON.stringify(order)}::jsonb)
-        ON CONFLICT (intent_id) DO NOTHING
-        RETURNING intent_id
-      ), ev AS (
-        INSERT INTO order_events (intent_id, seq, type, event_key, source, actor, reason, payload, occurred_at, recorded_at)
-        SELECT intent_id, 1, 'intent_created', NULL, 'command', ${actor}::text, ${reason}::text,
-          ${JSON.stringify({ type: 'intent_created', at: now, intent })}::jsonb, ${now}::bigint, ${now}::bigint FROM ins
-        UNION ALL
-        SELECT intent_id, 2, 'submit_started', NULL, 'command', ${actor}::text, ${reason ?? started.note}::text,
-          ${JSON.stringify(event)}::jsonb, ${now}::bigint, ${now}::bigint FROM ins
-      )
-      SELECT count(*)::int AS n FROM ins`.execute(this.core.db)
-    if (rows[0]?.n !== 1) {
+    const inserted = await this.#insert(intent, order, intentHash(intent), now, actor, reason, {
+      reason: reason ?? started.note,
+      event,
+    })
+    if (!inserted) {
       // The intent exists: the two calls decide (replay, conflict, or a claim still open).
       await this.createIntent(input, ctx)
       return this.beginSubmit(intent.intentId, ctx)
@@ -136,6 +109,28 @@ export class StoreCommands {
       actor,
     })
     return { proceed: true, order }
+  }
+
+  /** `order_fsm_create` (migration 0002): false when the intent id exists (nothing written). */
+  async #insert(
+    intent: OrderIntent,
+    order: Order,
+    hash: string,
+    now: number,
+    actor: string,
+    reason: string | null,
+    submit: { reason: string | null; event: OrderEvent } | null,
+  ): Promise<boolean> {
+    const { rows } = await sql<{
+      created: boolean
+    }>`SELECT order_fsm_create(${intent.intentId}, ${intent.account},
+      ${intent.strategyId}, ${intent.symbol}, ${intent.side}, ${order.state}, ${order.version},
+      ${fingerprintKey(fingerprintOfIntent(intent))}, ${hash}, ${order.submittedAt}, ${now}, ${order.updatedAt},
+      ${JSON.stringify(order)}, ${actor}, ${reason}, ${JSON.stringify({ type: 'intent_created', at: now, intent })},
+      ${submit?.reason ?? null}, ${submit ? JSON.stringify(submit.event) : null}) AS created`.execute(
+      this.core.db,
+    )
+    return rows[0]?.created === true
   }
 
   async recordAck(ack: BrokerAck, ctx: RecordContext = {}): Promise<ApplyOutcome> {

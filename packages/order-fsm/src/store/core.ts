@@ -1,5 +1,5 @@
 import { type Clock, systemClock } from '@vellab/broker-gateway'
-import { type Kysely, type RawBuilder, sql } from 'kysely'
+import { type Kysely, sql } from 'kysely'
 import type { OrderEffect } from '../effects'
 import {
   BrokerIdConflictError,
@@ -122,8 +122,11 @@ export class StoreCore {
     meta: Meta,
     first?: { order: Order; duplicate: boolean },
   ): Promise<ApplyOutcome> {
-    const outcome = await this.apply(intentId, build, meta, first)
-    if (outcome.status === 'applied') {
+    const written = { parked: false }
+    const outcome = await this.apply(intentId, build, meta, first, written)
+    // The write says whether anything is parked under a number it linked (checked under the
+    // number's lock; see order_fsm_park): the common ack pays no extra round-trip.
+    if (outcome.status === 'applied' && written.parked) {
       for (const effect of outcome.effects) {
         // Every linked number, cancel requests' included: a KIS cancel refusal notice names the
         // cancel's own number and can overtake the REST answer that tells us that number.
@@ -148,6 +151,7 @@ export class StoreCore {
     build: (order: Order) => OrderEvent | null,
     meta: Meta,
     first?: { order: Order; duplicate: boolean },
+    written: { parked: boolean } = { parked: false },
   ): Promise<ApplyOutcome> {
     let current = first
     // Fast path: decide on the cached order; only an "applied" decision is trusted, and only if the
@@ -157,8 +161,11 @@ export class StoreCore {
       const event = build(cachedOrder)
       const result = event && transition(cachedOrder, event)
       if (event && result && !TransitionError.isTransitionError(result) && result.change === 'applied') {
-        const written = await this.write(cachedOrder, result.order, event, result.effects, meta, result.note)
-        if (written === 'ok') return this.applied(cachedOrder, result.order, event, result.effects, meta)
+        const w = await this.write(cachedOrder, result.order, event, result.effects, meta, result.note)
+        if (w === 'ok' || w === 'parked') {
+          written.parked = w === 'parked'
+          return this.applied(cachedOrder, result.order, event, result.effects, meta)
+        }
       }
       this.orders.delete(intentId)
     }
@@ -227,12 +234,13 @@ export class StoreCore {
         return { status: 'ignored', order, note }
       }
 
-      const written = await this.write(order, result.order, event, result.effects, meta, result.note)
-      if (written === 'conflict') continue
-      if (written === 'duplicate') {
+      const w = await this.write(order, result.order, event, result.effects, meta, result.note)
+      if (w === 'conflict') continue
+      if (w === 'duplicate') {
         current = undefined
         continue
       }
+      written.parked = w === 'parked'
       return this.applied(order, result.order, event, result.effects, meta)
     }
     throw new ConcurrencyExhaustedError(intentId, this.maxRetries + 1)
@@ -266,6 +274,10 @@ export class StoreCore {
     return { status: 'applied', order: next, previous: prev.state, effects, seq: next.version }
   }
 
+  /**
+   * Write one decided transition: one call of `order_fsm_write` (migration 0002), one commit.
+   * `parked` when events wait under a number this transition linked (the caller drains them).
+   */
   async write(
     prev: Order,
     next: Order,
@@ -273,63 +285,31 @@ export class StoreCore {
     effects: readonly OrderEffect[],
     meta: Meta,
     note: string | null,
-  ): Promise<'ok' | 'conflict' | 'duplicate'> {
+  ): Promise<'ok' | 'parked' | 'conflict' | 'duplicate'> {
     const now = this.clock.now()
-    const account = next.intent.account
-    const links: RawBuilder<unknown>[] = []
-    const fills: RawBuilder<unknown>[] = []
-    for (const e of effects) {
-      if (e.type === 'link_broker_order') {
-        links.push(
-          sql`(${account}::text, ${e.leg.brokerDate}::text, ${e.leg.brokerOrderId}::text, ${e.leg.role}::text, ${e.leg.predecessorId}::text)`,
-        )
-      } else if (e.type === 'record_fill') {
-        fills.push(
-          sql`(${account}::text, ${e.brokerDate}::text, ${e.brokerOrderId}::text, ${e.cumulativeQuantity}::int, ${e.quantity}::int, ${e.price}::bigint, ${e.inferred}::boolean, ${e.at}::bigint)`,
-        )
-      }
-    }
-    const statement = sql<{ n: number }>`
-      WITH upd AS (
-        UPDATE order_orders SET state = ${next.state}, version = ${next.version}, doc = ${JSON.stringify(next)}::jsonb,
-          broker_order_id = ${next.brokerOrderId}, submitted_at = ${next.submittedAt}, updated_at = ${next.updatedAt}
-        WHERE intent_id = ${next.intentId} AND version = ${prev.version}
-        RETURNING intent_id
-      ), ev AS (
-        INSERT INTO order_events (intent_id, seq, type, event_key, source, actor, reason, payload, occurred_at, recorded_at)
-        SELECT intent_id, ${next.version}::int, ${event.type}::text, ${meta.eventKey}::text, ${meta.source}::text,
-          ${meta.actor}::text, ${meta.reason ?? note}::text, ${JSON.stringify(event)}::jsonb, ${event.at}::bigint, ${now}::bigint
-        FROM upd
-      )${
-        links.length === 0
-          ? sql``
-          : sql`, li AS (
-        INSERT INTO order_broker_ids (account, broker_date, broker_order_id, intent_id, role, predecessor_id, linked_at)
-        SELECT x.account, x.broker_date, x.broker_order_id, upd.intent_id, x.role, x.predecessor_id, ${now}::bigint
-        FROM upd CROSS JOIN (VALUES ${sql.join(links)}) AS x(account, broker_date, broker_order_id, role, predecessor_id)
-      )`
-      }${
-        fills.length === 0
-          ? sql``
-          : sql`, fi AS (
-        INSERT INTO order_fills (account, broker_date, broker_order_id, cumulative_quantity, intent_id, quantity, price,
-          inferred, event_seq, occurred_at)
-        SELECT x.account, x.broker_date, x.broker_order_id, x.cum, upd.intent_id, x.qty, x.price, x.inferred,
-          ${next.version}::int, x.at
-        FROM upd CROSS JOIN (VALUES ${sql.join(fills)}) AS x(account, broker_date, broker_order_id, cum, qty, price, inferred, at)
-        ON CONFLICT (account, broker_date, broker_order_id, cumulative_quantity) DO UPDATE SET
-          quantity = EXCLUDED.quantity, price = EXCLUDED.price, inferred = EXCLUDED.inferred,
-          event_seq = EXCLUDED.event_seq, occurred_at = EXCLUDED.occurred_at
-      )`
-      }${
-        meta.unparkKey === null
-          ? sql``
-          : sql`, un AS (DELETE FROM order_unmatched WHERE event_key = ${meta.unparkKey} AND EXISTS (SELECT 1 FROM upd))`
-      }
-      SELECT count(*)::int AS n FROM upd`
+    const links = effects
+      .flatMap((e) => (e.type === 'link_broker_order' ? [e.leg] : []))
+      .sort((x, y) =>
+        x.brokerDate === y.brokerDate
+          ? x.brokerOrderId.localeCompare(y.brokerOrderId)
+          : x.brokerDate.localeCompare(y.brokerDate),
+      )
+    const fills = effects.flatMap((e) => (e.type === 'record_fill' ? [e] : []))
+    const statement = sql<{
+      r: number
+    }>`SELECT order_fsm_write(${next.intentId}, ${prev.version}, ${next.state},
+      ${next.version}, ${JSON.stringify(next)}, ${next.brokerOrderId}, ${next.submittedAt}, ${next.updatedAt},
+      ${event.type}, ${meta.eventKey}, ${meta.source}, ${meta.actor}, ${meta.reason ?? note}, ${JSON.stringify(event)},
+      ${event.at}, ${now}, ${next.intent.account},
+      ${links.map((l) => l.brokerDate)}, ${links.map((l) => l.brokerOrderId)}, ${links.map((l) => l.role)},
+      ${links.map((l) => l.predecessorId)},
+      ${fills.map((f) => f.brokerDate)}, ${fills.map((f) => f.brokerOrderId)}, ${fills.map((f) => f.cumulativeQuantity)},
+      ${fills.map((f) => f.quantity)}, ${fills.map((f) => f.price)}, ${fills.map((f) => f.inferred)},
+      ${fills.map((f) => f.at)}, ${meta.unparkKey}) AS r`
     try {
       const { rows } = await statement.execute(this.db)
-      return rows[0]?.n === 1 ? 'ok' : 'conflict'
+      const r = rows[0]?.r
+      return r === 1 ? 'ok' : r === 2 ? 'parked' : 'conflict'
     } catch (error) {
       const pg = error as PgError
       if (pg.code === UNIQUE_VIOLATION && pg.constraint === 'order_events_event_key_key') return 'duplicate'
