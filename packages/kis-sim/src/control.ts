@@ -3,10 +3,10 @@ import { z } from 'zod'
 import type { ClockMode } from './clock'
 import type { SimCore } from './core'
 import type { AccountConfig, PositionSeed, SimAccount, SimEnv, SimOrder, SimOrderStatus } from './exchange'
-import { normalizeOdno } from './exchange'
 import { type ActiveFault, type FaultRule, faultRuleSchema } from './faults'
+import { parseKstInstant } from './kst'
 import type { LedgerSnapshot } from './ledger'
-import { rebuildBook, type SymbolConfig, type SymbolFlags } from './market'
+import { ensureBook, rebuildBook, type SymbolConfig, type SymbolFlags } from './market'
 import type { RestRequest } from './rest'
 import { dailyLimits, stepTicks } from './ticks'
 import type { WsHub, WsSessionInfo } from './ws'
@@ -90,6 +90,8 @@ export interface SymbolPatch {
 
 /** Filter of {@link SimControl.orders}. */
 export interface OrderFilter {
+  /** KST day (`YYYYMMDD`) the order was placed; every day when absent. */
+  date?: string
   appkey?: string
   cano?: string
   symbol?: string
@@ -107,6 +109,12 @@ export interface SimControl {
   }
   /** Runs the market up to the clock's current time and flushes WebSocket frames. */
   sync(): void
+  /**
+   * Rolls to the next trading day at `at` (`HH:MM` KST, default `08:00`): open day orders expire,
+   * T+2 amounts settle, order numbers restart, and today's orders become history for the
+   * date-range inquiries.
+   */
+  nextTradingDay(at?: string): { date: string; now: number }
   /** Account snapshot. */
   account(cano: string, productCode?: string): SimAccountView
   /** Replaces settled cash and/or positions of an account. */
@@ -126,7 +134,8 @@ export interface SimControl {
   quote(symbol: string): SimQuote
   /** The simulator's view of orders (new, modify and cancel records). */
   orders(filter?: OrderFilter): SimOrderView[]
-  order(odno: string): SimOrderView | undefined
+  /** The order numbered `odno` on `date` (`YYYYMMDD`, KST; default: the simulator's current day). */
+  order(odno: string, date?: string): SimOrderView | undefined
   /** Forces a fill on an open order (full by default). */
   fill(odno: string, options?: { qty?: number; price?: number }): SimOrderView
   /** The exchange refuses an accepted open order (RFUS notice). */
@@ -235,7 +244,7 @@ export function createControl(core: SimCore, ws: WsHub, flush: () => void): SimC
     })),
   })
   const quote = (code: string): SimQuote => {
-    const s = ex.requireSymbol(code)
+    const s = ensureBook(ex.requireSymbol(code))
     return {
       symbol: s.code,
       name: s.name,
@@ -268,6 +277,15 @@ export function createControl(core: SimCore, ws: WsHub, flush: () => void): SimC
       },
     },
     sync,
+    nextTradingDay(at = '08:00') {
+      if (!/^\d{2}:\d{2}$/.test(at))
+        throw new RangeError(`kis-sim: nextTradingDay at must be HH:MM, got ${at}`)
+      sync()
+      const date = ex.calendar.nextTradingDay(ex.today)
+      core.clock.set(parseKstInstant(`${date.slice(0, 4)}-${date.slice(4, 6)}-${date.slice(6, 8)} ${at}`))
+      sync()
+      return { date, now: core.clock.now() }
+    },
     account: (cano, productCode) => accountView(acct(cano, productCode)),
     seedAccount(cano, seed) {
       const a = acct(cano, seed.productCode)
@@ -330,6 +348,7 @@ export function createControl(core: SimCore, ws: WsHub, flush: () => void): SimC
     orders(filter = {}) {
       const out: SimOrderView[] = []
       for (const o of ex.orders.values()) {
+        if (filter.date !== undefined && o.date !== filter.date) continue
         if (filter.appkey !== undefined && o.appkey !== filter.appkey) continue
         if (filter.cano !== undefined && o.cano !== filter.cano) continue
         if (filter.symbol !== undefined && o.symbol !== filter.symbol) continue
@@ -338,8 +357,8 @@ export function createControl(core: SimCore, ws: WsHub, flush: () => void): SimC
       }
       return out
     },
-    order(odno) {
-      const o = ex.orders.get(normalizeOdno(odno))
+    order(odno, date) {
+      const o = ex.order(odno, date)
       return o ? orderView(o) : undefined
     },
     fill(odno, options = {}) {
@@ -403,7 +422,25 @@ const positionSchema = z.object({
   avgPrice: z.number().optional(),
 })
 
+const yyyymmdd = z.string().regex(/^\d{8}$/, 'a YYYYMMDD date')
+
 const schemas = {
+  orders: z.object({
+    date: yyyymmdd.optional(),
+    status: z
+      .enum(['open', 'pending', 'filled', 'cancelled', 'replaced', 'expired', 'rejected', 'confirmed'])
+      .optional(),
+    appkey: z.string().optional(),
+    cano: z.string().optional(),
+    symbol: z.string().optional(),
+  }),
+  order: z.object({ odno: z.string(), date: yyyymmdd.optional() }),
+  nextDay: z.object({
+    at: z
+      .string()
+      .regex(/^\d{2}:\d{2}$/, 'HH:MM')
+      .optional(),
+  }),
   fill: z.object({
     odno: z.string(),
     qty: z.number().int().positive().optional(),
@@ -488,16 +525,23 @@ export function createControlHttp(
         case 'POST /__sim/ledger/reset':
           control.resetLedger()
           return reply(res, 200, { ok: true })
-        case 'GET /__sim/orders':
+        case 'GET /__sim/orders': {
+          const f = schemas.orders.parse(q)
           return reply(
             res,
             200,
-            control.orders({
-              ...(q.appkey ? { appkey: q.appkey } : {}),
-              ...(q.cano ? { cano: q.cano } : {}),
-              ...(q.symbol ? { symbol: q.symbol } : {}),
-            }),
+            control.orders(Object.fromEntries(Object.entries(f).filter(([, v]) => v !== undefined))),
           )
+        }
+        case 'GET /__sim/order': {
+          const f = schemas.order.parse(q)
+          const o = control.order(f.odno, f.date)
+          return o ? reply(res, 200, o) : reply(res, 404, { error: `kis-sim: no order ${f.odno}` })
+        }
+        case 'POST /__sim/day/next': {
+          const b = schemas.nextDay.parse(body)
+          return reply(res, 200, control.nextTradingDay(b.at))
+        }
         case 'POST /__sim/fill': {
           const b = schemas.fill.parse(body)
           return reply(

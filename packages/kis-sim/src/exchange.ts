@@ -4,6 +4,7 @@ import { DAY_MS, kstDate, kstMidnight, kstMsOfDay, kstTime } from './kst'
 import {
   clampToLimits,
   createSymbolState,
+  ensureBook,
   randomStep,
   rebuildBook,
   recordTrade,
@@ -231,6 +232,11 @@ export function normalizeOdno(odno: string): string {
   return pad10(Number(digits))
 }
 
+/** Key of an order record: KIS order numbers restart every day, so the number alone is ambiguous. */
+export function orderKey(date: string, odno: string): string {
+  return `${date}|${odno}`
+}
+
 /**
  * The simulated broker + exchange: accounts, order records, the synthetic book and matching, the
  * session boundaries (auctions, expiries) and the day roll (settlement, sold-out positions).
@@ -238,11 +244,19 @@ export function normalizeOdno(odno: string): string {
 export class Exchange {
   readonly symbols = new Map<string, SymbolState>()
   readonly accounts = new Map<string, SimAccount>()
+  /** Every order record of every day, keyed by {@link orderKey} (date, number). */
   readonly orders = new Map<string, SimOrder>()
   private readonly open = new Map<string, SimOrder[]>()
+  /**
+   * Per symbol, the most a resting buy bids and the least a resting sell asks (market-type orders
+   * count as unbounded), recomputed after the symbol's open list changes: a trade between the two
+   * cannot fill anything, so most trades skip the scan of a loaded book.
+   */
+  private readonly openBounds = new Map<string, { maxBuy: number; minSell: number }>()
   private readonly listeners = new Set<ExchangeListener>()
   private readonly opts: Required<ExchangeOptions>
-  private nextOrderNo: number
+  /** The next order number of each KST day (numbering restarts at `firstOrderNo` every day). */
+  private readonly nextOrderNo = new Map<string, number>()
   private seq = 0
   private cursor: number
   private currentDate: string
@@ -263,7 +277,6 @@ export class Exchange {
       strictBranch: options.strictBranch ?? true,
       firstOrderNo: options.firstOrderNo ?? 1001,
     }
-    this.nextOrderNo = this.opts.firstOrderNo
     this.cursor = clock.now()
     this.currentDate = kstDate(this.cursor)
   }
@@ -516,8 +529,15 @@ export class Exchange {
 
   // ---------------------------------------------------------------- orders
 
-  private newOrderNo(): string {
-    return pad10(this.nextOrderNo++)
+  private newOrderNo(date: string): string {
+    const n = this.nextOrderNo.get(date) ?? this.opts.firstOrderNo
+    this.nextOrderNo.set(date, n + 1)
+    return pad10(n)
+  }
+
+  /** The order record numbered `odno` on `date` (default: the exchange's current day). */
+  order(odno: string, date: string = this.currentDate): SimOrder | undefined {
+    return this.orders.get(orderKey(date, normalizeOdno(odno)))
   }
 
   private acceptingBook(spec: OrderTypeSpec, phases: SessionPhase[]): boolean {
@@ -646,10 +666,11 @@ export class Exchange {
     at: number
     qtyAll: boolean
   }): SimOrder {
+    const date = kstDate(p.at)
     const order: SimOrder = {
-      odno: this.newOrderNo(),
+      odno: this.newOrderNo(date),
       branch: p.acct.branch,
-      date: kstDate(p.at),
+      date,
       time: kstTime(p.at),
       createdAt: p.at,
       seq: this.seq++,
@@ -681,7 +702,7 @@ export class Exchange {
       rejectReason: undefined,
       expiredAt: undefined,
     }
-    this.orders.set(order.odno, order)
+    this.orders.set(orderKey(order.date, order.odno), order)
     return order
   }
 
@@ -716,6 +737,7 @@ export class Exchange {
       this.open.set(order.symbol, list)
     }
     list.push(order)
+    this.openBounds.delete(order.symbol)
   }
 
   private removeOpen(order: SimOrder): void {
@@ -723,6 +745,19 @@ export class Exchange {
     if (!list) return
     const i = list.indexOf(order)
     if (i >= 0) list.splice(i, 1)
+    this.openBounds.delete(order.symbol)
+  }
+
+  private boundsOf(symbol: string, list: readonly SimOrder[]): { maxBuy: number; minSell: number } {
+    let b = this.openBounds.get(symbol)
+    if (b) return b
+    b = { maxBuy: Number.NEGATIVE_INFINITY, minSell: Number.POSITIVE_INFINITY }
+    for (const o of list) {
+      if (o.side === 'buy') b.maxBuy = Math.max(b.maxBuy, o.price === 0 ? Number.POSITIVE_INFINITY : o.price)
+      else b.minSell = Math.min(b.minSell, o.price === 0 ? Number.NEGATIVE_INFINITY : o.price)
+    }
+    this.openBounds.set(symbol, b)
+    return b
   }
 
   /** Open orders of a symbol, oldest first. */
@@ -761,6 +796,7 @@ export class Exchange {
 
   /** Aggressive part of a new order against the synthetic book. */
   private matchOnEntry(order: SimOrder, sym: SymbolState, at: number): void {
+    ensureBook(sym)
     const buy = order.side === 'buy'
     const prices = buy ? sym.askPrices : sym.bidPrices
     const qtys = buy ? sym.askQty : sym.bidQty
@@ -807,6 +843,8 @@ export class Exchange {
   private matchResting(sym: SymbolState, trade: Trade, book: OrderBookKind): void {
     const list = this.open.get(sym.code)
     if (!list || list.length === 0) return
+    const bounds = this.boundsOf(sym.code, list)
+    if (trade.price > bounds.maxBuy && trade.price < bounds.minSell) return
     let avail = trade.qty
     for (const o of [...list]) {
       if (avail <= 0) break
@@ -913,7 +951,7 @@ export class Exchange {
     const now = this.clock.now()
     this.syncTo(now)
     const acct = input.account
-    const orig = this.orders.get(normalizeOdno(input.origOdno))
+    const orig = this.order(input.origOdno)
     if (!orig || orig.cano !== acct.cano || orig.productCode !== acct.productCode || orig.kind === 'cancel') {
       return { ok: false, key: 'ORIGINAL_NOT_FOUND' }
     }
@@ -975,12 +1013,13 @@ export class Exchange {
     const delay = this.opts.amendConfirmDelayMs
     if (delay <= 0) this.confirmAmend(amend)
     else {
+      const key = orderKey(amend.date, amend.odno)
       const timer = this.clock.setTimeout(() => {
-        this.pendingAmends.delete(amend.odno)
+        this.pendingAmends.delete(key)
         this.syncTo(this.clock.now())
         this.confirmAmend(amend)
       }, delay)
-      this.pendingAmends.set(amend.odno, timer)
+      this.pendingAmends.set(key, timer)
     }
     return { ok: true, order: amend }
   }
@@ -992,16 +1031,16 @@ export class Exchange {
   amendableQty(orig: SimOrder): number {
     if (orig.status !== 'open' || orig.remaining <= 0) return 0
     let claimed = 0
-    for (const odno of this.pendingAmends.keys()) {
-      const a = this.orders.get(odno)
-      if (a?.status === 'pending' && a.origOdno === orig.odno) claimed += a.qty
+    for (const key of this.pendingAmends.keys()) {
+      const a = this.orders.get(key)
+      if (a?.status === 'pending' && a.date === orig.date && a.origOdno === orig.odno) claimed += a.qty
     }
     return Math.max(0, orig.remaining - claimed)
   }
 
   /** Confirms a pending modify/cancel now (tests use it to end a race early). */
   confirmPendingAmend(odno: string): boolean {
-    const key = normalizeOdno(odno)
+    const key = orderKey(this.currentDate, normalizeOdno(odno))
     const timer = this.pendingAmends.get(key)
     const amend = this.orders.get(key)
     if (!timer || !amend) return false
@@ -1013,7 +1052,7 @@ export class Exchange {
 
   private confirmAmend(amend: SimOrder): void {
     const now = this.clock.now()
-    const orig = this.orders.get(amend.origOdno)
+    const orig = this.orders.get(orderKey(amend.date, amend.origOdno))
     if (amend.status !== 'pending') return
     const available = orig && orig.status === 'open' ? orig.remaining : 0
     const qty = amend.qtyAll ? available : Math.min(amend.qty, available)
@@ -1054,7 +1093,7 @@ export class Exchange {
    * `price` to the limit price (or the last price for market-type orders).
    */
   forceFill(odno: string, qty?: number, price?: number): SimOrder {
-    const order = this.orders.get(normalizeOdno(odno))
+    const order = this.order(odno)
     if (!order) throw new Error(`kis-sim: no order ${odno}`)
     if (order.status !== 'open' || order.remaining <= 0) {
       throw new Error(`kis-sim: order ${order.odno} is ${order.status}; nothing to fill`)
@@ -1071,7 +1110,7 @@ export class Exchange {
 
   /** The exchange refuses an accepted open order (control API): reject notice, reservation released. */
   forceReject(odno: string): SimOrder {
-    const order = this.orders.get(normalizeOdno(odno))
+    const order = this.order(odno)
     if (order?.status !== 'open') throw new Error(`kis-sim: no open order ${odno}`)
     const qty = order.remaining
     this.release(order, qty)

@@ -2,7 +2,7 @@ import { createCipheriv, createDecipheriv } from 'node:crypto'
 import type { ExchangeNotice } from './exchange'
 import { dec, int, sign } from './format'
 import { kstDate, kstTime } from './kst'
-import type { SymbolState, Trade } from './market'
+import { ensureBook, type SymbolState, type Trade } from './market'
 
 /** Field counts (reference §7.7, §7.8, §7.9). */
 export const FIELD_COUNTS = { H0STCNT0: 46, H0STASP0: 59, notice: 26 } as const
@@ -11,6 +11,7 @@ const vsSign = (a: number, b: number): string => (a > b ? '2' : a < b ? '5' : '3
 
 /** One H0STCNT0 record (46 `^`-separated fields, reference §7.7), built at print time. */
 export function tradeRecord(t: Trade, s: SymbolState, extraFields = 0): string {
+  ensureBook(s)
   const wavg = s.volume > 0 ? s.turnover / s.volume : t.price
   const total = s.buyVolume + s.sellVolume
   let totalAsk = 0
@@ -75,6 +76,7 @@ export function tradeRecord(t: Trade, s: SymbolState, extraFields = 0): string {
 
 /** One H0STASP0 record (59 fields, reference §7.8). */
 export function bookRecord(s: SymbolState, at: number, extraFields = 0): string {
+  ensureBook(s)
   const f: string[] = [s.code, kstTime(at), '0']
   let totalAsk = 0
   let totalBid = 0

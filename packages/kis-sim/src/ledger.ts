@@ -13,6 +13,8 @@ export interface LedgerOrderEntry {
   kind: 'new' | 'modify' | 'cancel'
   /** Canonical content (account, side, symbol, type, qty, price…) used to find duplicates. */
   contentKey: string
+  /** KST day the request arrived: with `odno` it names the order (numbers restart every day). */
+  date: string
   /** ODNO handed out, or '' when refused before an order existed. */
   odno: string
   outcome: 'accepted' | 'rejected' | 'error'

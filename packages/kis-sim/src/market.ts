@@ -79,6 +79,13 @@ export interface SymbolState {
   volatility: number
   meanVolume: number
   readonly rng: RandomSource
+  /**
+   * The synthetic book's levels are generated on first read after a change (see `ensureBook`),
+   * from their own seed and the change count, so reading them or not never moves the price path.
+   */
+  readonly bookSeed: number
+  bookStamp: number
+  bookBuilt: number
   /** Previous day's volume (for ratios). */
   prevVolume: number
 }
@@ -128,9 +135,11 @@ export function createSymbolState(config: SymbolConfig, seed: number): SymbolSta
     volatility: config.volatility ?? 0.35,
     meanVolume: config.meanVolume ?? 200,
     rng: createRandom(hashString(config.code, seed)),
+    bookSeed: hashString(`${config.code}|book`, seed),
+    bookStamp: 0,
+    bookBuilt: -1,
     prevVolume: 0,
   }
-  rebuildBook(s)
   return s
 }
 
@@ -139,8 +148,20 @@ export function clampToLimits(s: SymbolState, price: number): number {
   return Math.min(s.upper, Math.max(s.lower, price))
 }
 
-/** Regenerates the 10+10 synthetic book levels around the last price. */
+/**
+ * The book changed (a print, a new price or limits): its 10+10 levels are regenerated around the
+ * last price when next read. Most symbols of a big universe are never read between prints, and
+ * building their books on every print was half the simulator's time.
+ */
 export function rebuildBook(s: SymbolState): void {
+  s.bookStamp++
+}
+
+/** Makes `s.askPrices`/`askQty`/`bidPrices`/`bidQty` current; call before reading them. */
+export function ensureBook(s: SymbolState): SymbolState {
+  if (s.bookBuilt === s.bookStamp) return s
+  s.bookBuilt = s.bookStamp
+  const rng = createRandom((s.bookSeed ^ Math.imul(s.bookStamp + 1, 0x9e3779b1)) >>> 0)
   const mean = s.meanVolume
   let ask = s.price
   let bid = s.price
@@ -149,12 +170,13 @@ export function rebuildBook(s: SymbolState): void {
     ask = ask === 0 ? 0 : tickUp(ask, s.kind)
     if (ask > s.upper) ask = 0
     s.askPrices[i] = ask
-    s.askQty[i] = ask ? randomInt(s.rng, 1, mean * 2) : 0
+    s.askQty[i] = ask ? randomInt(rng, 1, mean * 2) : 0
     if (i > 0) bid = bid <= s.lower || bid <= 1 ? 0 : tickDown(bid, s.kind)
     if (bid !== 0 && bid < s.lower) bid = 0
     s.bidPrices[i] = bid
-    s.bidQty[i] = bid ? randomInt(s.rng, 1, mean * 2) : 0
+    s.bidQty[i] = bid ? randomInt(rng, 1, mean * 2) : 0
   }
+  return s
 }
 
 /** Records a print in the day's statistics. */

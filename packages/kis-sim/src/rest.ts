@@ -337,6 +337,7 @@ function orderCash(core: SimCore, req: RestRequest, ctx: AuthedContext): RestRes
   const ledgerIdx =
     core.ledger.orders.push({
       at: core.clock.now(),
+      date: kstDate(core.clock.now()),
       appkey: ctx.app.appkey,
       env: ctx.env,
       cano: f?.CANO ?? '',
@@ -404,6 +405,7 @@ function orderRvsecncl(core: SimCore, req: RestRequest, ctx: AuthedContext): Res
   const ledgerIdx =
     core.ledger.orders.push({
       at: core.clock.now(),
+      date: kstDate(core.clock.now()),
       appkey: ctx.app.appkey,
       env: ctx.env,
       cano: f?.CANO ?? '',
