@@ -115,6 +115,15 @@ export interface SimControl {
    * date-range inquiries.
    */
   nextTradingDay(at?: string): { date: string; now: number }
+  /**
+   * Fires a market-wide circuit breaker (reference/krx-market-rules.md §4.3): stages 1–2 halt the
+   * market 20 minutes (cancels accepted, new orders and modifies refused with APBK0573 *sim*) and
+   * resume through a 10-minute call auction; stage 3 ends the market's day (APBK0574 *sim*).
+   */
+  circuitBreaker(
+    market: 'KOSPI' | 'KOSDAQ',
+    stage: 1 | 2 | 3,
+  ): { stage: number; haltUntil: number; auctionUntil: number }
   /** Account snapshot. */
   account(cano: string, productCode?: string): SimAccountView
   /** Replaces settled cash and/or positions of an account. */
@@ -277,6 +286,11 @@ export function createControl(core: SimCore, ws: WsHub, flush: () => void): SimC
       },
     },
     sync,
+    circuitBreaker(market, stage) {
+      const r = ex.circuitBreaker(market, stage)
+      flush()
+      return r
+    },
     nextTradingDay(at = '08:00') {
       if (!/^\d{2}:\d{2}$/.test(at))
         throw new RangeError(`kis-sim: nextTradingDay at must be HH:MM, got ${at}`)
@@ -435,6 +449,10 @@ const schemas = {
     symbol: z.string().optional(),
   }),
   order: z.object({ odno: z.string(), date: yyyymmdd.optional() }),
+  breaker: z.object({
+    market: z.enum(['KOSPI', 'KOSDAQ']),
+    stage: z.union([z.literal(1), z.literal(2), z.literal(3)]),
+  }),
   nextDay: z.object({
     at: z
       .string()
@@ -537,6 +555,16 @@ export function createControlHttp(
           const f = schemas.order.parse(q)
           const o = control.order(f.odno, f.date)
           return o ? reply(res, 200, o) : reply(res, 404, { error: `kis-sim: no order ${f.odno}` })
+        }
+        case 'POST /__sim/circuit-breaker': {
+          const b = schemas.breaker.parse(body)
+          const r = control.circuitBreaker(b.market, b.stage)
+          // Infinity is not JSON: stage 3 has no end.
+          return reply(res, 200, {
+            stage: r.stage,
+            haltUntil: r.stage === 3 ? null : r.haltUntil,
+            auctionUntil: r.stage === 3 ? null : r.auctionUntil,
+          })
         }
         case 'POST /__sim/day/next': {
           const b = schemas.nextDay.parse(body)

@@ -188,6 +188,16 @@ export interface ExchangeOptions {
   strictBranch?: boolean
   /** First order number handed out. @default 1001 */
   firstOrderNo?: number
+  /**
+   * Volatility interruptions fired by prints (the price model's and `control.setPrice`'s),
+   * reference/krx-market-rules.md §4.2: dynamic when a print moves ≥ 3 % (KOSPI200 constituents)
+   * or ≥ 6 % from the previous print, static when it is ≥ 10 % from the last single-price auction.
+   * The symbol then trades by call auction for `viDurationMs` and uncrosses at its price. `0`
+   * turns them off (VI then only comes from `control.setSymbol`). The closing-auction and
+   * after-hours rates (2 % / 4 %) and KRX's random end of about 30 s are not simulated.
+   * @default 120000
+   */
+  viDurationMs?: number
 }
 
 /** A business rejection (HTTP 200 with rt_cd "1"; reference §3.4, UNVERIFIED). */
@@ -253,6 +263,15 @@ export class Exchange {
    * cannot fill anything, so most trades skip the scan of a loaded book.
    */
   private readonly openBounds = new Map<string, { maxBuy: number; minSell: number }>()
+  /**
+   * Market-wide circuit breakers in force, by market (reference/krx-market-rules.md §4.3): stages
+   * 1–2 halt every symbol of the market until `haltUntil`, then a call auction runs until
+   * `auctionUntil` and uncrosses; stage 3 ends the market's day (`auctionUntil` = Infinity).
+   */
+  private readonly breakers = new Map<
+    'KOSPI' | 'KOSDAQ',
+    { stage: 1 | 2 | 3; haltUntil: number; auctionUntil: number }
+  >()
   private readonly listeners = new Set<ExchangeListener>()
   private readonly opts: Required<ExchangeOptions>
   /** The next order number of each KST day (numbering restarts at `firstOrderNo` every day). */
@@ -276,6 +295,7 @@ export class Exchange {
       amendConfirmDelayMs: options.amendConfirmDelayMs ?? 0,
       strictBranch: options.strictBranch ?? true,
       firstOrderNo: options.firstOrderNo ?? 1001,
+      viDurationMs: options.viDurationMs ?? 120_000,
     }
     this.cursor = clock.now()
     this.currentDate = kstDate(this.cursor)
@@ -437,7 +457,10 @@ export class Exchange {
     const at = kstMidnight(date) + ms
     if (ms === s.continuous[0]) {
       // Opening auction uncross (reference/krx-market-rules.md §1.1: single uncross at 09:00).
-      for (const sym of this.symbols.values()) this.uncross(sym, at, 'regular', true)
+      for (const sym of this.symbols.values()) {
+        this.uncross(sym, at, 'regular', true)
+        sym.staticRef = sym.price
+      }
     }
     if (ms === s.continuous[1]) {
       // reference/krx-market-rules.md §1.2: 02 converts to a market order for the closing auction.
@@ -463,27 +486,39 @@ export class Exchange {
   }
 
   private runSteps(from: number, to: number, target: number): void {
-    if (this.opts.priceModel !== 'random-walk') return
     const phases = this.calendar.phasesAt(from)
     if (!phases.includes('continuous') && !phases.includes('after-market')) return
     const book: OrderBookKind = phases.includes('continuous') ? 'regular' : 'after-market'
+    if (this.opts.priceModel !== 'random-walk') {
+      this.closeVisDue(to, book)
+      this.closeBreakersDue(to, book)
+      return
+    }
     const ti = this.opts.tickIntervalMs
     const window = this.opts.maxCatchUpSteps * ti
     const start = Math.max(from, target - window)
     let k = Math.floor(start / ti) + 1
     const last = Math.floor(to / ti)
-    if (start >= to) return
-    for (; k <= last; k++) {
+    for (; start < to && k <= last; k++) {
       const at = k * ti
       if (at <= from) continue
       for (const sym of this.symbols.values()) {
+        if (sym.viEndsAt > 0 && at >= sym.viEndsAt) this.closeVi(sym, sym.viEndsAt, book)
+        if (this.breakers.size > 0) {
+          this.closeBreakersDue(at, book)
+          if (this.breakerState(sym.market, at) !== 'none') continue
+        }
         if (sym.flags.halted || sym.flags.vi !== 'none') continue
+        const prev = sym.price
         const trade = randomStep(sym, at)
         this.emitTrade(trade, sym)
-        if (this.opts.fillModel === 'book') this.matchResting(sym, trade, book)
+        if (!this.fireVi(sym, prev, at) && this.opts.fillModel === 'book') this.matchResting(sym, trade, book)
         this.emitBook(sym)
       }
     }
+    // VIs and breakers whose end fell in steps a long clock jump skipped.
+    this.closeVisDue(to, book)
+    this.closeBreakersDue(to, book)
   }
 
   private rollDay(date: string): void {
@@ -493,6 +528,8 @@ export class Exchange {
       return
     }
     const prevWasTrading = this.calendar.isTradingDay(prev)
+    // A circuit breaker lasts the day at most.
+    this.breakers.clear()
     // Anything still open belongs to a book that closed (reference/krx-market-rules.md §1.1 notes).
     const at = kstMidnight(date)
     for (const book of ['regular', 'pre-close', 'post-close', 'single-price', 'after-market'] as const) {
@@ -615,6 +652,10 @@ export class Exchange {
       if (acct.env === 'paper') return { ok: false, key: this.closedKey(now, acct.env) }
       return { ok: false, key: 'ORDER_TYPE_NOT_IN_SESSION' }
     }
+    // reference/krx-market-rules.md §4.3: a circuit breaker refuses new orders while it halts.
+    const breaker = this.breakerState(sym.market, now)
+    if (breaker === 'closed') return { ok: false, key: 'CB_CLOSED' }
+    if (breaker === 'halt') return { ok: false, key: 'CB_HALT' }
     // reference/krx-market-rules.md §4.5: a halted symbol rejects new orders.
     if (sym.flags.halted) return { ok: false, key: 'HALTED' }
     const badPrice = this.validatePrice(sym, spec, input.price)
@@ -768,7 +809,7 @@ export class Exchange {
 
   private onEntry(order: SimOrder, sym: SymbolState, at: number, phases: SessionPhase[]): void {
     this.addOpen(order)
-    const halted = sym.flags.halted || sym.flags.vi !== 'none'
+    const halted = sym.flags.halted || sym.flags.vi !== 'none' || this.breakerState(sym.market, at) !== 'none'
     if (order.spec.book === 'pre-close') {
       // 05 trades at the previous close with time priority only; the simulator has the other side.
       if (this.opts.fillModel === 'book') this.applyFill(order, order.remaining, sym.base, at, 'auction')
@@ -958,6 +999,12 @@ export class Exchange {
     if (this.opts.strictBranch && input.branch.trim() !== '' && input.branch.trim() !== orig.branch) {
       return { ok: false, key: 'BRANCH_MISMATCH' }
     }
+    // reference/krx-market-rules.md §4.3: cancels are accepted during a stage 1–2 halt; after
+    // stage 3 nothing is.
+    const origMarket = this.symbols.get(orig.symbol)?.market ?? 'KOSPI'
+    const breaker = this.breakerState(origMarket, now)
+    if (breaker === 'closed') return { ok: false, key: 'CB_CLOSED' }
+    if (breaker === 'halt' && input.kind === 'modify') return { ok: false, key: 'CB_HALT' }
     const ex = input.exchangeId.trim().toUpperCase()
     if (ex !== '' && ex !== 'KRX' && !(ex === 'SOR' && acct.env === 'real')) {
       return { ok: false, key: 'EXCHANGE_NOT_SUPPORTED' }
@@ -1137,19 +1184,100 @@ export class Exchange {
       : phases.includes('after-market')
         ? 'after-market'
         : undefined
-    if (book && this.opts.fillModel === 'book') this.matchResting(sym, trade, book)
+    if (book) this.fireVi(sym, prev, now)
+    // A halted symbol or one in a VI's call auction matches nothing on a print.
+    const trading =
+      !sym.flags.halted && sym.flags.vi === 'none' && this.breakerState(sym.market, now) === 'none'
+    if (book && trading && this.opts.fillModel === 'book') this.matchResting(sym, trade, book)
     this.emitBook(sym)
     return trade
+  }
+
+  /**
+   * Fires a market-wide circuit breaker (control API; the simulator has no index to trigger one).
+   * Stages 1–2: 20 minutes of halt (new orders and modifies refused, cancels accepted), then a
+   * 10-minute call auction that uncrosses every symbol of the market. Stage 3: the market's day
+   * ends; nothing is accepted, cancels included, and open orders expire with their sessions.
+   */
+  circuitBreaker(
+    market: 'KOSPI' | 'KOSDAQ',
+    stage: 1 | 2 | 3,
+  ): { stage: number; haltUntil: number; auctionUntil: number } {
+    const now = this.clock.now()
+    this.syncTo(now)
+    const b =
+      stage === 3
+        ? { stage, haltUntil: Number.POSITIVE_INFINITY, auctionUntil: Number.POSITIVE_INFINITY }
+        : { stage, haltUntil: now + 20 * 60_000, auctionUntil: now + 30 * 60_000 }
+    this.breakers.set(market, b)
+    return { ...b }
+  }
+
+  /** The circuit-breaker state of `market` at `at`: halted, in its resuming auction, or none. */
+  breakerState(
+    market: 'KOSPI' | 'KOSDAQ',
+    at: number = this.clock.now(),
+  ): 'none' | 'halt' | 'auction' | 'closed' {
+    const b = this.breakers.get(market)
+    if (!b || at >= b.auctionUntil) return 'none'
+    if (b.stage === 3) return 'closed'
+    return at < b.haltUntil ? 'halt' : 'auction'
+  }
+
+  private closeBreakersDue(upTo: number, book: OrderBookKind): void {
+    for (const [market, b] of this.breakers) {
+      if (b.auctionUntil > upTo) continue
+      this.breakers.delete(market)
+      for (const sym of this.symbols.values()) {
+        if (sym.market === market && sym.flags.vi === 'none') this.uncross(sym, b.auctionUntil, book, false)
+      }
+    }
   }
 
   /** Ends a VI (control API): the symbol's call auction uncrosses at the current price. */
   endVi(code: string): void {
     const sym = this.requireSymbol(code)
-    sym.flags.vi = 'none'
     const now = this.clock.now()
     const phases = this.calendar.phasesAt(now)
-    if (phases.includes('continuous')) this.uncross(sym, now, 'regular', false)
-    else if (phases.includes('after-market')) this.uncross(sym, now, 'after-market', false)
+    if (phases.includes('continuous')) this.closeVi(sym, now, 'regular')
+    else if (phases.includes('after-market')) this.closeVi(sym, now, 'after-market')
+    else {
+      sym.flags.vi = 'none'
+      sym.viEndsAt = 0
+    }
+  }
+
+  /**
+   * Starts a VI when the print just made (`prev` → `sym.price`) crosses a threshold (see
+   * `ExchangeOptions.viDurationMs`). The print stands; nothing rests against it: from here the
+   * symbol is in a call auction. Returns whether a VI started.
+   */
+  private fireVi(sym: SymbolState, prev: number, at: number): boolean {
+    const duration = this.opts.viDurationMs
+    if (duration <= 0 || sym.flags.vi !== 'none' || prev <= 0) return false
+    const dynamicRate = sym.kospi200 ? 0.03 : 0.06
+    const moved = Math.abs(sym.price - prev) / prev
+    const drift = sym.staticRef > 0 ? Math.abs(sym.price - sym.staticRef) / sym.staticRef : 0
+    const kind = drift >= 0.1 ? 'static' : moved >= dynamicRate ? 'dynamic' : undefined
+    if (!kind) return false
+    sym.flags.vi = kind
+    sym.viEndsAt = at + duration
+    this.emitBook(sym)
+    return true
+  }
+
+  private closeVisDue(upTo: number, book: OrderBookKind): void {
+    for (const sym of this.symbols.values()) {
+      if (sym.viEndsAt > 0 && sym.viEndsAt <= upTo) this.closeVi(sym, sym.viEndsAt, book)
+    }
+  }
+
+  /** The VI's call auction uncrosses at the symbol's price, which becomes the static reference. */
+  private closeVi(sym: SymbolState, at: number, book: OrderBookKind): void {
+    sym.flags.vi = 'none'
+    sym.viEndsAt = 0
+    sym.staticRef = sym.price
+    this.uncross(sym, at, book, false)
   }
 
   requireSymbol(code: string): SymbolState {

@@ -17,6 +17,11 @@ export interface SymbolConfig {
   volatility?: number
   /** Mean size (shares) of a simulated trade and of each book level. @default 200 */
   meanVolume?: number
+  /**
+   * A KOSPI200 constituent: its dynamic VI fires at 3 % instead of 6 %
+   * (reference/krx-market-rules.md §4.2). @default false
+   */
+  kospi200?: boolean
 }
 
 /** Status flags returned by inquire-price and used by order checks (reference/krx-market-rules.md §4.5). */
@@ -79,6 +84,14 @@ export interface SymbolState {
   volatility: number
   meanVolume: number
   readonly rng: RandomSource
+  readonly kospi200: boolean
+  /**
+   * The static VI's reference: the last single-price auction's price (before the open the base,
+   * then the opening print, then each VI's uncross; reference/krx-market-rules.md §4.2).
+   */
+  staticRef: number
+  /** When the VI in force ends (virtual epoch ms); 0 when none or when only the control API ends it. */
+  viEndsAt: number
   /**
    * The synthetic book's levels are generated on first read after a change (see `ensureBook`),
    * from their own seed and the change count, so reading them or not never moves the price path.
@@ -135,6 +148,9 @@ export function createSymbolState(config: SymbolConfig, seed: number): SymbolSta
     volatility: config.volatility ?? 0.35,
     meanVolume: config.meanVolume ?? 200,
     rng: createRandom(hashString(config.code, seed)),
+    kospi200: config.kospi200 ?? false,
+    staticRef: config.basePrice,
+    viEndsAt: 0,
     bookSeed: hashString(`${config.code}|book`, seed),
     bookStamp: 0,
     bookBuilt: -1,
@@ -242,6 +258,9 @@ export function rollSymbolDay(s: SymbolState, traded: boolean): void {
   s.upper = limits.upper
   s.lower = limits.lower
   s.price = clampToLimits(s, s.price)
+  s.staticRef = s.base
+  s.viEndsAt = 0
+  s.flags.vi = 'none'
   s.open = 0
   s.high = 0
   s.low = 0

@@ -116,6 +116,9 @@ export const DEFAULT_MESSAGES = {
   },
   BAD_PRICE: { msgCd: 'APBK0541', real: '주문단가를 확인하세요.', paper: '모의투자 주문단가를 확인하세요.' },
   HALTED: { msgCd: 'APBK0570', real: '거래정지 종목입니다.', paper: '모의투자 거래정지 종목입니다.' },
+  // sim codes: reference/krx-market-rules.md §4.3 states what a circuit breaker refuses, not KIS's answer.
+  CB_HALT: same('APBK0573', '시장 전체 매매거래 중단 중입니다.'),
+  CB_CLOSED: same('APBK0574', '서킷브레이커 발동으로 당일 매매거래가 종료되었습니다.'),
   SHORT_SALE_BANNED: same('APBK0571', '공매도 과열종목으로 공매도 주문이 불가합니다.'),
   EXCHANGE_NOT_SUPPORTED: {
     msgCd: 'APBK0572',

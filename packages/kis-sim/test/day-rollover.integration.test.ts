@@ -130,4 +130,25 @@ describe('day rollover', () => {
     expect(byDay.map((o) => o.odno).sort()).toEqual([...day1].sort())
     await expect(control('GET', 'orders?date=2026-11-24')).rejects.toThrow(/400/)
   })
+
+  it('a circuit breaker fired over the control route refuses new orders with its own code', async () => {
+    sim = await startSim()
+    const app = realApp(sim)
+    const tok = await token(sim, app)
+    const cb = await control<{ stage: number; haltUntil: number; auctionUntil: number }>(
+      'POST',
+      'circuit-breaker',
+      { market: 'KOSPI', stage: 1 },
+    )
+    expect(cb.auctionUntil - cb.haltUntil).toBe(10 * 60_000)
+    const refused = await placeOrder(sim, app, tok, { ORD_UNPR: '69000' })
+    expect(refused.body).toMatchObject({ rt_cd: '1', msg_cd: 'APBK0573' })
+    const closed = await control<{ haltUntil: null }>('POST', 'circuit-breaker', {
+      market: 'KOSPI',
+      stage: 3,
+    })
+    expect(closed.haltUntil).toBeNull()
+    expect((await placeOrder(sim, app, tok, { ORD_UNPR: '69000' })).body.msg_cd).toBe('APBK0574')
+    await expect(control('POST', 'circuit-breaker', { market: 'KOSPI', stage: 4 })).rejects.toThrow(/400/)
+  })
 })

@@ -12,6 +12,7 @@ import {
   PRICE,
   PSBL_ORDER,
   PSBL_RVSECNCL,
+  PSBL_SELL,
   realApp,
   startSim,
   token,
@@ -143,6 +144,7 @@ describe('response header names are exactly as KIS sends them', () => {
         `${PSBL_ORDER}${q({ ...account(), PDNO: '005930', ORD_UNPR: '70000', ORD_DVSN: '00', CMA_EVLU_AMT_ICLD_YN: 'N', OVRS_ICLD_YN: 'N' })}`,
         'TTTC8908R',
       ],
+      ['GET', `${PSBL_SELL}${q({ ...account(), PDNO: '005930' })}`, 'TTTC8408R'],
       ['GET', `${PRICE}${q({ FID_COND_MRKT_DIV_CODE: 'J', FID_INPUT_ISCD: '005930' })}`, 'FHKST01010100'],
       ['GET', `${HOLIDAY}${q({ BASS_DT: '20261124', CTX_AREA_NK: '', CTX_AREA_FK: '' })}`, 'CTCA0903R'],
     ]

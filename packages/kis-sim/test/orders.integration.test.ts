@@ -13,6 +13,7 @@ import {
   PRICE,
   PSBL_ORDER,
   PSBL_RVSECNCL,
+  PSBL_SELL,
   paperApp,
   placeOrder,
   post,
@@ -327,6 +328,50 @@ describe('inquiries (reference §4.3–§4.7)', () => {
     const dtok = await token(sim, dpaper)
     const d = await get(sim, PSBL_RVSECNCL, acctQ(dpaper), headers(dpaper, dtok, 'VTTC0084R'))
     expect(d.body.msg_cd).toBe('OPSQ0002')
+  })
+
+  it('inquire-psbl-sell: the holding and what is sellable after open sells; real only', async () => {
+    const { app, tok } = await setup()
+    const cano = app.accounts[0]?.cano ?? ''
+    sim.control.setPosition(cano, { symbol: '000660', qty: 12, avgPrice: 170_000 })
+    // A sell resting at the upper limit holds 5 of the 12 shares.
+    const upper = String(sim.control.quote('000660').upper)
+    const sell = await placeOrder(
+      sim,
+      app,
+      tok,
+      { PDNO: '000660', ORD_QTY: '5', ORD_UNPR: upper },
+      'TTTC0011U',
+    )
+    expect(sell.body.rt_cd, JSON.stringify(sell.body)).toBe('0')
+    const r = await get(sim, PSBL_SELL, { ...acctQ(app), PDNO: '000660' }, headers(app, tok, 'TTTC8408R'))
+    expect(r.body.rt_cd).toBe('0')
+    const price = Number(sim.control.quote('000660').price)
+    expect(r.body.output).toMatchObject({
+      pdno: '000660',
+      cblc_qty: '12',
+      ord_psbl_qty: '7',
+      pchs_amt: String(12 * 170_000),
+      pchs_avg_pric: '170000.0000',
+      now_pric: String(price),
+      evlu_amt: String(12 * price),
+      evlu_pfls_amt: String(12 * price - 12 * 170_000),
+    })
+    expect(Object.values(r.body.output).every((v) => typeof v === 'string')).toBe(true)
+    const none = await get(sim, PSBL_SELL, { ...acctQ(app), PDNO: '035720' }, headers(app, tok, 'TTTC8408R'))
+    expect(none.body.output).toMatchObject({ cblc_qty: '0', ord_psbl_qty: '0' })
+    const bad = await get(sim, PSBL_SELL, { ...acctQ(app), PDNO: '' }, headers(app, tok, 'TTTC8408R'))
+    expect(bad.body).toMatchObject({ rt_cd: '1', msg_cd: 'OPSQ2002' })
+    const paper = paperApp(sim)
+    const ptok = await token(sim, paper)
+    const p = await get(
+      sim,
+      PSBL_SELL,
+      { ...acctQ(paper), PDNO: '000660' },
+      headers(paper, ptok, 'VTTC8408R'),
+    )
+    expect(p.body.rt_cd).toBe('1')
+    expect(p.body.output).toBeUndefined()
   })
 
   it('inquire-daily-ccld paginates 15 rows on paper with tr_cont M then D and cursors', async () => {
