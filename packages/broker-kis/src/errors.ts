@@ -13,6 +13,7 @@ import { redactSecrets } from '@vellab/broker-gateway'
  * - `KIS_CONTROL_MALFORMED`: a JSON control frame could not be understood.
  * - `KIS_SUBSCRIPTION_BUDGET`: a subscription would exceed the session's registration budget.
  * - `KIS_SESSION_CLOSED`: the gateway or session was closed.
+ * - `KIS_MASTER_MALFORMED`: a stock master file (or its zip) does not fit the published layout.
  */
 export type KisErrorCode =
   | 'KIS_CONFIG_INVALID'
@@ -24,6 +25,7 @@ export type KisErrorCode =
   | 'KIS_CONTROL_MALFORMED'
   | 'KIS_SUBSCRIPTION_BUDGET'
   | 'KIS_SESSION_CLOSED'
+  | 'KIS_MASTER_MALFORMED'
 
 const MARKER = Symbol.for('@vellab/broker-kis/KisError')
 

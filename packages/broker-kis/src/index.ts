@@ -25,6 +25,14 @@ export { createKisGateway, KisGateway } from './gateway'
 export { kstCompactDate, kstCompactToEpoch, parseKstDateTime } from './kst'
 export type { AppKeyLimiterLease, AppKeyLimiters } from './limiter-registry'
 export { acquireAppKeyLimiters } from './limiter-registry'
+export type { FetchKisStockMasterOptions, KisMasterMarket, KisMasterRecord } from './master'
+export {
+  fetchKisStockMaster,
+  KIS_MASTER_URLS,
+  kisMasterTailWidth,
+  parseKisStockMaster,
+  unzipSingleEntry,
+} from './master'
 export type { NoticeSyncTuning } from './notice-sync'
 export type { OrdDvsn, OrderCashFields } from './order-mapping'
 export { describeOrdDvsn, mapOrderIntent } from './order-mapping'

@@ -15,6 +15,7 @@ import {
   psblRvsecnclRow,
 } from './inquiries'
 import { kstDate, kstDateTimeDashed } from './kst'
+import { masterFile, zipSingle } from './master'
 import type { MessageKey } from './messages'
 import { randomString } from './random'
 
@@ -993,6 +994,17 @@ export class RestFrontend {
         const parsed = parseRequest(req, Buffer.concat(chunks).toString('utf8'))
         if (parsed.path.startsWith('/__sim/')) {
           this.control(parsed, res)
+          return
+        }
+        const master = /^\/common\/master\/(kospi|kosdaq)_code\.mst\.zip$/.exec(parsed.path)
+        if (master && req.method === 'GET') {
+          // The daily stock master files (KIS serves them from a download host; the URL is
+          // configurable in clients). Built from the simulator's symbols as of now.
+          const market = master[1] === 'kospi' ? 'KOSPI' : 'KOSDAQ'
+          const file = `${master[1]}_code.mst`
+          const zip = zipSingle(file, masterFile(this.core.exchange.symbols.values(), market))
+          res.writeHead(200, { 'Content-Type': 'application/zip', 'Content-Length': String(zip.length) })
+          res.end(zip)
           return
         }
         this.dispatch(parsed, req, res)

@@ -159,6 +159,20 @@ describe('response header names are exactly as KIS sends them', () => {
     }
   })
 
+  it('the master-file downloads', async () => {
+    for (const m of ['kospi', 'kosdaq']) {
+      const r = await raw(sim, 'GET', `/common/master/${m}_code.mst.zip`, {})
+      expect(r.status).toBe(200)
+      expect(r.names).toEqual(
+        ['Content-Type', 'Content-Length', 'Date', 'Connection', 'Keep-Alive'].filter((n) =>
+          r.names.includes(n),
+        ),
+      )
+      expect(r.names).toContain('Content-Type')
+      expect(r.names).toContain('Content-Length')
+    }
+  })
+
   it('/__sim control routes and the WebSocket port', async () => {
     const control = await raw(sim, 'GET', '/__sim/ledger', {})
     expect(control.status).toBe(200)
