@@ -1,5 +1,11 @@
 import type { BrokerOrderStatus, Clock } from '@vellab/broker-gateway'
-import { type KisConfig, type KisEnvironment, loadKisConfigFromEnv, parseKisConfig } from '@vellab/broker-kis'
+import {
+  KIS_MASTER_URLS,
+  type KisConfig,
+  type KisEnvironment,
+  loadKisConfigFromEnv,
+  parseKisConfig,
+} from '@vellab/broker-kis'
 import { createKisSim } from '@vellab/kis-sim'
 import type { RunnerConfig } from './config'
 import type { LedgerView } from './report'
@@ -16,6 +22,8 @@ export interface BrokerSide {
   clock: Clock
   /** The broker's own ledger, when a simulator keeps one; undefined against KIS. */
   ledger(): Promise<LedgerView | undefined>
+  /** Where the day's stock master file of a market is downloaded from. */
+  masterUrl(market: 'KOSPI' | 'KOSDAQ'): string
   /** The broker's own books (a simulator's), for the books check where KIS cannot list orders. */
   books?: () => Promise<{ brokerOrderId: string; filledQuantity: number; status: BrokerOrderStatus }[]>
   close(): Promise<void>
@@ -102,6 +110,7 @@ export async function connectBroker(
       // Everything runs on exchange time, so sessions, quote ages and order timestamps agree.
       clock: sim.clientClock(),
       ledger: async () => sim.control.ledger(),
+      masterUrl: (m) => `${sim.restUrl}/common/master/${m.toLowerCase()}_code.mst.zip`,
       books: async () => booksOf(sim.control.orders()),
       close: () => sim.close(),
     }
@@ -122,6 +131,7 @@ export async function connectBroker(
       appkey: kisConfig.appKey,
       clock: { now: () => Date.now(), ...hostTimers },
       ledger: async () => undefined,
+      masterUrl: (m) => KIS_MASTER_URLS[m],
       close: async () => {},
     }
   }
@@ -144,6 +154,7 @@ export async function connectBroker(
     appkey: kisConfig.appKey,
     clock: { now: () => Date.now() + offset, ...hostTimers },
     ledger: () => control<LedgerView>('/__sim/ledger'),
+    masterUrl: (m) => `${rehearsal}/common/master/${m.toLowerCase()}_code.mst.zip`,
     books: async () =>
       booksOf(await control<SimOrderLike[]>(`/__sim/orders?appkey=${encodeURIComponent(kisConfig.appKey)}`)),
     close: async () => {},

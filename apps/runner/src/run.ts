@@ -1,6 +1,6 @@
 import { randomBytes } from 'node:crypto'
 import type { BrokerCapabilities } from '@vellab/broker-gateway'
-import { createKisGateway } from '@vellab/broker-kis'
+import { createKisGateway, fetchKisStockMaster, type KisMasterRecord } from '@vellab/broker-kis'
 import { createOrderStore, ORDER_STATES } from '@vellab/order-fsm'
 import { createReconciler, type Reconciler } from '@vellab/reconcile'
 import { createRiskGateway, KillSwitchBoard, PostgresKillSwitchStore, RiskState } from '@vellab/risk-kr'
@@ -223,14 +223,43 @@ export async function run(config: RunnerConfig, options: RunOptions): Promise<Ru
       holderType: 'individual',
       nsdsReady: false,
     })
+    // Symbol reference data from the day's master files (reference/krx-market-rules.md §9): a
+    // symbol without it is refused by risk (SYMBOL_UNKNOWN), and a file that cannot be read stops
+    // the start rather than trading on guesses.
+    const master = new Map<string, KisMasterRecord>()
+    for (const market of ['KOSPI', 'KOSDAQ'] as const) {
+      const url = broker.masterUrl(market)
+      const records = await fetchKisStockMaster(market, { url }).catch((cause: unknown) => {
+        throw new Error(
+          `could not load the ${market} master file from ${url}; not trading without reference data`,
+          {
+            cause,
+          },
+        )
+      })
+      for (const r of records) master.set(r.symbol, r)
+    }
+    const missing = config.symbols.filter((s) => !master.has(s))
+    log(
+      `reference data: ${master.size} symbols from the master files` +
+        (missing.length ? `; not listed (orders refused): ${missing.join(', ')}` : ''),
+    )
     for (const symbol of config.symbols) {
-      // Demo reference data; a live deployment loads the exchange master file (reference/krx-market-rules.md §9).
+      const r = master.get(symbol)
+      if (!r) continue
       riskState.upsertSymbol({
         symbol,
-        kind: 'stock',
-        market: 'KOSPI',
-        listedShares: 1_000_000_000,
-        marketCap: 1e14,
+        kind: r.kind === 'other' ? 'stock' : r.kind,
+        market: r.market,
+        basePrice: r.basePrice,
+        liquidation: r.liquidation,
+        // As the file states it (KIS labels the KOSDAQ column in thousands, UNVERIFIED): read as
+        // shares, the exchange size limit can only come out stricter.
+        listedShares: r.listedShares,
+        marketCap: r.marketCap100m * 100_000_000,
+        lotSize: r.lotSize,
+        offHoursLotSize: r.offHoursLotSize,
+        // NXT eligibility is not in these files; the runner routes to KRX only.
         nxtEligible: false,
       })
     }

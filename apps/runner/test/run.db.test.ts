@@ -29,6 +29,8 @@ describe('runner session (sim mode)', () => {
       Object.keys(report.ordersByState).every((s) => ['FILLED', 'CANCELED', 'REJECTED'].includes(s)),
     ).toBe(true)
     expect(lines.some((l) => l.startsWith('execution notices live'))).toBe(true)
+    // Reference data came from the simulator's master files, every traded symbol listed.
+    expect(lines).toContain('reference data: 9 symbols from the master files')
   })
 
   it('paper as reported (23-field notices that overtake the answers, no order listing): loses no notice, states what it cannot do', async () => {
