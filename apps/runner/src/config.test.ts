@@ -78,3 +78,61 @@ describe('printableConfig', () => {
     expect(printableConfig(loadRunnerConfig({}))).toEqual(loadRunnerConfig({}))
   })
 })
+
+describe('a configuration file (VELLAB_CONFIG)', () => {
+  const files: Record<string, string> = {
+    '/etc/vellab/ok.json': JSON.stringify({
+      runSeconds: 60,
+      symbols: ['005930', '035720'],
+      phase: 'pilot',
+      caps: { symbols: ['005930'], maxOrderNotional: 1_000_000 },
+      approvedStrategies: ['demo-mm'],
+    }),
+    '/etc/vellab/secret.json': JSON.stringify({ runSeconds: 5, kis: { appSecret: 'x' } }),
+    '/etc/vellab/dbpass.json': JSON.stringify({ databaseUrl: 'postgres://u:hunter22@db/vellab' }),
+    '/etc/vellab/typo.json': JSON.stringify({ runSecond: 5 }),
+    '/etc/vellab/bad.json': '{ runSeconds: 5',
+  }
+  const read = (p: string) => {
+    const text = files[p]
+    if (text === undefined) throw new Error(`ENOENT: ${p}`)
+    return text
+  }
+
+  it('supplies the settings, the environment overriding it key by key', () => {
+    const c = loadRunnerConfig({ VELLAB_CONFIG: '/etc/vellab/ok.json', VELLAB_RUN_SECONDS: '30' }, read)
+    expect(c).toMatchObject({
+      runSeconds: 30,
+      symbols: ['005930', '035720'],
+      phase: 'pilot',
+      approvedStrategies: ['demo-mm'],
+      caps: { symbols: ['005930'], maxOrderNotional: 1_000_000, rampFactor: 2 },
+    })
+    const c2 = loadRunnerConfig(
+      { VELLAB_CONFIG: '/etc/vellab/ok.json', VELLAB_MAX_ORDER_NOTIONAL: '5000' },
+      read,
+    )
+    expect(c2.caps).toMatchObject({ symbols: ['005930'], maxOrderNotional: 5_000 })
+  })
+
+  it('refuses secrets, a database password, unknown keys and broken JSON, saying which', () => {
+    expect(() => loadRunnerConfig({ VELLAB_CONFIG: '/etc/vellab/secret.json' }, read)).toThrow(
+      /kis\.appSecret looks like a secret/,
+    )
+    const dbpass = (() => {
+      try {
+        loadRunnerConfig({ VELLAB_CONFIG: '/etc/vellab/dbpass.json' }, read)
+      } catch (e) {
+        return (e as Error).message
+      }
+      return ''
+    })()
+    expect(dbpass).toMatch(/databaseUrl carries a password/)
+    expect(dbpass).not.toContain('hunter22')
+    expect(() => loadRunnerConfig({ VELLAB_CONFIG: '/etc/vellab/typo.json' }, read)).toThrow(/runSecond/)
+    expect(() => loadRunnerConfig({ VELLAB_CONFIG: '/etc/vellab/bad.json' }, read)).toThrow(
+      /invalid runner configuration file \/etc\/vellab\/bad.json/,
+    )
+    expect(() => loadRunnerConfig({ VELLAB_CONFIG: '/etc/vellab/none.json' }, read)).toThrow(/ENOENT/)
+  })
+})

@@ -98,9 +98,66 @@ export function printableConfig(config: RunnerConfig): Record<string, unknown> {
   return { ...config, databaseUrl: u ? u.toString() : '[unparseable URL]' }
 }
 
-/** Read the configuration from environment variables (`VELLAB_*`, `DATABASE_URL`). */
-export function loadRunnerConfig(env: NodeJS.ProcessEnv = process.env): RunnerConfig {
-  const r = RunnerConfigSchema.safeParse({
+/** Keys a configuration file may not hold: secrets come from the environment or secret files. */
+const SECRET_KEY = /secret|token|password|passwd|appkey|app_key|credential/i
+
+/**
+ * Read a configuration file (JSON, the keys of {@link RunnerConfigSchema}; lists may be arrays).
+ * Refuses anything that looks like a secret (a key named like one, or a database URL with a
+ * password) with a message naming it: secrets stay in the environment or secret files.
+ */
+export function readRunnerConfigFile(
+  path: string,
+  readFile: (path: string) => string,
+): Record<string, unknown> {
+  let parsed: unknown
+  try {
+    parsed = JSON.parse(readFile(path))
+  } catch (cause) {
+    throw new Error(`invalid runner configuration file ${path}: ${(cause as Error).message}`, { cause })
+  }
+  if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed)) {
+    throw new Error(`invalid runner configuration file ${path}: expected a JSON object`)
+  }
+  const visit = (value: unknown, at: string) => {
+    if (typeof value !== 'object' || value === null) return
+    for (const [k, v] of Object.entries(value)) {
+      if (SECRET_KEY.test(k)) {
+        throw new Error(
+          `runner configuration file ${path}: ${at}${k} looks like a secret; secrets come from the environment or a secret file, never the configuration file`,
+        )
+      }
+      visit(v, `${at}${k}.`)
+    }
+  }
+  visit(parsed, '')
+  const db = (parsed as { databaseUrl?: unknown }).databaseUrl
+  if (typeof db === 'string' && URL.canParse(db) && new URL(db).password) {
+    throw new Error(
+      `runner configuration file ${path}: databaseUrl carries a password; give the URL in DATABASE_URL (or use a .pgpass file) instead`,
+    )
+  }
+  const list = (v: unknown) => (Array.isArray(v) ? v.join(',') : v)
+  const out: Record<string, unknown> = { ...(parsed as Record<string, unknown>) }
+  for (const k of ['symbols', 'approvedStrategies']) if (k in out) out[k] = list(out[k])
+  if (typeof out.caps === 'object' && out.caps !== null) {
+    const caps = { ...(out.caps as Record<string, unknown>) }
+    if ('symbols' in caps) caps.symbols = list(caps.symbols)
+    out.caps = caps
+  }
+  return out
+}
+
+/**
+ * Read the configuration: the file named by `VELLAB_CONFIG` (JSON, see
+ * {@link readRunnerConfigFile}) if any, overridden by the environment (`VELLAB_*`, `DATABASE_URL`).
+ */
+export function loadRunnerConfig(
+  env: NodeJS.ProcessEnv = process.env,
+  readFile: (path: string) => string = (p) => readFileSync(p, 'utf8'),
+): RunnerConfig {
+  const file = env.VELLAB_CONFIG ? readRunnerConfigFile(env.VELLAB_CONFIG, readFile) : {}
+  const fromEnv = {
     mode: env.VELLAB_MODE,
     databaseUrl: env.DATABASE_URL,
     dataDir: env.VELLAB_DATA_DIR,
@@ -122,7 +179,20 @@ export function loadRunnerConfig(env: NodeJS.ProcessEnv = process.env): RunnerCo
       rampFactor: env.VELLAB_RAMP_FACTOR,
     },
     approvedStrategies: env.VELLAB_APPROVED_STRATEGIES,
-  })
+  }
+  // The environment wins over the file, key by key (empty values count as unset).
+  const merge = (base: Record<string, unknown>, over: Record<string, unknown>): Record<string, unknown> => {
+    const out: Record<string, unknown> = { ...base }
+    for (const [k, v] of Object.entries(over)) {
+      if (v === undefined || v === '') continue
+      out[k] =
+        typeof v === 'object' && v !== null && typeof base[k] === 'object' && base[k] !== null
+          ? merge(base[k] as Record<string, unknown>, v as Record<string, unknown>)
+          : v
+    }
+    return out
+  }
+  const r = RunnerConfigSchema.strict().safeParse(merge(file, fromEnv))
   if (!r.success) {
     const lines = r.error.issues.map((i) => `  ${i.path.join('.') || '(root)'}: ${i.message}`)
     throw new Error(`invalid runner configuration:\n${lines.join('\n')}`)

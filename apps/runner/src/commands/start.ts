@@ -5,11 +5,13 @@ import { formatSummary } from '../summary'
 
 export const START_HELP = `vellab start — run a trading session (sim mode by default) and print its summary
 
-Usage: vellab start [--mode sim|paper] [--json]
+Usage: vellab start [--mode sim|paper] [--config <file>] [--json]
 
   --mode     sim (default): the in-process simulator; paper: KIS's paper environment with the
              KIS_* credentials (KIS_APP_KEY[_FILE], KIS_APP_SECRET[_FILE], KIS_ACCOUNT, KIS_HTS_ID;
              KIS_REST_URL/KIS_WS_URL to point elsewhere). Same as VELLAB_MODE.
+  --config   a JSON file with the settings below by name (runSeconds, symbols, phase, caps, …);
+             the environment overrides it, and it may not hold secrets. Same as VELLAB_CONFIG.
   --json     print the report as JSON on stdout (progress goes to stderr)
 
 Settings (environment): VELLAB_MODE (sim), VELLAB_RUN_SECONDS (20; 0 = until Ctrl-C),
@@ -38,6 +40,12 @@ export async function startCommand(args: readonly string[]): Promise<number> {
     console.error('vellab start: --mode needs a value: sim or paper')
     return 2
   }
+  const configAt = args.indexOf('--config')
+  const configFile = configAt >= 0 ? args[configAt + 1] : undefined
+  if (configAt >= 0 && (configFile === undefined || configFile.startsWith('-'))) {
+    console.error('vellab start: --config needs a file')
+    return 2
+  }
   // With --json, progress goes to stderr so stdout holds the report alone.
   const log = createRunnerLog({
     format: process.env.VELLAB_LOG_FORMAT === 'json' ? 'json' : 'text',
@@ -54,10 +62,15 @@ export async function startCommand(args: readonly string[]): Promise<number> {
   }
   process.on('SIGINT', stop)
   process.on('SIGTERM', stop)
-  const config = loadRunnerConfig(mode ? { ...process.env, VELLAB_MODE: mode } : process.env)
+  const config = loadRunnerConfig({
+    ...process.env,
+    ...(mode ? { VELLAB_MODE: mode } : {}),
+    ...(configFile ? { VELLAB_CONFIG: configFile } : {}),
+  })
   const password = databasePassword(config)
   if (password) log.secret(password)
-  log(`config: ${JSON.stringify(printableConfig(config))}`)
+  const source = process.env.VELLAB_CONFIG || configFile
+  log(`config${source ? ` (${source}, then the environment)` : ''}: ${JSON.stringify(printableConfig(config))}`)
   const operatorToken = loadOperatorToken()
   if (operatorToken) log.secret(operatorToken)
   const report = await run(config, {
