@@ -119,7 +119,12 @@ export async function connectBroker(
   if (env.KIS_ENV && env.KIS_ENV !== 'paper') {
     throw new Error(`VELLAB_MODE=paper but KIS_ENV=${env.KIS_ENV}: they must agree`)
   }
-  const kisConfig = loadKisConfigFromEnv({ env: { ...env, KIS_ENV: 'paper' } })
+  // A restart may follow its predecessor's last request within a second; the broker counts both
+  // against the appkey, so the first window after start is treated as spent.
+  const kisConfig = loadKisConfigFromEnv({
+    env: { ...env, KIS_ENV: 'paper' },
+    overrides: { limits: { holdFirstWindow: true } },
+  })
   const rehearsal = config.rehearsalSimUrl?.replace(/\/+$/, '')
   if (!rehearsal) {
     log(`KIS paper environment: REST ${kisConfig.restBaseUrl}, account ${kisConfig.account}`)

@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto'
 import type { BrokerCapabilities } from '@vellab/broker-gateway'
 import { createKisGateway, fetchKisStockMaster, type KisMasterRecord } from '@vellab/broker-kis'
-import { createOrderStore, ORDER_STATES } from '@vellab/order-fsm'
+import { createOrderStore, isConnectionError, ORDER_STATES, OrderFsmError } from '@vellab/order-fsm'
 import { createReconciler, type Reconciler } from '@vellab/reconcile'
 import { createRiskGateway, KillSwitchBoard, PostgresKillSwitchStore, RiskState } from '@vellab/risk-kr'
 import { sql } from 'kysely'
@@ -16,6 +16,27 @@ import { emptyTelemetry, type RunReport, recordAdapterEvent, summarize } from '.
 import { TradingSession } from './session'
 
 const STRATEGY = 'demo-quoter'
+
+/**
+ * The database went away during a session: trading stopped at once, without a drain (a cancel
+ * sent without its durable write-ahead is exactly what the store exists to prevent). Orders in
+ * flight stay SUBMITTED or pending; the next start recovers them and reconciles before trading.
+ */
+export class DatabaseUnavailableError extends Error {
+  override readonly name = 'DatabaseUnavailableError'
+  constructor(cause: unknown) {
+    super(
+      `the database became unreachable (${(cause as Error)?.message ?? String(cause)}): trading stopped, nothing more was sent. ` +
+        'Start again once it is back: recovery and reconciliation explain every order in flight before any new one.',
+      { cause },
+    )
+  }
+}
+
+/** Whether an error means the database is gone (the store's typed error, or a driver error). */
+export function isDatabaseGone(err: unknown): boolean {
+  return (OrderFsmError.isInstance(err) && err.code === 'store_unavailable') || isConnectionError(err)
+}
 
 export interface RunOptions {
   log: (line: string) => void
@@ -296,7 +317,13 @@ export async function run(config: RunnerConfig, options: RunOptions): Promise<Ru
 
     const deadline = config.runSeconds > 0 ? Date.now() + config.runSeconds * 1_000 : Number.POSITIVE_INFINITY
     while (!options.signal?.aborted && Date.now() < deadline) {
-      await session.decide()
+      try {
+        await session.decide()
+      } catch (err) {
+        if (!isDatabaseGone(err)) throw err
+        log(`database unreachable: trading stopped (${(err as Error).message})`)
+        throw new DatabaseUnavailableError(err)
+      }
       await new Promise((r) => setTimeout(r, config.decisionIntervalMs))
     }
     await session.drain()

@@ -193,17 +193,19 @@ export class TradingSession {
     if (!claim.proceed) return
     this.#o.riskState.recordSent({ kind: 'new', intent }, now)
     this.stats.sent += 1
+    let ack: Awaited<ReturnType<BrokerGateway['placeOrder']>>
     try {
-      const ack = await this.#o.gateway.placeOrder(intent)
-      this.stats.acked += 1
-      this.#o.riskState.recordAck(intent.intentId, ack.brokerOrderId)
-      await this.#o.store.recordAck(ack, { actor: 'runner:strategy' })
-      this.#o.log(
-        `order   ${side} ${symbol} ${intent.quantity} @ ${intent.limitPrice} → ${ack.brokerOrderId}`,
-      )
+      ack = await this.#o.gateway.placeOrder(intent)
     } catch (err) {
       await this.#recordSubmitFailure(intent.intentId, err)
+      return
     }
+    this.stats.acked += 1
+    this.#o.riskState.recordAck(intent.intentId, ack.brokerOrderId)
+    this.#o.log(`order   ${side} ${symbol} ${intent.quantity} @ ${intent.limitPrice} → ${ack.brokerOrderId}`)
+    // A failure to record the answer (the database went away) is not a broker failure: it
+    // propagates and stops the session; the order stays SUBMITTED and recovery explains it.
+    await this.#o.store.recordAck(ack, { actor: 'runner:strategy' })
   }
 
   async #recordSubmitFailure(intentId: string, err: unknown): Promise<void> {

@@ -81,6 +81,14 @@ const LimitsSchema = z.object({
    * granularity at the broker. @default 5
    */
   safetyMarginMs: z.number().int().nonnegative().default(5),
+  /**
+   * Treat the REST window before this gateway existed as spent: the first request waits one
+   * window. A process restarted within a second of its predecessor's last request cannot know what
+   * that one sent, and the broker counts both against the same appkey (EGW00201). Worth one second
+   * per start for a long-running process; off by default for short-lived tools and tests.
+   * @default false
+   */
+  holdFirstWindow: z.boolean().default(false),
   /** Access-token issuance requests per second (reference §8 "1 req/s"). @default 1 */
   tokenPerSecond: z.number().positive().default(1),
   /**
@@ -281,7 +289,7 @@ export interface LoadKisConfigOptions {
   env?: Record<string, string | undefined>
   /** Reads a secret file. @default fs.readFileSync(path, 'utf8') */
   readFile?: (path: string) => string
-  /** Values that override the environment (limits, URLs…). */
+  /** Values that override the environment (URLs, capabilities…; `limits` merge key by key). */
   overrides?: Partial<KisConfigInput>
 }
 
@@ -313,9 +321,14 @@ export function loadKisConfigFromEnv(options: LoadKisConfigOptions = {}): KisCon
     ...(env.KIS_REST_URL ? { restBaseUrl: env.KIS_REST_URL } : {}),
     ...(env.KIS_WS_URL ? { wsUrl: env.KIS_WS_URL } : {}),
     ...(env.KIS_CAPABILITIES ? { capabilities: parseCapabilities(env.KIS_CAPABILITIES) } : {}),
-    ...(env.KIS_REST_PER_SECOND ? { limits: { restPerSecond: Number(env.KIS_REST_PER_SECOND) } } : {}),
     ...options.overrides,
   }
+  // Limits merge key by key: an override of one limit keeps the environment's others.
+  const limits = {
+    ...(env.KIS_REST_PER_SECOND ? { restPerSecond: Number(env.KIS_REST_PER_SECOND) } : {}),
+    ...options.overrides?.limits,
+  }
+  if (Object.keys(limits).length > 0) input.limits = limits
   return parseKisConfig(input)
 }
 

@@ -128,6 +128,7 @@ export class KisGateway implements BrokerGateway {
         name: 'rest',
         limit: config.limits.restPerSecond,
         safetyMarginMs: config.limits.safetyMarginMs,
+        holdFirstWindow: config.limits.holdFirstWindow,
         clock: this.#clock,
         onEvent: emit,
       }),

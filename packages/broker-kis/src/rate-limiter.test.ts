@@ -180,6 +180,42 @@ describe('SlidingWindowLimiter', () => {
     expect(maxInAnyWindow(arrivals, 1000)).toBeLessThanOrEqual(18)
   })
 
+  it('holdFirstWindow: a restarted process spends nothing until its predecessor’s window has passed', async () => {
+    // A predecessor sent a full window just before this process started; the broker counts both.
+    const clock = new ManualClock(1_800_000_000_000)
+    const predecessor = Array.from({ length: 18 }, (_, i) => clock.now() - 900 + i * 10)
+    const limiter = new SlidingWindowLimiter({
+      name: 'rest',
+      limit: 18,
+      safetyMarginMs: 5,
+      clock,
+      holdFirstWindow: true,
+    })
+    const ours: number[] = []
+    for (let i = 0; i < 18; i++)
+      void limiter.acquire('order').then((p) => {
+        ours.push(clock.now())
+        p.done()
+      })
+    await clock.advanceAsync(1_004)
+    expect(ours).toEqual([])
+    await clock.advanceAsync(1)
+    expect(ours).toHaveLength(18)
+    expect(maxInAnyWindow([...predecessor, ...ours], 1000)).toBeLessThanOrEqual(18)
+    // Without the hold the same start would have doubled the predecessor's window.
+    const cold = new SlidingWindowLimiter({ name: 'rest', limit: 18, clock })
+    const granted: number[] = []
+    const now = clock.now()
+    const before = Array.from({ length: 18 }, (_, i) => now - 900 + i * 10)
+    for (let i = 0; i < 18; i++)
+      void cold.acquire('order').then((p) => {
+        granted.push(clock.now())
+        p.done()
+      })
+    await clock.advanceAsync(0)
+    expect(maxInAnyWindow([...before, ...granted], 1000)).toBe(36)
+  })
+
   it('is work-conserving: a backlog drains at the full rate (N per window + margin)', async () => {
     const arrivals = Array.from({ length: 180 }, () => ({ at: 0, lane: 'market_data' as KisLane }))
     const { grants } = await run(18, 20, arrivals)

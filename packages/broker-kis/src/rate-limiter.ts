@@ -33,6 +33,12 @@ export interface SlidingWindowLimiterOptions {
    * @default 30000
    */
   maxInFlightMs?: number
+  /**
+   * The window before the limiter was created counts as spent: nothing is granted until one window
+   * (plus the margin) has passed. For a process that may restart within a window of its
+   * predecessor's last request, which the broker still counts. @default false
+   */
+  holdFirstWindow?: boolean
 }
 
 /** A granted slot. Call `done()` when the response (or the failure) has arrived. */
@@ -109,6 +115,7 @@ export class SlidingWindowLimiter {
     this.#emit = options.onEvent
     this.#maxInFlightMs = options.maxInFlightMs ?? 30_000
     this.#maxLaneWaitMs = options.maxLaneWaitMs ?? 5_000
+    if (options.holdFirstWindow) this.#blockedUntil = this.#clock.now() + this.windowMs + this.safetyMarginMs
   }
 
   /** Requests waiting for a slot, over all lanes. */

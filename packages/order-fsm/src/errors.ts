@@ -178,9 +178,13 @@ const CONNECTION_CODES = new Set([
   'EHOSTUNREACH',
 ])
 const CONNECTION_MESSAGES =
-  /Connection terminated|connection error|Client was closed|timeout exceeded when trying to connect|Cannot use a pool after calling end/i
+  /Connection terminated|connection error|Client was closed|timeout exceeded when trying to connect|Cannot use a pool after calling end|is not currently accepting connections/i
 
-/** Whether a driver error means the database is unreachable (as opposed to a refused statement). */
+/**
+ * Whether a driver error means the database is unreachable (as opposed to a refused statement):
+ * a lost or refused connection, a server shutting down, a database closed to connections. Callers
+ * that write durably before acting use it to stop acting (fail closed) rather than retry blindly.
+ */
 export function isConnectionError(error: unknown): boolean {
   if (!error || typeof error !== 'object') return false
   const { code, message } = error as { code?: unknown; message?: unknown }

@@ -11,6 +11,7 @@ export {
   BrokerIdConflictError,
   ConcurrencyExhaustedError,
   IntentConflictError,
+  isConnectionError,
   OrderFsmError,
   OrderNotFoundError,
   StoreUnavailableError,

@@ -1,6 +1,6 @@
 import { databasePassword, loadOperatorToken, loadRunnerConfig, printableConfig } from '../config'
 import { createRunnerLog } from '../logger'
-import { run } from '../run'
+import { DatabaseUnavailableError, run } from '../run'
 import { formatSummary } from '../summary'
 
 export const START_HELP = `vellab start — run a trading session (sim mode by default) and print its summary
@@ -25,6 +25,8 @@ VELLAB_HTTP_PORT (0 = a free port), DATABASE_URL (else an embedded PostgreSQL), 
 VELLAB_OPERATOR_TOKEN or VELLAB_OPERATOR_TOKEN_FILE (guards the kill-switch endpoints),
 VELLAB_LOG_FORMAT (text; json: one pino record per line, secrets redacted).
 The first Ctrl-C (or SIGTERM) drains and reports; a second one exits at once.
+Exit codes: 0 every check passed, 1 a check failed (or an error), 2 bad usage, 3 the database went
+away mid-session (trading stopped at once; start again when it is back).
 `
 
 /** `vellab start`: one session, then the summary; the exit code says whether every check passed. */
@@ -70,15 +72,25 @@ export async function startCommand(args: readonly string[]): Promise<number> {
   const password = databasePassword(config)
   if (password) log.secret(password)
   const source = process.env.VELLAB_CONFIG || configFile
-  log(`config${source ? ` (${source}, then the environment)` : ''}: ${JSON.stringify(printableConfig(config))}`)
+  log(
+    `config${source ? ` (${source}, then the environment)` : ''}: ${JSON.stringify(printableConfig(config))}`,
+  )
   const operatorToken = loadOperatorToken()
   if (operatorToken) log.secret(operatorToken)
-  const report = await run(config, {
-    log,
-    secret: (v) => log.secret(v),
-    signal: controller.signal,
-    ...(operatorToken ? { operatorToken } : {}),
-  })
+  let report: Awaited<ReturnType<typeof run>>
+  try {
+    report = await run(config, {
+      log,
+      secret: (v) => log.secret(v),
+      signal: controller.signal,
+      ...(operatorToken ? { operatorToken } : {}),
+    })
+  } catch (err) {
+    if (!(err instanceof DatabaseUnavailableError)) throw err
+    // Fail closed, loudly: no summary can be read from a database that is gone.
+    console.error(`vellab start: ${err.message}`)
+    return 3
+  }
   console.log(json ? JSON.stringify(report, null, 2) : formatSummary(report))
   return report.checks.every((c) => c.ok) ? 0 : 1
 }
