@@ -11,6 +11,7 @@ export type OrderFsmErrorCode =
   | 'broker_id_conflict'
   | 'concurrency_exhausted'
   | 'store_unavailable'
+  | 'fenced'
 
 /**
  * Base class of this package's errors. Check with `OrderFsmError.isInstance(e)` (works across
@@ -152,6 +153,28 @@ export class StoreUnavailableError extends OrderFsmError {
     this.operation = operation
   }
 }
+
+/**
+ * The store's `fence` names a lease epoch that is no longer current: another process took the
+ * lease over (see `@vellab/lease`). Nothing was written. The caller lost the right to act for this
+ * appkey and must stop; never retry the write.
+ */
+export class FencedError extends OrderFsmError {
+  override readonly name = 'FencedError'
+  /** The store method that was refused. */
+  readonly operation: string
+  constructor(operation: string, fence: { key: string; epoch: number }, cause?: unknown) {
+    super(
+      'fenced',
+      `order store ${operation}: fenced, lease ${fence.key} has moved past epoch ${fence.epoch}; nothing was written`,
+      cause === undefined ? {} : { cause },
+    )
+    this.operation = operation
+  }
+}
+
+/** SQLSTATE the fenced write functions raise (class `VL`, Vellab). */
+export const FENCED_SQLSTATE = 'VL001'
 
 function describe(cause: unknown): string {
   if (cause && typeof cause === 'object') {

@@ -10,6 +10,8 @@ export type { OrderFsmErrorCode, TransitionErrorCode } from './errors'
 export {
   BrokerIdConflictError,
   ConcurrencyExhaustedError,
+  FENCED_SQLSTATE,
+  FencedError,
   IntentConflictError,
   isConnectionError,
   OrderFsmError,

@@ -150,9 +150,17 @@ const writeFunctions: Migration = {
         p_intent_id text, p_account text, p_strategy_id text, p_symbol text, p_side text, p_state text,
         p_version integer, p_fingerprint text, p_intent_hash text, p_submitted_at bigint, p_created_at bigint,
         p_updated_at bigint, p_doc jsonb, p_actor text, p_reason text, p_created jsonb,
-        p_submit_reason text, p_submit jsonb
+        p_submit_reason text, p_submit jsonb, p_fence_key text, p_fence_epoch bigint
       ) RETURNS boolean LANGUAGE plpgsql AS $$
       BEGIN
+        IF p_fence_key IS NOT NULL THEN
+          -- FOR SHARE: a takeover (which updates the lease row) waits for this write, and a write
+          -- that starts after it sees the new epoch and is refused.
+          PERFORM 1 FROM vellab_leases WHERE lease_key = p_fence_key AND epoch = p_fence_epoch FOR SHARE;
+          IF NOT FOUND THEN
+            RAISE EXCEPTION 'fenced: lease % is past epoch %', p_fence_key, p_fence_epoch USING ERRCODE = 'VL001';
+          END IF;
+        END IF;
         INSERT INTO order_orders (intent_id, account, strategy_id, symbol, side, state, version, fingerprint,
           intent_hash, broker_order_id, submitted_at, created_at, updated_at, doc)
         VALUES (p_intent_id, p_account, p_strategy_id, p_symbol, p_side, p_state, p_version, p_fingerprint,
@@ -185,12 +193,20 @@ const writeFunctions: Migration = {
         l_date text[], l_number text[], l_role text[], l_predecessor text[],
         f_date text[], f_number text[], f_cumulative integer[], f_quantity integer[], f_price bigint[],
         f_inferred boolean[], f_at bigint[],
-        p_unpark text
+        p_unpark text, p_fence_key text, p_fence_epoch bigint
       ) RETURNS integer LANGUAGE plpgsql AS $$
       DECLARE
         parked boolean := false;
         k integer;
       BEGIN
+        IF p_fence_key IS NOT NULL THEN
+          -- FOR SHARE: a takeover (which updates the lease row) waits for this write, and a write
+          -- that starts after it sees the new epoch and is refused.
+          PERFORM 1 FROM vellab_leases WHERE lease_key = p_fence_key AND epoch = p_fence_epoch FOR SHARE;
+          IF NOT FOUND THEN
+            RAISE EXCEPTION 'fenced: lease % is past epoch %', p_fence_key, p_fence_epoch USING ERRCODE = 'VL001';
+          END IF;
+        END IF;
         -- Links arrive sorted by (date, number), so two writers lock in the same order.
         FOR k IN 1 .. coalesce(cardinality(l_number), 0) LOOP
           PERFORM pg_advisory_xact_lock(hashtextextended('order_fsm_number|' || p_account || '|' || l_date[k] || '|' || l_number[k], 0));
@@ -251,10 +267,10 @@ const writeFunctions: Migration = {
     await sql`ALTER TABLE order_broker_ids ADD CONSTRAINT order_broker_ids_intent_id_fkey
       FOREIGN KEY (intent_id) REFERENCES order_orders (intent_id)`.execute(db)
     await sql`DROP FUNCTION IF EXISTS order_fsm_park(text, text, text, text[], jsonb, bigint)`.execute(db)
-    await sql`DROP FUNCTION IF EXISTS order_fsm_write(text, integer, text, integer, jsonb, text, bigint, bigint, text, text, text, text, text, jsonb, bigint, bigint, text, text[], text[], text[], text[], text[], text[], integer[], integer[], bigint[], boolean[], bigint[], text)`.execute(
+    await sql`DROP FUNCTION IF EXISTS order_fsm_write(text, integer, text, integer, jsonb, text, bigint, bigint, text, text, text, text, text, jsonb, bigint, bigint, text, text[], text[], text[], text[], text[], text[], integer[], integer[], bigint[], boolean[], bigint[], text, text, bigint)`.execute(
       db,
     )
-    await sql`DROP FUNCTION IF EXISTS order_fsm_create(text, text, text, text, text, text, integer, text, text, bigint, bigint, bigint, jsonb, text, text, jsonb, text, jsonb)`.execute(
+    await sql`DROP FUNCTION IF EXISTS order_fsm_create(text, text, text, text, text, text, integer, text, text, bigint, bigint, bigint, jsonb, text, text, jsonb, text, jsonb, text, bigint)`.execute(
       db,
     )
   },

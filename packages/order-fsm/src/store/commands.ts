@@ -121,16 +121,18 @@ export class StoreCommands {
     reason: string | null,
     submit: { reason: string | null; event: OrderEvent } | null,
   ): Promise<boolean> {
-    const { rows } = await sql<{
-      created: boolean
-    }>`SELECT order_fsm_create(${intent.intentId}, ${intent.account},
+    const [fenceKey, fenceEpoch] = this.core.fenceParams()
+    const statement = sql<{ created: boolean }>`SELECT order_fsm_create(${intent.intentId}, ${intent.account},
       ${intent.strategyId}, ${intent.symbol}, ${intent.side}, ${order.state}, ${order.version},
       ${fingerprintKey(fingerprintOfIntent(intent))}, ${hash}, ${order.submittedAt}, ${now}, ${order.updatedAt},
       ${JSON.stringify(order)}, ${actor}, ${reason}, ${JSON.stringify({ type: 'intent_created', at: now, intent })},
-      ${submit?.reason ?? null}, ${submit ? JSON.stringify(submit.event) : null}) AS created`.execute(
-      this.core.db,
-    )
-    return rows[0]?.created === true
+      ${submit?.reason ?? null}, ${submit ? JSON.stringify(submit.event) : null}, ${fenceKey}, ${fenceEpoch}) AS created`
+    try {
+      const { rows } = await statement.execute(this.core.db)
+      return rows[0]?.created === true
+    } catch (error) {
+      throw this.core.fencedError(submit ? 'createIntentAndSubmit' : 'createIntent', error)
+    }
   }
 
   async recordAck(ack: BrokerAck, ctx: RecordContext = {}): Promise<ApplyOutcome> {

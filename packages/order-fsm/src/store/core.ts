@@ -4,6 +4,8 @@ import type { OrderEffect } from '../effects'
 import {
   BrokerIdConflictError,
   ConcurrencyExhaustedError,
+  FENCED_SQLSTATE,
+  FencedError,
   OrderNotFoundError,
   TransitionError,
 } from '../errors'
@@ -50,6 +52,7 @@ export class StoreCore {
   readonly maxRetries: number
   readonly notify: (n: OrderStoreNotice) => void
   readonly cacheSize: number
+  readonly fence: (() => { key: string; epoch: number }) | undefined
   // Last known version of recently touched orders (LRU by insertion order), and broker-number
   // routes, which never change once linked.
   readonly orders = new Map<string, Order>()
@@ -69,6 +72,20 @@ export class StoreCore {
     this.maxRetries = options.maxConflictRetries ?? 64
     this.notify = options.onNotice ?? (() => {})
     this.cacheSize = options.cacheSize ?? 10_000
+    this.fence = options.fence
+  }
+
+  /** The fence of the next write (`[key, epoch]`, or nulls when unfenced). */
+  fenceParams(): [string | null, number | null] {
+    const f = this.fence?.()
+    return f ? [f.key, f.epoch] : [null, null]
+  }
+
+  /** A refused fenced write as the typed error; anything else unchanged. */
+  fencedError(operation: string, error: unknown): unknown {
+    const code = (error as { code?: unknown } | null)?.code
+    if (code !== FENCED_SQLSTATE) return error
+    return new FencedError(operation, this.fence?.() ?? { key: '?', epoch: 0 }, error)
   }
 
   remember(order: Order): void {
@@ -295,6 +312,7 @@ export class StoreCore {
           : x.brokerDate.localeCompare(y.brokerDate),
       )
     const fills = effects.flatMap((e) => (e.type === 'record_fill' ? [e] : []))
+    const [fenceKey, fenceEpoch] = this.fenceParams()
     const statement = sql<{
       r: number
     }>`SELECT order_fsm_write(${next.intentId}, ${prev.version}, ${next.state},
@@ -305,7 +323,7 @@ export class StoreCore {
       ${links.map((l) => l.predecessorId)},
       ${fills.map((f) => f.brokerDate)}, ${fills.map((f) => f.brokerOrderId)}, ${fills.map((f) => f.cumulativeQuantity)},
       ${fills.map((f) => f.quantity)}, ${fills.map((f) => f.price)}, ${fills.map((f) => f.inferred)},
-      ${fills.map((f) => f.at)}, ${meta.unparkKey}) AS r`
+      ${fills.map((f) => f.at)}, ${meta.unparkKey}, ${fenceKey}, ${fenceEpoch}) AS r`
     try {
       const { rows } = await statement.execute(this.db)
       const r = rows[0]?.r
@@ -323,7 +341,7 @@ export class StoreCore {
           error,
         )
       }
-      throw error
+      throw this.fencedError(event.type, error)
     }
   }
 

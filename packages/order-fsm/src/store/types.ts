@@ -92,6 +92,13 @@ export interface OrderStoreOptions<DB extends OrderFsmTables> {
    * reaches that caller although the change is already committed (applying it again is a no-op).
    */
   onNotice?: (notice: OrderStoreNotice) => void
+  /**
+   * The lease epoch every write is fenced by (`@vellab/lease`: `lease.fence()`), read at each
+   * write. A write whose epoch is no longer the lease's is refused in its own statement with
+   * `FencedError`, so a process that lost the lease (frozen, partitioned) can neither claim a
+   * submit nor record anything. The `vellab_leases` table must exist. Unset: no fencing.
+   */
+  fence?: () => { key: string; epoch: number }
 }
 
 /** One entry of an order's event log. */

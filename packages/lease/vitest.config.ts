@@ -1,0 +1,3 @@
+import { vellabProject } from '@vellab/testkit/vitest'
+
+export default vellabProject({ name: 'lease', postgres: true })
