@@ -16,6 +16,8 @@ describe('loadRunnerConfig', () => {
       caps: { symbols: [], rampFactor: 2 },
       approvedStrategies: [],
       reconcileReportingDelayMs: 15_000,
+      leaseTtlMs: 5_000,
+      noticesTimeoutMs: 15_000,
     })
     expect(
       loadRunnerConfig({

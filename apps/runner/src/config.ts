@@ -69,6 +69,18 @@ export const RunnerConfigSchema = z.object({
    * declares an order missing before (see `@vellab/reconcile`). @default 15000
    */
   reconcileReportingDelayMs: z.coerce.number().int().nonnegative().default(15_000),
+  /**
+   * The appkey lease (`@vellab/lease`): a leader silent this long (database clock) is taken over
+   * by a standby; the leader itself stops sending after half of it without a heartbeat. @default 5000
+   */
+  leaseTtlMs: z.coerce.number().int().min(500).default(5_000),
+  /**
+   * How long the execution-notice subscription may take to come up before the session refuses to
+   * trade blind. After a takeover from a frozen leader, KIS keeps the old WebSocket session (and
+   * answers OPSP8996) until it reaps it for not answering PINGPONG, reported at about 100 s:
+   * raise this for a standby. @default 15000
+   */
+  noticesTimeoutMs: z.coerce.number().int().positive().default(15_000),
   /** Port of the operator HTTP server (health, metrics, dashboard, kill switches) on 127.0.0.1; 0 picks a free one. @default 0 */
   httpPort: z.coerce.number().int().min(0).max(65_535).default(0),
 })
@@ -169,6 +181,8 @@ export function loadRunnerConfig(
     simEnvironment: env.VELLAB_SIM_ENV,
     rehearsalSimUrl: env.VELLAB_REHEARSAL_SIM || undefined,
     httpPort: env.VELLAB_HTTP_PORT,
+    leaseTtlMs: env.VELLAB_LEASE_TTL_MS,
+    noticesTimeoutMs: env.VELLAB_NOTICES_TIMEOUT_MS,
     reconcileReportingDelayMs: env.VELLAB_RECONCILE_REPORTING_DELAY_MS,
     phase: env.VELLAB_PHASE,
     caps: {

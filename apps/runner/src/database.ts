@@ -1,5 +1,7 @@
 import { mkdir } from 'node:fs/promises'
 import { resolve } from 'node:path'
+import { KIS_TOKEN_TABLE_DDL } from '@vellab/broker-kis'
+import { leaseMigrations } from '@vellab/lease'
 import { type OrderFsmTables, orderFsmMigrations } from '@vellab/order-fsm'
 import { type ReconcileTables, reconcileMigrations } from '@vellab/reconcile'
 import { type RiskKrDatabase, riskKrMigrations } from '@vellab/risk-kr'
@@ -45,10 +47,23 @@ export const runnerMigrations: Record<string, Migration> = {
       await sql`DROP TABLE runner_phase_audit`.execute(db)
     },
   },
+  // The KIS access-token store every runner of a deployment shares (broker-kis
+  // PostgresTokenStore): a standby taking over reuses the leader's token instead of issuing one
+  // inside KIS's one-per-minute throttle.
+  runner_0002_kis_tokens: {
+    async up(db) {
+      await sql.raw(KIS_TOKEN_TABLE_DDL).execute(db)
+    },
+    async down(db) {
+      await sql`DROP TABLE IF EXISTS kis_access_tokens`.execute(db)
+    },
+  },
 }
 
 export interface Database {
   db: Kysely<RunnerDatabase>
+  /** The pool under `db` (the shared token store takes it). */
+  pool: pg.Pool
   url: string
   /** `embedded` when the runner started its own PostgreSQL. */
   kind: 'embedded' | 'server'
@@ -88,6 +103,7 @@ export async function openDatabase(options: {
   const db = new Kysely<RunnerDatabase>({ dialect: new PostgresDialect({ pool }) })
   return {
     db,
+    pool,
     url,
     kind: stopEmbedded ? 'embedded' : 'server',
     async close() {
@@ -106,6 +122,7 @@ export async function migrate(db: Kysely<RunnerDatabase>): Promise<string[]> {
         ...orderFsmMigrations,
         ...riskKrMigrations,
         ...reconcileMigrations,
+        ...leaseMigrations,
         ...runnerMigrations,
       }),
     },

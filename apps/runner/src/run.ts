@@ -1,6 +1,13 @@
 import { randomBytes } from 'node:crypto'
+import { hostname } from 'node:os'
 import type { BrokerCapabilities } from '@vellab/broker-gateway'
-import { createKisGateway, fetchKisStockMaster, type KisMasterRecord } from '@vellab/broker-kis'
+import {
+  createKisGateway,
+  fetchKisStockMaster,
+  type KisMasterRecord,
+  PostgresTokenStore,
+} from '@vellab/broker-kis'
+import { AppKeyLease, LeaseLostError, leaseKeyOf } from '@vellab/lease'
 import { createOrderStore, isConnectionError, ORDER_STATES, OrderFsmError } from '@vellab/order-fsm'
 import { createReconciler, type Reconciler } from '@vellab/reconcile'
 import { createRiskGateway, KillSwitchBoard, PostgresKillSwitchStore, RiskState } from '@vellab/risk-kr'
@@ -33,12 +40,33 @@ export class DatabaseUnavailableError extends Error {
   }
 }
 
+/**
+ * This process lost the appkey's lease during a session (another runner took over, or this one was
+ * frozen or cut off past the TTL): it stopped at once and sent nothing more.
+ */
+export class LeaseLostStopError extends Error {
+  override readonly name = 'LeaseLostStopError'
+  constructor(reason: string, cause?: unknown) {
+    super(
+      `the appkey lease was lost (${reason}): trading stopped, nothing more was sent; another runner leads this appkey now`,
+      cause === undefined ? {} : { cause },
+    )
+  }
+}
+
+/** Whether an error means this process may no longer act for the appkey. */
+export function isLeaseLost(err: unknown): boolean {
+  return err instanceof LeaseLostError || (OrderFsmError.isInstance(err) && err.code === 'fenced')
+}
+
 /** Whether an error means the database is gone (the store's typed error, or a driver error). */
 export function isDatabaseGone(err: unknown): boolean {
   return (OrderFsmError.isInstance(err) && err.code === 'store_unavailable') || isConnectionError(err)
 }
 
 export interface RunOptions {
+  /** Called once this process holds the appkey's lease (tests watch takeovers with it). */
+  onLease?: (lease: AppKeyLease) => void
   log: (line: string) => void
   /** Guards the kill-switch endpoints (see `loadOperatorToken`). */
   operatorToken?: string
@@ -90,6 +118,33 @@ export async function run(config: RunnerConfig, options: RunOptions): Promise<Ru
     options.secret?.(broker.kisConfig.appKey)
     options.secret?.(broker.kisConfig.appSecret)
     cleanups.push(() => broker.close())
+    // One active runner per appkey: a standby waits here (migrations done, broker reachable) and
+    // takes over when the leader dies or falls silent past the TTL. Everything after this line —
+    // the WebSocket session, the token, the rate budget, every write — belongs to the leader.
+    const leaseKey = leaseKeyOf(broker.appkey)
+    let lastWaitLog = 0
+    let leaseLost: string | undefined
+    const lease = await AppKeyLease.acquire({
+      connectionString: database.url,
+      key: leaseKey,
+      holder: `${hostname()}:${process.pid}`,
+      ttlMs: config.leaseTtlMs,
+      ...(options.signal ? { signal: options.signal } : {}),
+      onWait: (w) => {
+        if (Date.now() - lastWaitLog < 5_000) return
+        lastWaitLog = Date.now()
+        log(
+          `standby: lease ${leaseKey} held by ${w.holder ?? '?'} (epoch ${w.epoch}, heartbeat ${w.heartbeatAgeMs === null ? '?' : Math.round(w.heartbeatAgeMs)} ms ago); waiting`,
+        )
+      },
+      onLost: (reason) => {
+        leaseLost = reason
+        log(`lease lost: ${reason}`)
+      },
+    })
+    cleanups.push(() => lease.release())
+    log(`lease ${leaseKey} acquired: epoch ${lease.epoch}`)
+    options.onLease?.(lease)
     // What the broker's ledger already holds (a rehearsal's simulator outlives runner processes):
     // the checks count only what this session sent.
     const ledgerAtStart = await broker.ledger()
@@ -116,6 +171,10 @@ export async function run(config: RunnerConfig, options: RunOptions): Promise<Ru
     const gateway = createKisGateway({
       config: broker.kisConfig,
       clock,
+      // Shared with every runner of the deployment: a standby that takes over reuses the token.
+      tokenStore: new PostgresTokenStore(database.pool),
+      // Not one REST request (and so none of the appkey's rate budget) once the lease may be lost.
+      beforeRequest: () => lease.assertFresh(),
       onEvent: (e) => {
         recordAdapterEvent(telemetry, e)
         metrics.onAdapterEvent(e)
@@ -138,7 +197,9 @@ export async function run(config: RunnerConfig, options: RunOptions): Promise<Ru
       )
     }
 
-    const store = createOrderStore({ db: database.db, clock, actor: 'runner' })
+    // Every order write carries the lease epoch: once another runner took over, this one's writes
+    // are refused in their own statement.
+    const store = createOrderStore({ db: database.db, clock, actor: 'runner', fence: () => lease.fence() })
     const phase = await enterPhase(database.db, {
       phase: config.phase,
       caps: config.caps,
@@ -301,11 +362,18 @@ export async function run(config: RunnerConfig, options: RunOptions): Promise<Ru
       gate,
       barrier: () => reconciler.barrier(account),
       guard: (intent) => reconciler.guard.check(intent),
+      beforeSend: () => lease.assertFresh(),
     })
     session.start()
     // Execution notices are not replayed by KIS: trade only once the notice subscription is live.
-    await gateway.whenOrderEventsLive(15_000).catch((cause: unknown) => {
-      throw new Error('the execution-notice stream did not come up within 15 s; not trading blind', { cause })
+    await gateway.whenOrderEventsLive(config.noticesTimeoutMs).catch((cause: unknown) => {
+      throw new Error(
+        `the execution-notice stream did not come up within ${config.noticesTimeoutMs / 1000} s; not trading blind` +
+          (lease.epoch > 1
+            ? ' (after a takeover KIS may still hold the old leader’s WebSocket session: raise VELLAB_NOTICES_TIMEOUT_MS)'
+            : ''),
+        { cause },
+      )
     })
     noticesAreLive = true
     // Startup: migrate → recover → reconcile barrier → trade.
@@ -317,15 +385,21 @@ export async function run(config: RunnerConfig, options: RunOptions): Promise<Ru
 
     const deadline = config.runSeconds > 0 ? Date.now() + config.runSeconds * 1_000 : Number.POSITIVE_INFINITY
     while (!options.signal?.aborted && Date.now() < deadline) {
+      if (leaseLost) throw new LeaseLostStopError(leaseLost)
       try {
         await session.decide()
       } catch (err) {
+        if (isLeaseLost(err)) {
+          log(`lease lost: trading stopped (${(err as Error).message})`)
+          throw new LeaseLostStopError(leaseLost ?? (err as Error).message, err)
+        }
         if (!isDatabaseGone(err)) throw err
         log(`database unreachable: trading stopped (${(err as Error).message})`)
         throw new DatabaseUnavailableError(err)
       }
       await new Promise((r) => setTimeout(r, config.decisionIntervalMs))
     }
+    if (leaseLost) throw new LeaseLostStopError(leaseLost)
     await session.drain()
     await new Promise((r) => setTimeout(r, 1_000)) // let the cancel notices arrive
     await session.stop()

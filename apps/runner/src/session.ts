@@ -34,6 +34,11 @@ export interface TradingSessionOptions {
   barrier?: () => Promise<unknown>
   /** Refuses an intent like one whose outcome is still unknown (reconcile's fingerprint guard). */
   guard?: (intent: OrderIntent) => Promise<{ allowed: boolean; reason?: string }>
+  /**
+   * Called right before every request to the broker (orders and cancels); throws to stop it. The
+   * appkey lease's `assertFresh`: a process that may have lost the lease sends nothing.
+   */
+  beforeSend?: () => void
 }
 
 export interface SessionStats {
@@ -191,6 +196,9 @@ export class TradingSession {
     // Write-ahead: durable and marked as being submitted before the request leaves the process.
     const claim = await this.#o.store.beginSubmit(intent.intentId, { actor: 'runner:strategy' })
     if (!claim.proceed) return
+    // The lease may have been lost between the claim and here (a freeze): the claim stays
+    // SUBMITTED for the new leader's recovery, and nothing leaves this process.
+    this.#o.beforeSend?.()
     this.#o.riskState.recordSent({ kind: 'new', intent }, now)
     this.stats.sent += 1
     let ack: Awaited<ReturnType<BrokerGateway['placeOrder']>>
@@ -245,6 +253,7 @@ export class TradingSession {
     if (decision.outcome !== 'allow') return
     const claim = await this.#o.store.requestCancel(order.intentId, { actor: 'runner:strategy' })
     if (!claim.proceed) return
+    this.#o.beforeSend?.()
     this.stats.cancelsSent += 1
     try {
       const ack = await this.#o.gateway.cancelOrder(order.brokerOrderId, {

@@ -1,32 +1,11 @@
-import { type ChildProcessWithoutNullStreams, spawn } from 'node:child_process'
-import { dirname, join } from 'node:path'
-import { fileURLToPath } from 'node:url'
 import type { OrderFsmTables } from '@vellab/order-fsm'
 import { createTestDatabase } from '@vellab/testkit/postgres'
 import { describe, expect, it } from 'vitest'
 import type { RunReport } from '../src/report'
-import { startPaperRehearsal } from './sim-process'
+import { runnerProcess as runner, startPaperRehearsal } from './sim-process'
 
 // kill -9 mid-run, then a restart: every order explained, none sent twice. The runner runs as its
 // own OS process straight from the sources (Node's type stripping and the test kit's ts-hooks), against a kis-sim process that outlives it, on a database that outlives both.
-
-const here = dirname(fileURLToPath(import.meta.url))
-const cli = join(here, '../src/cli.ts')
-const register = join(here, '../../../tooling/testkit/src/ts-hooks.mjs')
-
-function runner(args: string[], env: NodeJS.ProcessEnv) {
-  const child: ChildProcessWithoutNullStreams = spawn(
-    process.execPath,
-    ['--experimental-transform-types', '--no-warnings', '--import', register, cli, ...args],
-    { env: { ...process.env, ...env } },
-  )
-  const out: string[] = []
-  const err: string[] = []
-  child.stdout.setEncoding('utf8').on('data', (d: string) => out.push(d))
-  child.stderr.setEncoding('utf8').on('data', (d: string) => err.push(d))
-  const exit = new Promise<number | null>((r) => child.on('exit', (code, signal) => r(signal ? -1 : code)))
-  return { child, out, err, exit }
-}
 
 describe('runner killed with SIGKILL mid-run, then restarted', () => {
   it('restarts with every order explained (recover → reconcile) and none sent twice', async () => {

@@ -1,4 +1,26 @@
+import { type ChildProcessWithoutNullStreams, spawn } from 'node:child_process'
+import { dirname, join } from 'node:path'
+import { fileURLToPath } from 'node:url'
 import { type KisSimProcess, spawnKisSim } from '@vellab/testkit/kis-sim-process'
+
+const here = dirname(fileURLToPath(import.meta.url))
+const cli = join(here, '../src/cli.ts')
+const register = join(here, '../../../tooling/testkit/src/ts-hooks.mjs')
+
+/** A runner CLI process (`vellab <args>`) straight from the sources, its output collected. */
+export function runnerProcess(args: string[], env: NodeJS.ProcessEnv) {
+  const child: ChildProcessWithoutNullStreams = spawn(
+    process.execPath,
+    ['--experimental-transform-types', '--no-warnings', '--import', register, cli, ...args],
+    { env: { ...process.env, ...env } },
+  )
+  const out: string[] = []
+  const err: string[] = []
+  child.stdout.setEncoding('utf8').on('data', (d: string) => out.push(d))
+  child.stderr.setEncoding('utf8').on('data', (d: string) => err.push(d))
+  const exit = new Promise<number | null>((r) => child.on('exit', (code, signal) => r(signal ? -1 : code)))
+  return { child, out, err, exit }
+}
 
 /** A kis-sim process on a trading morning, its paper app's account funded, and the KIS_* variables for it. */
 export interface PaperRehearsal {

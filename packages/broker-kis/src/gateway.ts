@@ -54,6 +54,15 @@ export interface KisGatewayOptions {
   random?: RandomSource
   /** Where access tokens survive restarts. @default in memory */
   tokenStore?: TokenStore
+  /**
+   * Called right before every REST request leaves (after its rate slot is granted); throwing stops
+   * the request, and the error reaches the caller unchanged (nothing was sent). For a lease on the
+   * appkey: `() => lease.assertFresh()` (`@vellab/lease`), so a process that may have lost the
+   * appkey to a standby spends none of its rate budget. WebSocket reconnects are not hooked: after
+   * an unclean close the first retry waits `websocket.slotHoldMs` (20 s), by which time such a
+   * process has stopped.
+   */
+  beforeRequest?: () => void
   /** Telemetry hook (limiter waits, rejects, reconnects, stale streams, latencies). */
   onEvent?: KisEventListener
   /** Stale-stream thresholds (see `KisStreamSessionOptions.streamIdleThreshold`). */
@@ -170,6 +179,7 @@ export class KisGateway implements BrokerGateway {
       approvalLimiter,
       secrets: this.#secrets,
       emit: this.#emit,
+      ...(options.beforeRequest ? { beforeRequest: options.beforeRequest } : {}),
     })
     this.tokens = new TokenManager({
       issue: () => this.rest.issueToken(),

@@ -18,7 +18,7 @@ beforeAll(() => server.listen({ onUnhandledFrame: 'error' }))
 afterEach(() => server.resetHandlers())
 afterAll(() => server.close())
 
-function setup(env: 'real' | 'paper' = 'real') {
+function setup(env: 'real' | 'paper' = 'real', beforeRequest?: () => void) {
   const creds = fakeKisCredentials()
   const config = parseKisConfig({
     environment: env,
@@ -43,6 +43,7 @@ function setup(env: 'real' | 'paper' = 'real') {
     approvalLimiter: new SlidingWindowLimiter({ name: 'approval', limit: 1, clock }),
     secrets,
     emit,
+    ...(beforeRequest ? { beforeRequest } : {}),
   })
   let n = 0
   const invalidated: string[] = []
@@ -122,6 +123,34 @@ describe('KisRestClient', () => {
     })
     expect(seen?.headers['content-type']).toContain('application/json')
     expect(seen?.body).toEqual(orderBody('12345678'))
+  })
+
+  it('beforeRequest throwing stops the request before it leaves; its error reaches the caller', async () => {
+    let allowed = true
+    const { client, clock } = setup('real', () => {
+      if (!allowed) throw new Error('lease lost')
+    })
+    let hits = 0
+    server.use(
+      http.post(ORDER, () => {
+        hits++
+        return HttpResponse.json({
+          rt_cd: '0',
+          msg_cd: 'APBK0013',
+          msg1: 'ok',
+          output: { KRX_FWDG_ORD_ORGNO: '06010', ODNO: '0000001001', ORD_TMD: '100000' },
+        })
+      }),
+    )
+    const order = () =>
+      drive(
+        clock,
+        client.call({ op: 'order-cash-buy', lane: 'order', operation: 'placeOrder', body: orderBody('1') }),
+      )
+    await order()
+    allowed = false
+    await expect(order()).rejects.toThrow('lease lost')
+    expect(hits).toBe(1)
   })
 
   it('order + EGW00201 → rate_limited, sent exactly once, limiter blocked for a window', async () => {

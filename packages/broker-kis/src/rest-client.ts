@@ -42,6 +42,8 @@ export interface KisRestClientOptions {
   approvalLimiter: SlidingWindowLimiter
   secrets: SecretRegistry
   emit: KisEventListener
+  /** Called after a request's rate slot is granted and before it is sent; a throw stops it. */
+  beforeRequest?: () => void
 }
 
 /** One REST request. */
@@ -211,6 +213,7 @@ export class KisRestClient {
       const permit = await limiter.acquire(req.lane)
       let token: string
       try {
+        this.#o.beforeRequest?.()
         token = await this.#tokens.get()
       } catch (e) {
         permit.done()
@@ -440,6 +443,12 @@ export class KisRestClient {
   ): Promise<unknown> {
     const { clock, config, emit } = this.#o
     const permit = await limiter.acquire('order')
+    try {
+      this.#o.beforeRequest?.()
+    } catch (e) {
+      permit.done()
+      throw e
+    }
     const t0 = clock.now()
     let sent: { response: Response; text: string }
     try {

@@ -1,6 +1,6 @@
 import { databasePassword, loadOperatorToken, loadRunnerConfig, printableConfig } from '../config'
 import { createRunnerLog } from '../logger'
-import { DatabaseUnavailableError, run } from '../run'
+import { DatabaseUnavailableError, LeaseLostStopError, run } from '../run'
 import { formatSummary } from '../summary'
 
 export const START_HELP = `vellab start — run a trading session (sim mode by default) and print its summary
@@ -26,7 +26,11 @@ VELLAB_OPERATOR_TOKEN or VELLAB_OPERATOR_TOKEN_FILE (guards the kill-switch endp
 VELLAB_LOG_FORMAT (text; json: one pino record per line, secrets redacted).
 The first Ctrl-C (or SIGTERM) drains and reports; a second one exits at once.
 Exit codes: 0 every check passed, 1 a check failed (or an error), 2 bad usage, 3 the database went
-away mid-session (trading stopped at once; start again when it is back).
+away mid-session (trading stopped at once; start again when it is back), 4 the appkey lease was
+lost to another runner (this one stopped at once and sent nothing more).
+One runner leads each appkey: a second one started with the same appkey and database waits as a
+standby and takes over within seconds when the leader dies or falls silent (VELLAB_LEASE_TTL_MS,
+5000).
 `
 
 /** `vellab start`: one session, then the summary; the exit code says whether every check passed. */
@@ -86,6 +90,10 @@ export async function startCommand(args: readonly string[]): Promise<number> {
       ...(operatorToken ? { operatorToken } : {}),
     })
   } catch (err) {
+    if (err instanceof LeaseLostStopError) {
+      console.error(`vellab start: ${err.message}`)
+      return 4
+    }
     if (!(err instanceof DatabaseUnavailableError)) throw err
     // Fail closed, loudly: no summary can be read from a database that is gone.
     console.error(`vellab start: ${err.message}`)

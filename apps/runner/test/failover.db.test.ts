@@ -1,0 +1,148 @@
+import type { OrderFsmTables } from '@vellab/order-fsm'
+import { createTestDatabase, type TestDatabase } from '@vellab/testkit/postgres'
+import { afterEach, beforeEach, describe, expect, it } from 'vitest'
+import type { RunReport } from '../src/report'
+import { type PaperRehearsal, runnerProcess, startPaperRehearsal } from './sim-process'
+
+// One leader per appkey, a standby beside it (issue #15). Real processes: two runners from the
+// sources, one kis-sim, one PostgreSQL. The simulator's ledger judges: no order sent twice, no
+// WebSocket lockout loop.
+
+type Runner = ReturnType<typeof runnerProcess>
+const text = (r: Runner) => r.out.join('') + r.err.join('')
+
+async function until(what: string, ok: () => boolean | Promise<boolean>, ms: number, show: Runner[]) {
+  const end = Date.now() + ms
+  while (!(await ok())) {
+    if (Date.now() > end)
+      throw new Error(`timed out waiting for ${what}:\n${show.map(text).join('\n----\n')}`)
+    await new Promise((r) => setTimeout(r, 20))
+  }
+}
+
+let db: TestDatabase
+let r: PaperRehearsal
+let env: Record<string, string>
+beforeEach(async () => {
+  db = await createTestDatabase()
+  // Paper as documented (its orders can be listed), so the new leader's reconciliation can prove
+  // what the old one had in flight.
+  r = await startPaperRehearsal(['--paper', 'documented'])
+  await r.post('/__sim/limits', { env: 'paper', perSecond: 10 })
+  env = {
+    ...r.env,
+    DATABASE_URL: db.url,
+    VELLAB_DECISION_INTERVAL_MS: '300',
+    VELLAB_RECONCILE_REPORTING_DELAY_MS: '2000',
+    VELLAB_LEASE_TTL_MS: '2000',
+    KIS_CAPABILITIES: 'listOrders=true,listFills=true',
+    KIS_REST_PER_SECOND: '10',
+  }
+})
+afterEach(async () => {
+  await r?.sim.stop()
+  await db?.drop()
+})
+
+/** Every order the simulator took for the app belongs to exactly one intent of ours. */
+async function expectNothingSentTwice() {
+  const simOrders = await r.get<{ odno: string; kind: string }[]>(
+    `/__sim/orders?appkey=${encodeURIComponent(r.app.appkey)}`,
+  )
+  const news = simOrders.filter((o) => o.kind === 'new')
+  const owners = await db
+    .db<OrderFsmTables>()
+    .selectFrom('order_broker_ids')
+    .select(['intent_id', 'broker_order_id'])
+    .execute()
+  const byBroker = new Map(owners.map((o) => [o.broker_order_id, o.intent_id]))
+  for (const o of news) expect(byBroker.get(o.odno), `owner of ${o.odno}`).toBeDefined()
+  expect(new Set(news.map((o) => byBroker.get(o.odno))).size).toBe(news.length)
+  const ledger = await r.get<{ wsConnects: { appkey: string; outcome: string }[] }>('/__sim/ledger')
+  const refused = ledger.wsConnects.filter((c) => c.appkey === r.app.appkey && c.outcome !== 'ok')
+  expect(refused.length, 'WebSocket sessions refused (OPSP8996 and the like)').toBeLessThanOrEqual(1)
+}
+
+describe('appkey lease: leader and standby', () => {
+  it('kill -9 the leader: the standby trades within seconds, every order explained, none sent twice', async () => {
+    const leader = runnerProcess(['start'], { ...env, VELLAB_RUN_SECONDS: '0' })
+    await until('the leader trading', () => text(leader).includes('order   '), 60_000, [leader])
+    expect(text(leader)).toMatch(/lease appkey:[0-9a-f]{24} acquired: epoch 1/)
+    const standby = runnerProcess(['start', '--json'], { ...env, VELLAB_RUN_SECONDS: '4' })
+    await until('the standby waiting', () => text(standby).includes('standby: lease'), 60_000, [
+      leader,
+      standby,
+    ])
+    expect(text(standby)).not.toContain('order   ')
+
+    const killedAt = Date.now()
+    leader.child.kill('SIGKILL')
+    await leader.exit
+    await until(
+      'the standby trading',
+      () => text(standby).includes('execution notices live: trading'),
+      30_000,
+      [standby],
+    )
+    const takeoverMs = Date.now() - killedAt
+    console.log(`failover: trading again ${takeoverMs} ms after kill -9`)
+    expect(text(standby)).toMatch(/acquired: epoch 2/)
+    // The issue's bound is 5 s; a loaded CI machine gets twice that here (the benchmark measures it).
+    expect(takeoverMs).toBeLessThan(10_000)
+
+    const code = await standby.exit
+    expect(code, text(standby).slice(-3000)).toBe(0)
+    const report = JSON.parse(standby.out.join('')) as RunReport
+    for (const check of report.checks) expect(check, check.detail).toMatchObject({ ok: true })
+    const states = (await db.db<OrderFsmTables>().selectFrom('order_orders').select(['state']).execute()).map(
+      (o) => o.state,
+    )
+    for (const s of ['INTENT_CREATED', 'SUBMITTED', 'RECONCILE_REQUIRED']) expect(states).not.toContain(s)
+    await expectNothingSentTwice()
+  }, 150_000)
+
+  it('SIGSTOP the leader: the standby takes over; woken by SIGCONT, the old leader is fenced and steps down', async () => {
+    // A frozen leader keeps its WebSocket session at the broker until the broker reaps it for not
+    // answering PINGPONG (KIS: about 100 s reported; this simulator is made quicker) and the new
+    // leader's retry comes after the adapter's OPSP8996 back-off (20 s): the standby waits for it.
+    await r.sim.stop()
+    r = await startPaperRehearsal([
+      '--paper',
+      'documented',
+      '--ping-interval-ms',
+      '500',
+      '--pong-timeout-ms',
+      '1500',
+    ])
+    await r.post('/__sim/limits', { env: 'paper', perSecond: 10 })
+    env = { ...env, ...r.env, VELLAB_NOTICES_TIMEOUT_MS: '60000' }
+    const leader = runnerProcess(['start'], { ...env, VELLAB_RUN_SECONDS: '0' })
+    await until('the leader trading', () => text(leader).includes('order   '), 60_000, [leader])
+    const standby = runnerProcess(['start', '--json'], { ...env, VELLAB_RUN_SECONDS: '5' })
+    await until('the standby waiting', () => text(standby).includes('standby: lease'), 60_000, [
+      leader,
+      standby,
+    ])
+
+    leader.child.kill('SIGSTOP')
+    const frozenAt = leader.out.join('').length
+    await until(
+      'the standby trading',
+      () => text(standby).includes('execution notices live: trading'),
+      30_000,
+      [standby],
+    )
+    expect(text(standby)).toMatch(/acquired: epoch 2/)
+    leader.child.kill('SIGCONT')
+    // Woken, the old leader finds itself fenced (or stale) and stops with its own exit code,
+    // having sent nothing after the freeze.
+    expect(await leader.exit).toBe(4)
+    expect(text(leader)).toMatch(/lease (appkey:[0-9a-f]+ )?lost/)
+    expect(leader.out.join('').slice(frozenAt)).not.toMatch(/^.{13}order {3}/m)
+
+    expect(await standby.exit, text(standby).slice(-3000)).toBe(0)
+    const report = JSON.parse(standby.out.join('')) as RunReport
+    for (const check of report.checks) expect(check, check.detail).toMatchObject({ ok: true })
+    await expectNothingSentTwice()
+  }, 200_000)
+})
