@@ -90,10 +90,10 @@ export interface RunOptions {
 export async function run(config: RunnerConfig, options: RunOptions): Promise<RunReport> {
   const { log } = options
   if (config.mode === 'real') {
-    // Real money needs reviewed symbol reference data (the KIS master files) for risk and the lease
-    // on the appkey; both are still to come, so refuse rather than trade half-armed.
+    // The pieces exist (master-file reference data, the appkey lease, fenced writes), but this
+    // runner has not traded KIS real with a person watching: refuse rather than find out with money.
     throw new Error(
-      'mode real is not supported by this runner yet (it needs the master-file reference data and the appkey lease); use VELLAB_MODE=sim or paper',
+      'mode real is not enabled in this runner yet: it has not been exercised against KIS real under supervision; use VELLAB_MODE=sim or paper',
     )
   }
   if (config.rehearsalSimUrl && config.mode !== 'paper') {
@@ -282,6 +282,9 @@ export async function run(config: RunnerConfig, options: RunOptions): Promise<Ru
                 }
               })()
             : { ok: false, detail: 'not started' },
+          'appkey lease': lease.held
+            ? { ok: true, detail: `leads ${leaseKey} at epoch ${lease.epoch}` }
+            : { ok: false, detail: `lost: ${lease.lostReason ?? 'unknown'}` },
           'kill switches': {
             ok: loadedBoard.list().length === 0,
             detail: loadedBoard.list().length ? `${loadedBoard.list().length} engaged` : 'none engaged',

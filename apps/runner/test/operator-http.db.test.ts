@@ -47,6 +47,11 @@ describe('operator HTTP (sim session)', () => {
     outputs.push(readyBody)
     expect(ready.status).toBe(200)
     expect(JSON.parse(readyBody).checks.database.ok).toBe(true)
+    // Who leads the appkey, with the epoch (the key is a hash: no appkey in the page).
+    expect(JSON.parse(readyBody).checks['appkey lease']).toMatchObject({
+      ok: true,
+      detail: expect.stringMatching(/^leads appkey:[0-9a-f]{24} at epoch 1$/),
+    })
     expect(JSON.parse(readyBody).checks.reconciliation).toMatchObject({
       ok: true,
       detail: expect.stringMatching(/^barrier open \(clean\)/),
