@@ -134,9 +134,9 @@ describe('runner session (sim mode)', () => {
     await own.drop()
   })
 
-  it('refuses live modes rather than trading half-armed', async () => {
+  it('refuses real money until it has been exercised against KIS real under supervision', async () => {
     await expect(run({ ...loadRunnerConfig({}), mode: 'real' }, { log: () => {} })).rejects.toThrow(
-      /not supported/,
+      /mode real is not enabled/,
     )
   })
 })
