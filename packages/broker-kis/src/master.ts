@@ -71,19 +71,8 @@ type Field = readonly [name: string, width: number]
 
 // The fixed-width tails, field by field (names are ours; `-` marks fields we do not read).
 const ones = (n: number): Field[] => Array.from({ length: n }, () => ['-', 1] as const)
-const KOSPI_TAIL: readonly Field[] = [
-  ['group', 2],
-  ['-', 1],
-  ['-', 4],
-  ['-', 4],
-  ['-', 4],
-  ...ones(3), // 제조업, 저유동성, 지배구조지수종목
-  ['kospi200Sector', 1],
-  ...ones(3), // KOSPI100, KOSPI50, KRX
-  ['etp', 1],
-  ...ones(9), // ELW발행 … KRX철강
-  ['shortTermOverheated', 1],
-  ...ones(8), // KRX미디어통신 … SRI
+/** From 기준가 to the end: the same in both markets but for the flags after 공매도과열. */
+const fromBasePrice = (flagsAfterShortSale: number): Field[] => [
   ['basePrice', 9],
   ['lot', 5],
   ['offHoursLot', 5],
@@ -93,78 +82,59 @@ const KOSPI_TAIL: readonly Field[] = [
   ['warning', 2],
   ['warningNotice', 1],
   ...ones(2), // 불성실공시, 우회상장
-  ['-', 2],
-  ['-', 2],
-  ['-', 2],
+  ['-', 2], // 락구분
+  ['-', 2], // 액면변경
+  ['-', 2], // 증자구분
   ['margin', 3],
   ['credit', 1],
-  ['-', 3],
-  ['-', 12],
-  ['-', 12],
+  ['-', 3], // 신용기간
+  ['-', 12], // 전일거래량
+  ['-', 12], // 액면가
   ['listingDate', 8],
   ['listedShares', 15],
-  ['-', 21],
-  ['-', 2],
-  ['-', 7],
-  ['-', 1],
+  ['-', 21], // 자본금
+  ['-', 2], // 결산월
+  ['-', 7], // 공모가
+  ['-', 1], // 우선주
   ['shortSaleOverheated', 1],
-  ...ones(3), // 이상급등, KRX300, KOSPI
-  ['-', 9],
-  ['-', 9],
-  ['-', 9],
-  ['-', 5],
-  ['-', 9],
-  ['-', 8],
+  ...ones(flagsAfterShortSale), // 이상급등, KRX300 (and KOSPI on the KOSPI file)
+  ['-', 9], // 매출액
+  ['-', 9], // 영업이익
+  ['-', 9], // 경상이익
+  ['-', 5], // 당기순이익
+  ['-', 9], // ROE
+  ['-', 8], // 기준년월
   ['marketCap', 9],
-  ['-', 3],
-  ...ones(3),
+  ['-', 3], // 그룹사코드
+  ...ones(3), // 회사신용한도초과, 담보대출가능, 대주가능
+]
+const HEAD_CODES: Field[] = [
+  ['group', 2],
+  ['-', 1], // 시가총액규모
+  ['-', 4], // 지수업종 대분류
+  ['-', 4], // 중분류
+  ['-', 4], // 소분류
+]
+const KOSPI_TAIL: readonly Field[] = [
+  ...HEAD_CODES,
+  ...ones(3), // 제조업, 저유동성, 지배구조지수종목
+  ['kospi200Sector', 1],
+  ...ones(3), // KOSPI100, KOSPI50, KRX
+  ['etp', 1],
+  ...ones(9), // ELW발행 … KRX철강
+  ['shortTermOverheated', 1],
+  ...ones(8), // KRX미디어통신 … SRI
+  ...fromBasePrice(3),
 ]
 const KOSDAQ_TAIL: readonly Field[] = [
-  ['group', 2],
-  ['-', 1],
-  ['-', 4],
-  ['-', 4],
-  ['-', 4],
+  ...HEAD_CODES,
   ...ones(3), // 벤처, 저유동성, KRX
   ['etp', 1],
   ...ones(8), // KRX100 … KRX철강
   ['shortTermOverheated', 1],
   ...ones(7), // KRX미디어통신 … KRX섹터 운송
   ['kosdaq150', 1],
-  ['basePrice', 9],
-  ['lot', 5],
-  ['offHoursLot', 5],
-  ['halted', 1],
-  ['liquidation', 1],
-  ['administrative', 1],
-  ['warning', 2],
-  ['warningNotice', 1],
-  ...ones(2),
-  ['-', 2],
-  ['-', 2],
-  ['-', 2],
-  ['margin', 3],
-  ['credit', 1],
-  ['-', 3],
-  ['-', 12],
-  ['-', 12],
-  ['listingDate', 8],
-  ['listedShares', 15],
-  ['-', 21],
-  ['-', 2],
-  ['-', 7],
-  ['-', 1],
-  ['shortSaleOverheated', 1],
-  ...ones(2), // 이상급등, KRX300
-  ['-', 9],
-  ['-', 9],
-  ['-', 9],
-  ['-', 5],
-  ['-', 9],
-  ['-', 8],
-  ['marketCap', 9],
-  ['-', 3],
-  ...ones(3),
+  ...fromBasePrice(2),
 ]
 
 interface Layout {

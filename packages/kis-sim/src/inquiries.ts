@@ -7,7 +7,8 @@ import { tickSize } from './ticks'
 type Row = Record<string, string>
 
 /** reference §4.5 output1 row for one position. */
-export function balanceRow(core: SimCore, acct: SimAccount, code: string): Row {
+/** A holding valued at the last price: what balance and sellable-quantity rows show. */
+function valuation(core: SimCore, acct: SimAccount, code: string) {
   const pos = acct.positions.get(code)
   const sym = core.exchange.symbols.get(code)
   const qty = pos?.qty ?? 0
@@ -15,6 +16,36 @@ export function balanceRow(core: SimCore, acct: SimAccount, code: string): Row {
   const pchs = pos?.purchaseAmount ?? 0
   const evlu = qty * prpr
   const avg = qty > 0 ? pchs / qty : 0
+  return { pos, sym, qty, prpr, pchs, evlu, avg }
+}
+
+/**
+ * 매도가능수량조회 `output` (real only). The reference names only the path and TR; the fields are
+ * those of KIS's own sample (open-trading-api `chk_inquire_psbl_sell.py`). UNVERIFIED: how KIS
+ * answers for a symbol the account does not hold (here: quantities 0) and what `nsvg_qty`
+ * (비저축수량) holds for a cash account (here: the holding).
+ */
+export function psblSellRow(core: SimCore, acct: SimAccount, code: string): Row {
+  const { pos, sym, qty, prpr, pchs, evlu, avg } = valuation(core, acct, code)
+  return {
+    pdno: code,
+    prdt_name: sym?.name ?? code,
+    buy_qty: int(pos?.todayBuyQty ?? 0),
+    sll_qty: int(pos?.todaySellQty ?? 0),
+    cblc_qty: int(qty),
+    nsvg_qty: int(qty),
+    ord_psbl_qty: int(core.exchange.sellableQty(acct, code)),
+    pchs_avg_pric: dec(avg, 4),
+    pchs_amt: int(pchs),
+    now_pric: int(prpr),
+    evlu_amt: int(evlu),
+    evlu_pfls_amt: int(evlu - pchs),
+    evlu_pfls_rt: pchs > 0 ? dec(((evlu - pchs) / pchs) * 100, 2) : '0.00',
+  }
+}
+
+export function balanceRow(core: SimCore, acct: SimAccount, code: string): Row {
+  const { pos, sym, qty, prpr, pchs, evlu, avg } = valuation(core, acct, code)
   return {
     pdno: code,
     prdt_name: sym?.name ?? code,

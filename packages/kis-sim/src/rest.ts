@@ -13,6 +13,7 @@ import {
   holidayRows,
   priceOutput,
   psblRvsecnclRow,
+  psblSellRow,
 } from './inquiries'
 import { kstDate, kstDateTimeDashed } from './kst'
 import { masterFile, zipSingle } from './master'
@@ -569,42 +570,17 @@ function inquirePsblRvsecncl(core: SimCore, req: RestRequest, ctx: AuthedContext
   }
 }
 
-/**
- * 매도가능수량조회 (real only, `TTTC8408R`). The reference names only the path and TR; the output
- * fields are those of KIS's own sample (open-trading-api `chk_inquire_psbl_sell.py`), one object
- * for the asked symbol. UNVERIFIED: how KIS answers for a symbol the account does not hold (here:
- * quantities 0) and what `nsvg_qty` (비저축수량) holds for a cash account (here: the holding).
- */
+/** 매도가능수량조회 (real only, `TTTC8408R`): one `output` object for the asked symbol. */
 function inquirePsblSell(core: SimCore, req: RestRequest, ctx: AuthedContext): RestResponse {
   const acct = queryAccount(core, req, ctx)
   if ('status' in acct) return acct
   const code = (req.query.pdno ?? '').trim()
   if (!/^\d{6}$/.test(code)) return businessError(core, 'OPSQ2002', ctx.env, ctx.trId)
-  const pos = acct.positions.get(code)
-  const sym = core.exchange.symbols.get(code)
-  const qty = pos?.qty ?? 0
-  const now = sym?.price ?? 0
-  const pchs = pos?.purchaseAmount ?? 0
-  const evlu = qty * now
   return {
     status: 200,
     trId: ctx.trId,
     body: {
-      output: {
-        pdno: code,
-        prdt_name: sym?.name ?? code,
-        buy_qty: String(pos?.todayBuyQty ?? 0),
-        sll_qty: String(pos?.todaySellQty ?? 0),
-        cblc_qty: String(qty),
-        nsvg_qty: String(qty),
-        ord_psbl_qty: String(core.exchange.sellableQty(acct, code)),
-        pchs_avg_pric: (qty > 0 ? pchs / qty : 0).toFixed(4),
-        pchs_amt: String(pchs),
-        now_pric: String(now),
-        evlu_amt: String(evlu),
-        evlu_pfls_amt: String(evlu - pchs),
-        evlu_pfls_rt: pchs > 0 ? (((evlu - pchs) / pchs) * 100).toFixed(2) : '0.00',
-      },
+      output: psblSellRow(core, acct, code),
       ...envelope(true, inquiryOk(core, ctx.env)),
     },
   }

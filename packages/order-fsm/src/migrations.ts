@@ -142,6 +142,21 @@ const writeFunctions: Migration = {
     // order_fsm_write right after the version-checked update of its order in the same transaction,
     // so the parent exists by construction; the foreign key's check cost every link a trigger call.
     await sql`ALTER TABLE order_broker_ids DROP CONSTRAINT order_broker_ids_intent_id_fkey`.execute(db)
+    // The lease fence of a write (see @vellab/lease): with a key, the lease row must still carry
+    // the epoch. FOR SHARE: a takeover (which updates the lease row) waits for this write's
+    // transaction, and a write that starts after it sees the new epoch and is refused.
+    await sql`
+      CREATE FUNCTION order_fsm_check_fence(p_fence_key text, p_fence_epoch bigint) RETURNS void
+      LANGUAGE plpgsql AS $$
+      BEGIN
+        IF p_fence_key IS NOT NULL THEN
+          PERFORM 1 FROM vellab_leases WHERE lease_key = p_fence_key AND epoch = p_fence_epoch FOR SHARE;
+          IF NOT FOUND THEN
+            RAISE EXCEPTION 'fenced: lease % is past epoch %', p_fence_key, p_fence_epoch USING ERRCODE = 'VL001';
+          END IF;
+        END IF;
+      END
+      $$`.execute(db)
     // Create an order: the projection row and the first events of its log (intent_created, and
     // submit_started when the caller claims the submit in the same statement). Returns false when
     // the intent id exists (nothing written).
@@ -153,14 +168,7 @@ const writeFunctions: Migration = {
         p_submit_reason text, p_submit jsonb, p_fence_key text, p_fence_epoch bigint
       ) RETURNS boolean LANGUAGE plpgsql AS $$
       BEGIN
-        IF p_fence_key IS NOT NULL THEN
-          -- FOR SHARE: a takeover (which updates the lease row) waits for this write, and a write
-          -- that starts after it sees the new epoch and is refused.
-          PERFORM 1 FROM vellab_leases WHERE lease_key = p_fence_key AND epoch = p_fence_epoch FOR SHARE;
-          IF NOT FOUND THEN
-            RAISE EXCEPTION 'fenced: lease % is past epoch %', p_fence_key, p_fence_epoch USING ERRCODE = 'VL001';
-          END IF;
-        END IF;
+        PERFORM order_fsm_check_fence(p_fence_key, p_fence_epoch);
         INSERT INTO order_orders (intent_id, account, strategy_id, symbol, side, state, version, fingerprint,
           intent_hash, broker_order_id, submitted_at, created_at, updated_at, doc)
         VALUES (p_intent_id, p_account, p_strategy_id, p_symbol, p_side, p_state, p_version, p_fingerprint,
@@ -199,14 +207,7 @@ const writeFunctions: Migration = {
         parked boolean := false;
         k integer;
       BEGIN
-        IF p_fence_key IS NOT NULL THEN
-          -- FOR SHARE: a takeover (which updates the lease row) waits for this write, and a write
-          -- that starts after it sees the new epoch and is refused.
-          PERFORM 1 FROM vellab_leases WHERE lease_key = p_fence_key AND epoch = p_fence_epoch FOR SHARE;
-          IF NOT FOUND THEN
-            RAISE EXCEPTION 'fenced: lease % is past epoch %', p_fence_key, p_fence_epoch USING ERRCODE = 'VL001';
-          END IF;
-        END IF;
+        PERFORM order_fsm_check_fence(p_fence_key, p_fence_epoch);
         -- Links arrive sorted by (date, number), so two writers lock in the same order.
         FOR k IN 1 .. coalesce(cardinality(l_number), 0) LOOP
           PERFORM pg_advisory_xact_lock(hashtextextended('order_fsm_number|' || p_account || '|' || l_date[k] || '|' || l_number[k], 0));
@@ -267,6 +268,7 @@ const writeFunctions: Migration = {
     await sql`ALTER TABLE order_broker_ids ADD CONSTRAINT order_broker_ids_intent_id_fkey
       FOREIGN KEY (intent_id) REFERENCES order_orders (intent_id)`.execute(db)
     await sql`DROP FUNCTION IF EXISTS order_fsm_park(text, text, text, text[], jsonb, bigint)`.execute(db)
+    await sql`DROP FUNCTION IF EXISTS order_fsm_check_fence(text, bigint)`.execute(db)
     await sql`DROP FUNCTION IF EXISTS order_fsm_write(text, integer, text, integer, jsonb, text, bigint, bigint, text, text, text, text, text, jsonb, bigint, bigint, text, text[], text[], text[], text[], text[], text[], integer[], integer[], bigint[], boolean[], bigint[], text, text, bigint)`.execute(
       db,
     )

@@ -45,6 +45,7 @@ describe('migrations', () => {
       SELECT p.proname FROM pg_proc p JOIN pg_namespace n ON n.oid = p.pronamespace
       WHERE n.nspname = 'public' ORDER BY p.proname`.execute(fx.db)
     expect(functions.map((f) => f.proname)).toEqual([
+      'order_fsm_check_fence',
       'order_fsm_create',
       'order_fsm_park',
       'order_fsm_refuse_rewrite',
