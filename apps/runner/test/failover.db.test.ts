@@ -145,4 +145,19 @@ describe('appkey lease: leader and standby', () => {
     for (const check of report.checks) expect(check, check.detail).toMatchObject({ ok: true })
     await expectNothingSentTwice()
   }, 200_000)
+
+  it('two runners started at the same moment: exactly one leads, the other waits and sends nothing', async () => {
+    const a = runnerProcess(['start', '--json'], { ...env, VELLAB_RUN_SECONDS: '3' })
+    const b = runnerProcess(['start', '--json'], { ...env, VELLAB_RUN_SECONDS: '3' })
+    await until('one leading', () => /acquired: epoch 1/.test(text(a) + text(b)), 60_000, [a, b])
+    const [leader, standby] = /acquired: epoch 1/.test(text(a)) ? [a, b] : [b, a]
+    await until('the other waiting', () => text(standby).includes('standby: lease'), 30_000, [a, b])
+    expect(await leader.exit, text(leader).slice(-2000)).toBe(0)
+    // The leader's clean stop releases the lease: the standby then leads (epoch 2) for its own run.
+    expect(await standby.exit, text(standby).slice(-2000)).toBe(0)
+    expect(text(standby)).toMatch(/acquired: epoch 2/)
+    const before = text(standby).split(/acquired: epoch 2/)[0] ?? ''
+    expect(before).not.toMatch(/^.{13}order {3}/m)
+    await expectNothingSentTwice()
+  }, 150_000)
 })
