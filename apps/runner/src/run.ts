@@ -134,7 +134,9 @@ export async function run(config: RunnerConfig, options: RunOptions): Promise<Ru
         if (Date.now() - lastWaitLog < 5_000) return
         lastWaitLog = Date.now()
         log(
-          `standby: lease ${leaseKey} held by ${w.holder ?? '?'} (epoch ${w.epoch}, heartbeat ${w.heartbeatAgeMs === null ? '?' : Math.round(w.heartbeatAgeMs)} ms ago); waiting`,
+          w.error
+            ? `standby: the database is unreachable (${w.error}); still waiting for lease ${leaseKey}`
+            : `standby: lease ${leaseKey} held by ${w.holder ?? '?'} (epoch ${w.epoch}, heartbeat ${w.heartbeatAgeMs === null ? '?' : Math.round(w.heartbeatAgeMs)} ms ago); waiting`,
         )
       },
       onLost: (reason) => {

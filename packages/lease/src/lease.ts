@@ -31,8 +31,13 @@ export interface LeaseOptions {
   onLost?: (reason: string) => void
   /** Stop waiting (a standby being shut down). */
   signal?: AbortSignal
-  /** Progress of a standby, for logs. */
-  onWait?: (state: { holder: string | null; epoch: number; heartbeatAgeMs: number | null }) => void
+  /** Progress of a standby, for logs (`error` when the database could not be reached this time). */
+  onWait?: (state: {
+    holder: string | null
+    epoch: number
+    heartbeatAgeMs: number | null
+    error?: string
+  }) => void
 }
 
 /** A lease as stored. */
@@ -117,70 +122,90 @@ export class AppKeyLease {
     const ttlMs = options.ttlMs ?? 5_000
     const heartbeatMs = options.heartbeatMs ?? Math.max(50, Math.floor(ttlMs / 5))
     const pollMs = options.pollMs ?? 200
-    const client = new pg.Client({ connectionString: options.connectionString })
-    client.on('error', () => {})
-    await client.connect()
-    try {
-      for (;;) {
-        if (options.signal?.aborted) throw options.signal.reason ?? new Error('lease wait aborted')
-        const got = await client.query<{ got: boolean }>(`SELECT pg_try_advisory_lock(${lockSql}) AS got`, [
-          options.key,
-        ])
-        if (got.rows[0]?.got) {
-          const { rows } = await client.query<{ epoch: string }>(
-            `WITH l AS (
-               INSERT INTO vellab_leases (lease_key, epoch, holder, backend_pid, acquired_at)
-               VALUES ($1, 1, $2, pg_backend_pid(), clock_timestamp())
-               ON CONFLICT (lease_key) DO UPDATE SET epoch = vellab_leases.epoch + 1, holder = EXCLUDED.holder,
-                 backend_pid = EXCLUDED.backend_pid, acquired_at = EXCLUDED.acquired_at
-               RETURNING lease_key, epoch
-             ), h AS (
-               INSERT INTO vellab_lease_heartbeats (lease_key, epoch, heartbeat_at)
-               SELECT lease_key, epoch, clock_timestamp() FROM l
-               ON CONFLICT (lease_key) DO UPDATE SET epoch = EXCLUDED.epoch, heartbeat_at = EXCLUDED.heartbeat_at
-             )
-             SELECT epoch FROM l`,
-            [options.key, options.holder],
-          )
-          return new AppKeyLease(
-            client,
-            options.key,
-            options.holder,
-            Number(rows[0]!.epoch),
-            ttlMs,
-            heartbeatMs,
-            options.onLost,
-          )
-        }
-        // Someone holds the lock. Silent for longer than the TTL: end its lock session.
-        const { rows } = await client.query<{
-          holder: string
-          epoch: string
-          pid: number | null
-          age: number | null
-        }>(
-          `SELECT l.holder, l.epoch, l.backend_pid AS pid,
-             (extract(epoch FROM clock_timestamp() - h.heartbeat_at) * 1000)::float8 AS age
-           FROM vellab_leases l LEFT JOIN vellab_lease_heartbeats h USING (lease_key)
-           WHERE l.lease_key = $1`,
-          [options.key],
-        )
-        const row = rows[0]
-        options.onWait?.({
-          holder: row?.holder ?? null,
-          epoch: Number(row?.epoch ?? 0),
-          heartbeatAgeMs: row?.age ?? null,
-        })
-        if (row?.pid != null && row.age !== null && row.age > ttlMs) {
-          await client.query('SELECT pg_terminate_backend($1)', [row.pid])
-          continue
-        }
-        await new Promise((r) => setTimeout(r, pollMs))
-      }
-    } catch (err) {
-      await client.end().catch(() => {})
-      throw err
+    const connect = async () => {
+      const client = new pg.Client({ connectionString: options.connectionString })
+      client.on('error', () => {})
+      await client.connect()
+      return client
     }
+    const pause = (ms: number) => new Promise((r) => setTimeout(r, ms))
+    // A standby outlives the database going away (a restart, a failover): it reconnects and goes
+    // on waiting. Only the first connection's failure is the caller's to see.
+    let client = await connect()
+    let retry = pollMs
+    for (;;) {
+      if (options.signal?.aborted) {
+        await client.end().catch(() => {})
+        throw options.signal.reason ?? new Error('lease wait aborted')
+      }
+      try {
+        const won = await AppKeyLease.#attempt(client, options, ttlMs)
+        if (won !== undefined) {
+          return new AppKeyLease(client, options.key, options.holder, won, ttlMs, heartbeatMs, options.onLost)
+        }
+        retry = pollMs
+        await pause(pollMs)
+      } catch (err) {
+        await client.end().catch(() => {})
+        options.onWait?.({ holder: null, epoch: 0, heartbeatAgeMs: null, error: (err as Error).message })
+        await pause(retry)
+        retry = Math.min(retry * 2, 2_000)
+        client = await connect().catch(() => client)
+      }
+    }
+  }
+
+  /** One try: the lease's epoch if this client just took it, else undefined (still someone's). */
+  static async #attempt(
+    client: pg.Client,
+    options: LeaseOptions,
+    ttlMs: number,
+  ): Promise<number | undefined> {
+    const got = await client.query<{ got: boolean }>(`SELECT pg_try_advisory_lock(${lockSql}) AS got`, [
+      options.key,
+    ])
+    if (got.rows[0]?.got) {
+      const { rows } = await client.query<{ epoch: string }>(
+        `WITH l AS (
+           INSERT INTO vellab_leases (lease_key, epoch, holder, backend_pid, acquired_at)
+           VALUES ($1, 1, $2, pg_backend_pid(), clock_timestamp())
+           ON CONFLICT (lease_key) DO UPDATE SET epoch = vellab_leases.epoch + 1, holder = EXCLUDED.holder,
+             backend_pid = EXCLUDED.backend_pid, acquired_at = EXCLUDED.acquired_at
+           RETURNING lease_key, epoch
+         ), h AS (
+           INSERT INTO vellab_lease_heartbeats (lease_key, epoch, heartbeat_at)
+           SELECT lease_key, epoch, clock_timestamp() FROM l
+           ON CONFLICT (lease_key) DO UPDATE SET epoch = EXCLUDED.epoch, heartbeat_at = EXCLUDED.heartbeat_at
+         )
+         SELECT epoch FROM l`,
+        [options.key, options.holder],
+      )
+      return Number(rows[0]!.epoch)
+    }
+    // Someone holds the lock. Silent for longer than the TTL: end its lock session.
+    const { rows } = await client.query<{
+      holder: string
+      epoch: string
+      pid: number | null
+      age: number | null
+    }>(
+      `SELECT l.holder, l.epoch, l.backend_pid AS pid,
+         (extract(epoch FROM clock_timestamp() - h.heartbeat_at) * 1000)::float8 AS age
+       FROM vellab_leases l LEFT JOIN vellab_lease_heartbeats h USING (lease_key)
+       WHERE l.lease_key = $1`,
+      [options.key],
+    )
+    const row = rows[0]
+    options.onWait?.({
+      holder: row?.holder ?? null,
+      epoch: Number(row?.epoch ?? 0),
+      heartbeatAgeMs: row?.age ?? null,
+    })
+    if (row?.pid != null && row.age !== null && row.age > ttlMs) {
+      // Its session ends and the lock frees shortly after: the next try (a poll later) takes it.
+      await client.query('SELECT pg_terminate_backend($1)', [row.pid])
+    }
+    return undefined
   }
 
   /** Whether the lease is still held as far as this process knows. */

@@ -125,6 +125,29 @@ describe('AppKeyLease', () => {
     await frozen.end().catch(() => {})
   })
 
+  it('a standby outlives the database going away and takes the lease when it is back', async () => {
+    const key = freshKey()
+    const reasons: string[] = []
+    const a = keep(await AppKeyLease.acquire(opts('a', key, { onLost: (r) => reasons.push(r) })))
+    const errors: string[] = []
+    const b = AppKeyLease.acquire(
+      opts('b', key, { onWait: (w) => void (w.error ? errors.push(w.error) : undefined) }),
+    ).then(keep)
+    const admin = new pg.Client({ connectionString: process.env.VELLAB_TEST_DATABASE_URL })
+    await admin.connect()
+    try {
+      await admin.query(`ALTER DATABASE ${tdb.name} WITH ALLOW_CONNECTIONS false`)
+      await tdb.terminateConnections()
+      await waitUntil('the holder losing it', () => !a.held)
+      await waitUntil('the standby failing to reach the database', () => errors.length >= 2)
+    } finally {
+      await admin.query(`ALTER DATABASE ${tdb.name} WITH ALLOW_CONNECTIONS true`)
+      await admin.end()
+    }
+    expect((await b).epoch).toBe(a.epoch + 1)
+    expect(reasons).toHaveLength(1)
+  })
+
   it('keeps the appkey out of the key, and stops a standby on abort', async () => {
     const appkey = 'PSAOdLmUyTlJRd6AwNz4iPduxJO8GvvjTr3L'
     const key = leaseKeyOf(appkey)
