@@ -389,22 +389,38 @@ export async function run(config: RunnerConfig, options: RunOptions): Promise<Ru
     log('execution notices live: trading')
 
     const deadline = config.runSeconds > 0 ? Date.now() + config.runSeconds * 1_000 : Number.POSITIVE_INFINITY
+    // Why trading must stop when the lease is gone: the database went away (the lock connection
+    // with it), or another runner took over. Either way nothing more is sent; the reason decides
+    // the message and the exit code.
+    const leaseStop = async (reason: string, cause?: unknown): Promise<Error> => {
+      // A partition can make a connection attempt hang: three seconds without an answer is "gone".
+      const reachable = await Promise.race([
+        sql`SELECT 1`
+          .execute(database.db)
+          .then(() => true)
+          .catch(() => false),
+        new Promise<boolean>((r) => setTimeout(() => r(false), 3_000).unref()),
+      ])
+      if (!reachable) {
+        log(`database unreachable: trading stopped (${reason})`)
+        return new DatabaseUnavailableError(cause ?? new Error(reason))
+      }
+      log(`lease lost: trading stopped (${reason})`)
+      return new LeaseLostStopError(reason, cause)
+    }
     while (!options.signal?.aborted && Date.now() < deadline) {
-      if (leaseLost) throw new LeaseLostStopError(leaseLost)
+      if (leaseLost) throw await leaseStop(leaseLost)
       try {
         await session.decide()
       } catch (err) {
-        if (isLeaseLost(err)) {
-          log(`lease lost: trading stopped (${(err as Error).message})`)
-          throw new LeaseLostStopError(leaseLost ?? (err as Error).message, err)
-        }
+        if (isLeaseLost(err)) throw await leaseStop(leaseLost ?? (err as Error).message, err)
         if (!isDatabaseGone(err)) throw err
         log(`database unreachable: trading stopped (${(err as Error).message})`)
         throw new DatabaseUnavailableError(err)
       }
       await new Promise((r) => setTimeout(r, config.decisionIntervalMs))
     }
-    if (leaseLost) throw new LeaseLostStopError(leaseLost)
+    if (leaseLost) throw await leaseStop(leaseLost)
     await session.drain()
     await new Promise((r) => setTimeout(r, 1_000)) // let the cancel notices arrive
     await session.stop()
