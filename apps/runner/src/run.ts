@@ -140,6 +140,8 @@ export async function run(config: RunnerConfig, options: RunOptions): Promise<Ru
         )
       },
       onLost: (reason) => {
+        // Our own release at shutdown is not a loss.
+        if (reason === 'released') return void log(`lease ${leaseKey} released`)
         leaseLost = reason
         log(`lease lost: ${reason}`)
       },
