@@ -1,5 +1,6 @@
 import type { OrderFsmTables } from '@vellab/order-fsm'
 import { createTestDatabase, type TestDatabase } from '@vellab/testkit/postgres'
+import pg from 'pg'
 import { afterEach, beforeEach, describe, expect, it } from 'vitest'
 import type { RunReport } from '../src/report'
 import { type PaperRehearsal, runnerProcess, startPaperRehearsal } from './sim-process'
@@ -160,4 +161,57 @@ describe('appkey lease: leader and standby', () => {
     expect(before).not.toMatch(/^.{13}order {3}/m)
     await expectNothingSentTwice()
   }, 150_000)
+
+  it('the database goes away under both and comes back: they settle on one leader again', async () => {
+    const leader = runnerProcess(['start'], { ...env, VELLAB_RUN_SECONDS: '0' })
+    await until('the leader trading', () => text(leader).includes('order   '), 60_000, [leader])
+    const standby = runnerProcess(['start', '--json'], { ...env, VELLAB_RUN_SECONDS: '4' })
+    await until('the standby waiting', () => text(standby).includes('standby: lease'), 60_000, [
+      leader,
+      standby,
+    ])
+
+    // The database closes to connections and every session dies (what a restart does to clients).
+    const admin = new pg.Client({ connectionString: process.env.VELLAB_TEST_DATABASE_URL })
+    await admin.connect()
+    let restarted: Runner | undefined
+    try {
+      await admin.query(`ALTER DATABASE ${db.name} WITH ALLOW_CONNECTIONS false`)
+      await db.terminateConnections()
+      // The leader fails closed as a database outage; the standby waits it out.
+      expect(await leader.exit).toBe(3)
+      await until(
+        'the standby noticing',
+        () => text(standby).includes('the database is unreachable'),
+        30_000,
+        [standby],
+      )
+      await admin.query(`ALTER DATABASE ${db.name} WITH ALLOW_CONNECTIONS true`)
+      await until(
+        'the standby trading',
+        () => text(standby).includes('execution notices live: trading'),
+        60_000,
+        [standby],
+      )
+      expect(text(standby)).toMatch(/acquired: epoch 2/)
+      // The old leader, restarted by its supervisor, finds a leader and waits.
+      restarted = runnerProcess(['start'], { ...env, VELLAB_RUN_SECONDS: '0' })
+      await until('the restarted one waiting', () => text(restarted!).includes('standby: lease'), 60_000, [
+        restarted,
+      ])
+      expect(await standby.exit, text(standby).slice(-2000)).toBe(0)
+      const report = JSON.parse(standby.out.join('')) as RunReport
+      for (const check of report.checks) expect(check, check.detail).toMatchObject({ ok: true })
+      // The new leader released at its end: the restarted one takes over (epoch 3).
+      await until('the restarted one leading', () => /acquired: epoch 3/.test(text(restarted!)), 30_000, [
+        restarted,
+      ])
+    } finally {
+      await admin.query(`ALTER DATABASE ${db.name} WITH ALLOW_CONNECTIONS true`).catch(() => {})
+      await admin.end()
+      restarted?.child.kill('SIGTERM')
+      await restarted?.exit
+    }
+    await expectNothingSentTwice()
+  }, 200_000)
 })
