@@ -125,7 +125,13 @@ export class AppKeyLease {
     const connect = async () => {
       const client = new pg.Client({ connectionString: options.connectionString })
       client.on('error', () => {})
-      await client.connect()
+      try {
+        await client.connect()
+      } catch (err) {
+        // Not awaited: ending a client whose connection already failed may never settle.
+        void client.end().catch(() => {})
+        throw err
+      }
       return client
     }
     const pause = (ms: number) => new Promise((r) => setTimeout(r, ms))
@@ -135,7 +141,7 @@ export class AppKeyLease {
     let retry = pollMs
     for (;;) {
       if (options.signal?.aborted) {
-        await client.end().catch(() => {})
+        void client.end().catch(() => {})
         throw options.signal.reason ?? new Error('lease wait aborted')
       }
       try {
@@ -146,11 +152,22 @@ export class AppKeyLease {
         retry = pollMs
         await pause(pollMs)
       } catch (err) {
-        await client.end().catch(() => {})
-        options.onWait?.({ holder: null, epoch: 0, heartbeatAgeMs: null, error: (err as Error).message })
-        await pause(retry)
-        retry = Math.min(retry * 2, 2_000)
-        client = await connect().catch(() => client)
+        // Not awaited: ending a client the server already dropped may never settle.
+        void client.end().catch(() => {})
+        // Reconnect with a fresh client each time (an ended one is never reused), backing off.
+        let failure = err as Error
+        for (;;) {
+          options.onWait?.({ holder: null, epoch: 0, heartbeatAgeMs: null, error: failure.message })
+          await pause(retry)
+          retry = Math.min(retry * 2, 2_000)
+          if (options.signal?.aborted) throw options.signal.reason ?? new Error('lease wait aborted')
+          try {
+            client = await connect()
+            break
+          } catch (e) {
+            failure = e as Error
+          }
+        }
       }
     }
   }
@@ -238,9 +255,11 @@ export class AppKeyLease {
 
   /** Give the lease up (a clean shutdown): the lock frees at once for a standby. */
   async release(): Promise<void> {
-    this.#lose('released')
+    if (this.#lost) return
+    // Unlock first so a standby takes over at once; then closing the connection (in #lose)
+    // would free it anyway.
     await this.#client.query(`SELECT pg_advisory_unlock(${lockSql})`, [this.key]).catch(() => {})
-    await this.#client.end().catch(() => {})
+    this.#lose('released')
   }
 
   async #beat(): Promise<void> {

@@ -130,16 +130,20 @@ describe('AppKeyLease', () => {
     const reasons: string[] = []
     const a = keep(await AppKeyLease.acquire(opts('a', key, { onLost: (r) => reasons.push(r) })))
     const errors: string[] = []
+    let polls = 0
     const b = AppKeyLease.acquire(
-      opts('b', key, { onWait: (w) => void (w.error ? errors.push(w.error) : undefined) }),
+      opts('b', key, { onWait: (w) => void (w.error ? errors.push(w.error) : polls++) }),
     ).then(keep)
+    // The standby is connected and polling before the database goes (its first connection's
+    // failure would be the caller's to see, by design).
+    await waitUntil('the standby polling', () => polls > 0, 20_000)
     const admin = new pg.Client({ connectionString: process.env.VELLAB_TEST_DATABASE_URL })
     await admin.connect()
     try {
       await admin.query(`ALTER DATABASE ${tdb.name} WITH ALLOW_CONNECTIONS false`)
       await tdb.terminateConnections()
-      await waitUntil('the holder losing it', () => !a.held)
-      await waitUntil('the standby failing to reach the database', () => errors.length >= 2)
+      await waitUntil('the holder losing it', () => !a.held, 20_000)
+      await waitUntil('the standby failing to reach the database', () => errors.length >= 2, 20_000)
     } finally {
       await admin.query(`ALTER DATABASE ${tdb.name} WITH ALLOW_CONNECTIONS true`)
       await admin.end()
