@@ -65,8 +65,6 @@ export function isDatabaseGone(err: unknown): boolean {
 }
 
 export interface RunOptions {
-  /** Called once this process holds the appkey's lease (tests watch takeovers with it). */
-  onLease?: (lease: AppKeyLease) => void
   log: (line: string) => void
   /** Guards the kill-switch endpoints (see `loadOperatorToken`). */
   operatorToken?: string
@@ -148,7 +146,6 @@ export async function run(config: RunnerConfig, options: RunOptions): Promise<Ru
     })
     cleanups.push(() => lease.release())
     log(`lease ${leaseKey} acquired: epoch ${lease.epoch}`)
-    options.onLease?.(lease)
     // What the broker's ledger already holds (a rehearsal's simulator outlives runner processes):
     // the checks count only what this session sent.
     const ledgerAtStart = await broker.ledger()

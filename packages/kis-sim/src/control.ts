@@ -6,7 +6,7 @@ import type { AccountConfig, PositionSeed, SimAccount, SimEnv, SimOrder, SimOrde
 import { type ActiveFault, type FaultRule, faultRuleSchema } from './faults'
 import { parseKstInstant } from './kst'
 import type { LedgerSnapshot } from './ledger'
-import { ensureBook, rebuildBook, type SymbolConfig, type SymbolFlags } from './market'
+import { ensureBook, markBookStale, type SymbolConfig, type SymbolFlags } from './market'
 import type { RestRequest } from './rest'
 import { dailyLimits, stepTicks } from './ticks'
 import type { WsHub, WsSessionInfo } from './ws'
@@ -354,7 +354,7 @@ export function createControl(core: SimCore, ws: WsHub, flush: () => void): SimC
         else s.flags.vi = patch.vi
       }
       s.price = Math.min(s.upper, Math.max(s.lower, s.price))
-      rebuildBook(s)
+      markBookStale(s)
       flush()
       return quote(symbol)
     },

@@ -5,8 +5,8 @@ import {
   clampToLimits,
   createSymbolState,
   ensureBook,
+  markBookStale,
   randomStep,
-  rebuildBook,
   recordTrade,
   rollSymbolDay,
   type SymbolConfig,
@@ -1176,7 +1176,7 @@ export class Exchange {
     const p = clampToLimits(sym, price)
     const prev = sym.price
     const trade = recordTrade(sym, p, qty ?? sym.meanVolume, p >= prev ? '1' : '5', now)
-    rebuildBook(sym)
+    markBookStale(sym)
     this.emitTrade(trade, sym)
     const phases = this.calendar.phasesAt(now)
     const book: OrderBookKind | undefined = phases.includes('continuous')

@@ -169,7 +169,7 @@ export function clampToLimits(s: SymbolState, price: number): number {
  * last price when next read. Most symbols of a big universe are never read between prints, and
  * building their books on every print was half the simulator's time.
  */
-export function rebuildBook(s: SymbolState): void {
+export function markBookStale(s: SymbolState): void {
   s.bookStamp++
 }
 
@@ -244,7 +244,7 @@ export function randomStep(s: SymbolState, at: number): Trade {
   const qty = randomInt(s.rng, 1, s.meanVolume * 2)
   const aggressor: '1' | '5' = dir > 0 ? '1' : dir < 0 ? '5' : s.rng.next() < 0.5 ? '1' : '5'
   const t = recordTrade(s, next, qty, aggressor, at)
-  rebuildBook(s)
+  markBookStale(s)
   return t
 }
 
@@ -275,5 +275,5 @@ export function rollSymbolDay(s: SymbolState, traded: boolean): void {
     s.buyVolume = 0
     s.sellVolume = 0
   }
-  rebuildBook(s)
+  markBookStale(s)
 }

@@ -116,7 +116,8 @@ export class AppKeyLease {
 
   /**
    * Wait (as a standby) until this process holds the lease, then return it. Rejects when `signal`
-   * aborts or the database cannot be reached.
+   * aborts, or when the first connection fails; later losses of the database are waited out
+   * (reported through `onWait` with `error`).
    */
   static async acquire(options: LeaseOptions): Promise<AppKeyLease> {
     const ttlMs = options.ttlMs ?? 5_000
@@ -135,40 +136,44 @@ export class AppKeyLease {
       return client
     }
     const pause = (ms: number) => new Promise((r) => setTimeout(r, ms))
+    const aborted = () => options.signal?.reason ?? new Error('lease wait aborted')
+    let retry = pollMs
+    // Reconnect with a fresh client each time (an ended one is never reused), backing off.
+    const reconnect = async (failure: Error): Promise<pg.Client> => {
+      for (;;) {
+        options.onWait?.({ holder: null, epoch: 0, heartbeatAgeMs: null, error: failure.message })
+        await pause(retry)
+        retry = Math.min(retry * 2, 2_000)
+        if (options.signal?.aborted) throw aborted()
+        try {
+          return await connect()
+        } catch (e) {
+          failure = e as Error
+        }
+      }
+    }
     // A standby outlives the database going away (a restart, a failover): it reconnects and goes
     // on waiting. Only the first connection's failure is the caller's to see.
     let client = await connect()
-    let retry = pollMs
     for (;;) {
       if (options.signal?.aborted) {
         void client.end().catch(() => {})
-        throw options.signal.reason ?? new Error('lease wait aborted')
+        throw aborted()
       }
+      let won: number | undefined
       try {
-        const won = await AppKeyLease.#attempt(client, options, ttlMs)
-        if (won !== undefined) {
-          return new AppKeyLease(client, options.key, options.holder, won, ttlMs, heartbeatMs, options.onLost)
-        }
-        retry = pollMs
-        await pause(pollMs)
+        won = await AppKeyLease.#attempt(client, options, ttlMs)
       } catch (err) {
         // Not awaited: ending a client the server already dropped may never settle.
         void client.end().catch(() => {})
-        // Reconnect with a fresh client each time (an ended one is never reused), backing off.
-        let failure = err as Error
-        for (;;) {
-          options.onWait?.({ holder: null, epoch: 0, heartbeatAgeMs: null, error: failure.message })
-          await pause(retry)
-          retry = Math.min(retry * 2, 2_000)
-          if (options.signal?.aborted) throw options.signal.reason ?? new Error('lease wait aborted')
-          try {
-            client = await connect()
-            break
-          } catch (e) {
-            failure = e as Error
-          }
-        }
+        client = await reconnect(err as Error)
+        continue
       }
+      if (won !== undefined) {
+        return new AppKeyLease(client, options.key, options.holder, won, ttlMs, heartbeatMs, options.onLost)
+      }
+      retry = pollMs
+      await pause(pollMs)
     }
   }
 

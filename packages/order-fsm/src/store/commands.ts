@@ -131,7 +131,10 @@ export class StoreCommands {
       const { rows } = await statement.execute(this.core.db)
       return rows[0]?.created === true
     } catch (error) {
-      throw this.core.fencedError(submit ? 'createIntentAndSubmit' : 'createIntent', error)
+      throw this.core.fencedError(submit ? 'createIntentAndSubmit' : 'createIntent', error, [
+        fenceKey,
+        fenceEpoch,
+      ])
     }
   }
 

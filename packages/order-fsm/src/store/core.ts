@@ -81,11 +81,11 @@ export class StoreCore {
     return f ? [f.key, f.epoch] : [null, null]
   }
 
-  /** A refused fenced write as the typed error; anything else unchanged. */
-  fencedError(operation: string, error: unknown): unknown {
+  /** A refused fenced write (under `fence`, the `[key, epoch]` it carried) as the typed error. */
+  fencedError(operation: string, error: unknown, [key, epoch]: [string | null, number | null]): unknown {
     const code = (error as { code?: unknown } | null)?.code
-    if (code !== FENCED_SQLSTATE) return error
-    return new FencedError(operation, this.fence?.() ?? { key: '?', epoch: 0 }, error)
+    if (code !== FENCED_SQLSTATE || key === null || epoch === null) return error
+    return new FencedError(operation, { key, epoch }, error)
   }
 
   remember(order: Order): void {
@@ -341,7 +341,7 @@ export class StoreCore {
           error,
         )
       }
-      throw this.fencedError(event.type, error)
+      throw this.fencedError(event.type, error, [fenceKey, fenceEpoch])
     }
   }
 
