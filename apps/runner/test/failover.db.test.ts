@@ -163,9 +163,12 @@ describe('appkey lease: leader and standby', () => {
   }, 150_000)
 
   it('the database goes away under both and comes back: they settle on one leader again', async () => {
-    const leader = runnerProcess(['start'], { ...env, VELLAB_RUN_SECONDS: '0' })
+    // The holder's lock session dies with the database, so a takeover needs no TTL here; a longer
+    // one keeps a loaded machine's event-loop stall from stepping the leader down early.
+    const slow = { ...env, VELLAB_LEASE_TTL_MS: '6000' }
+    const leader = runnerProcess(['start'], { ...slow, VELLAB_RUN_SECONDS: '0' })
     await until('the leader trading', () => text(leader).includes('order   '), 60_000, [leader])
-    const standby = runnerProcess(['start', '--json'], { ...env, VELLAB_RUN_SECONDS: '4' })
+    const standby = runnerProcess(['start', '--json'], { ...slow, VELLAB_RUN_SECONDS: '4' })
     await until('the standby waiting', () => text(standby).includes('standby: lease'), 60_000, [
       leader,
       standby,
@@ -179,7 +182,7 @@ describe('appkey lease: leader and standby', () => {
       await admin.query(`ALTER DATABASE ${db.name} WITH ALLOW_CONNECTIONS false`)
       await db.terminateConnections()
       // The leader fails closed as a database outage; the standby waits it out.
-      expect(await leader.exit).toBe(3)
+      expect(await leader.exit, text(leader).slice(-3000)).toBe(3)
       await until(
         'the standby noticing',
         () => text(standby).includes('the database is unreachable'),
@@ -195,7 +198,7 @@ describe('appkey lease: leader and standby', () => {
       )
       expect(text(standby)).toMatch(/acquired: epoch 2/)
       // The old leader, restarted by its supervisor, finds a leader and waits.
-      restarted = runnerProcess(['start'], { ...env, VELLAB_RUN_SECONDS: '0' })
+      restarted = runnerProcess(['start'], { ...slow, VELLAB_RUN_SECONDS: '0' })
       await until('the restarted one waiting', () => text(restarted!).includes('standby: lease'), 60_000, [
         restarted,
       ])
