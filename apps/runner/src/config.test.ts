@@ -17,7 +17,7 @@ describe('loadRunnerConfig', () => {
       approvedStrategies: [],
       reconcileReportingDelayMs: 15_000,
       leaseTtlMs: 5_000,
-      noticesTimeoutMs: 15_000,
+      noticesTimeoutMs: 60_000,
     })
     expect(
       loadRunnerConfig({

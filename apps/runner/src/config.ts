@@ -76,11 +76,14 @@ export const RunnerConfigSchema = z.object({
   leaseTtlMs: z.coerce.number().int().min(500).default(5_000),
   /**
    * How long the execution-notice subscription may take to come up before the session refuses to
-   * trade blind. After a takeover from a frozen leader, KIS keeps the old WebSocket session (and
-   * answers OPSP8996) until it reaps it for not answering PINGPONG, reported at about 100 s:
-   * raise this for a standby. @default 15000
+   * trade blind. It must outlast the adapter's wait after an OPSP8996 (`slotHoldMs`, 20 s, plus
+   * jitter): a standby taking over from a killed leader meets the dead session's slot at once, and
+   * a shorter timeout made it give the lease up mid-wait, round after round (found by the chaos
+   * soak). After a takeover from a frozen leader, KIS keeps the old WebSocket session until it
+   * reaps it for not answering PINGPONG, reported at about 100 s: raise this further for a standby
+   * there. @default 60000
    */
-  noticesTimeoutMs: z.coerce.number().int().positive().default(15_000),
+  noticesTimeoutMs: z.coerce.number().int().positive().default(60_000),
   /** Port of the operator HTTP server (health, metrics, dashboard, kill switches) on 127.0.0.1; 0 picks a free one. @default 0 */
   httpPort: z.coerce.number().int().min(0).max(65_535).default(0),
 })

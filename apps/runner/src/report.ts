@@ -138,17 +138,19 @@ export async function summarize(input: {
   // Local projection vs the broker's books: what reconciliation would act on.
   // Without a listing (the gateway's capabilities) and without `brokerOrders` the check cannot run.
   const booksReadable = input.brokerOrders !== undefined || capabilitiesOf(input.gateway).listOrders
-  const brokerOrders = new Map(
-    booksReadable
-      ? (await (input.brokerOrders?.() ?? input.gateway.getOrders(input.account))).map((o) => [
-          o.brokerOrderId,
-          o,
-        ])
-      : [],
-  )
+  // The broker may refuse to answer at the end of the day (a throttled token, an outage): the
+  // summary still comes, with this check failed and the reason, rather than no summary at all.
+  let booksError: string | undefined
+  const listed = booksReadable
+    ? await (input.brokerOrders?.() ?? input.gateway.getOrders(input.account)).catch((err: unknown) => {
+        booksError = (err as Error)?.message ?? String(err)
+        return []
+      })
+    : []
+  const brokerOrders = new Map(listed.map((o) => [o.brokerOrderId, o]))
   const drift: RunReport['drift'] = []
   for (const s of states) {
-    if (!booksReadable) break
+    if (!booksReadable || booksError !== undefined) break
     for (const o of await input.store.listByState(s, {
       account: input.account,
       strategyId: input.strategyId,
@@ -205,12 +207,14 @@ export async function summarize(input: {
     },
     {
       name: 'local books match the broker',
-      ok: drift.length === 0,
+      ok: drift.length === 0 && booksError === undefined,
       detail: !booksReadable
         ? 'not checked: the environment cannot list orders (reconciliation tickets what it cannot prove)'
-        : drift.length
-          ? `${drift.length} orders drifted`
-          : `${brokerOrders.size} broker orders agree`,
+        : booksError !== undefined
+          ? `could not read the broker's books: ${booksError}`
+          : drift.length
+            ? `${drift.length} orders drifted`
+            : `${brokerOrders.size} broker orders agree`,
     },
     ...(input.reconciliation
       ? [

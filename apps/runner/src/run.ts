@@ -20,6 +20,7 @@ import { startOperatorHttp } from './http'
 import { RunnerMetrics } from './metrics'
 import { enterPhase, PhaseGate } from './phase'
 import { emptyTelemetry, type RunReport, recordAdapterEvent, summarize } from './report'
+import { untilAnswered } from './retry'
 import { TradingSession } from './session'
 
 const STRATEGY = 'demo-quoter'
@@ -51,6 +52,14 @@ export class LeaseLostStopError extends Error {
       `the appkey lease was lost (${reason}): trading stopped, nothing more was sent; another runner leads this appkey now`,
       cause === undefined ? {} : { cause },
     )
+  }
+}
+
+/** A stop signal arrived while this process stood by for the lease: it never led and sent nothing. */
+export class StoppedAsStandbyError extends Error {
+  override readonly name = 'StoppedAsStandbyError'
+  constructor() {
+    super('stopped while standing by for the appkey lease: this process never led and sent nothing')
   }
 }
 
@@ -103,11 +112,16 @@ export async function run(config: RunnerConfig, options: RunOptions): Promise<Ru
     log,
   })
   const cleanups: (() => Promise<void>)[] = [() => database.close()]
+  let classifyFailure: ((err: unknown) => Promise<unknown>) | undefined
   const cleanup = async () => {
     for (const c of cleanups.reverse()) await c().catch((e) => log(`cleanup: ${(e as Error).message}`))
   }
   try {
-    const applied = await migrate(database.db)
+    const applied = await migrate(database.db).catch((err: unknown) => {
+      // A database that is down at start is an outage (exit 3, the supervisor retries), not a bug.
+      const cause = (err as Error)?.cause ?? err
+      throw isDatabaseGone(cause) || isDatabaseGone(err) ? new DatabaseUnavailableError(cause) : err
+    })
     log(
       `database ready (${database.kind}); ${applied.length ? `applied ${applied.join(', ')}` : 'schema up to date'}`,
     )
@@ -122,7 +136,7 @@ export async function run(config: RunnerConfig, options: RunOptions): Promise<Ru
     const leaseKey = leaseKeyOf(broker.appkey)
     let lastWaitLog = 0
     let leaseLost: string | undefined
-    const lease = await AppKeyLease.acquire({
+    const acquiring = AppKeyLease.acquire({
       connectionString: database.url,
       key: leaseKey,
       holder: `${hostname()}:${process.pid}`,
@@ -144,8 +158,43 @@ export async function run(config: RunnerConfig, options: RunOptions): Promise<Ru
         log(`lease lost: ${reason}`)
       },
     })
+    const lease = await acquiring.catch((err: unknown) => {
+      if (options.signal?.aborted) throw new StoppedAsStandbyError()
+      throw err
+    })
     cleanups.push(() => lease.release())
     log(`lease ${leaseKey} acquired: epoch ${lease.epoch}`)
+    // Why trading must stop when the lease is gone: the database went away (the lock connection
+    // with it), or another runner took over. Either way nothing more is sent; the reason decides
+    // the message and the exit code.
+    const leaseStop = async (reason: string, cause?: unknown): Promise<Error> => {
+      // A partition can make a connection attempt hang: three seconds without an answer is "gone".
+      const reachable = await Promise.race([
+        sql`SELECT 1`
+          .execute(database.db)
+          .then(() => true)
+          .catch(() => false),
+        new Promise<boolean>((r) => setTimeout(() => r(false), 3_000).unref()),
+      ])
+      if (!reachable) {
+        log(`database unreachable: trading stopped (${reason})`)
+        return new DatabaseUnavailableError(cause ?? new Error(reason))
+      }
+      log(`lease lost: trading stopped (${reason})`)
+      return new LeaseLostStopError(reason, cause)
+    }
+    // From here on, a failure anywhere in setup (the notice stream, recovery, the barrier) that is
+    // really the lease or the database going away stops the same way as one in the trading loop.
+    classifyFailure = async (err: unknown) => {
+      if (err instanceof DatabaseUnavailableError || err instanceof LeaseLostStopError) return err
+      if (isLeaseLost(err) || leaseLost) return leaseStop(leaseLost ?? (err as Error).message, err)
+      const cause = (err as Error)?.cause
+      if (isDatabaseGone(err) || (cause !== undefined && isDatabaseGone(cause))) {
+        log(`database unreachable: trading stopped (${(err as Error).message})`)
+        return new DatabaseUnavailableError(err)
+      }
+      return err
+    }
     // What the broker's ledger already holds (a rehearsal's simulator outlives runner processes):
     // the checks count only what this session sent.
     const ledgerAtStart = await broker.ledger()
@@ -349,7 +398,13 @@ export async function run(config: RunnerConfig, options: RunOptions): Promise<Ru
         nxtEligible: false,
       })
     }
-    riskState.setPositions(account, await gateway.getPositions(account))
+    riskState.setPositions(
+      account,
+      await untilAnswered('positions at start', () => gateway.getPositions(account), {
+        log,
+        ...(options.signal ? { signal: options.signal } : {}),
+      }),
+    )
 
     session = new TradingSession({
       gateway,
@@ -388,25 +443,6 @@ export async function run(config: RunnerConfig, options: RunOptions): Promise<Ru
     log('execution notices live: trading')
 
     const deadline = config.runSeconds > 0 ? Date.now() + config.runSeconds * 1_000 : Number.POSITIVE_INFINITY
-    // Why trading must stop when the lease is gone: the database went away (the lock connection
-    // with it), or another runner took over. Either way nothing more is sent; the reason decides
-    // the message and the exit code.
-    const leaseStop = async (reason: string, cause?: unknown): Promise<Error> => {
-      // A partition can make a connection attempt hang: three seconds without an answer is "gone".
-      const reachable = await Promise.race([
-        sql`SELECT 1`
-          .execute(database.db)
-          .then(() => true)
-          .catch(() => false),
-        new Promise<boolean>((r) => setTimeout(() => r(false), 3_000).unref()),
-      ])
-      if (!reachable) {
-        log(`database unreachable: trading stopped (${reason})`)
-        return new DatabaseUnavailableError(cause ?? new Error(reason))
-      }
-      log(`lease lost: trading stopped (${reason})`)
-      return new LeaseLostStopError(reason, cause)
-    }
     while (!options.signal?.aborted && Date.now() < deadline) {
       if (leaseLost) throw await leaseStop(leaseLost)
       try {
@@ -448,6 +484,8 @@ export async function run(config: RunnerConfig, options: RunOptions): Promise<Ru
       },
     })
     return report
+  } catch (err) {
+    throw classifyFailure ? await classifyFailure(err) : err
   } finally {
     await cleanup()
   }

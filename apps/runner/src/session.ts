@@ -114,6 +114,8 @@ export class TradingSession {
   }
 
   /** One decision round over every symbol. */
+  #positionsError = { key: '', at: 0 }
+
   async decide(): Promise<void> {
     this.stats.decisions += 1
     // Sellable quantities are the broker's to say (settlement, reservations): refresh each round,
@@ -121,10 +123,19 @@ export class TradingSession {
     const sellable = new Map<string, number>()
     try {
       const positions = await this.#o.gateway.getPositions(this.#o.account)
+      this.#positionsError.key = ''
       this.#o.riskState.setPositions(this.#o.account, positions)
       for (const p of positions) sellable.set(p.symbol, p.sellableQuantity)
     } catch (err) {
-      this.#o.log(`positions: ${(err as Error).message}`)
+      // Once per cause and at most every 10 s: a throttled token fails every round for a minute.
+      const key = BrokerError.isInstance(err)
+        ? `${err.kind}:${err.brokerCode ?? err.operation ?? ''}`
+        : 'other'
+      const now = Date.now()
+      if (key !== this.#positionsError.key || now - this.#positionsError.at >= 10_000) {
+        this.#positionsError = { key, at: now }
+        this.#o.log(`positions: ${(err as Error).message}`)
+      }
       return // no inventory view this round: decide nothing rather than guess
     }
     for (const symbol of this.#o.symbols) {

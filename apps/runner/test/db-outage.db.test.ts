@@ -24,6 +24,20 @@ describe('runner when the database goes away', () => {
     await db?.drop()
   })
 
+  it('a database that refuses connections at start is an outage (exit 3), not a crash', async () => {
+    await admin.query(`ALTER DATABASE ${db.name} WITH ALLOW_CONNECTIONS false`)
+    try {
+      const config = { ...loadRunnerConfig({ VELLAB_MODE: 'sim' }), databaseUrl: db.url }
+      const outcome = await run(config, { log: () => {} }).then(
+        () => undefined,
+        (e: unknown) => e,
+      )
+      expect(outcome).toBeInstanceOf(DatabaseUnavailableError)
+    } finally {
+      await admin.query(`ALTER DATABASE ${db.name} WITH ALLOW_CONNECTIONS true`)
+    }
+  })
+
   it('stops trading at once, sends nothing unrecorded, and the next start explains every order', async () => {
     // Paper as documented (its orders can be listed), so reconciliation can prove what was in
     // flight when the database went (as reported, those orders would be ticketed instead).

@@ -75,6 +75,14 @@ describe('appkey lease: leader and standby', () => {
       standby,
     ])
     expect(text(standby)).not.toContain('order   ')
+    // A second standby stopped while it waits (a deploy, an operator's Ctrl-C) ends cleanly: exit 0,
+    // never led, sent nothing, and a supervisor does not count it as a crash.
+    const extra = runnerProcess(['start'], { ...env, VELLAB_RUN_SECONDS: '0' })
+    await until('the second standby waiting', () => text(extra).includes('standby: lease'), 60_000, [extra])
+    extra.child.kill('SIGTERM')
+    expect(await extra.exit, text(extra).slice(-2000)).toBe(0)
+    expect(text(extra)).toContain('never led and sent nothing')
+    expect(text(extra)).not.toMatch(/^.{13}order {3}/m)
 
     const killedAt = Date.now()
     leader.child.kill('SIGKILL')

@@ -45,4 +45,25 @@ describe('KRX calendar (krx-market-rules §1, §5)', () => {
     expect(csat.phasesAt(at('20261119', '09:30'))).not.toContain('continuous')
     expect(csat.phasesAt(at('20261119', '16:25'))).toEqual(['closing-auction'])
   })
+
+  it('knows Nextrade’s sessions and pauses (krx-market-rules §2.1)', () => {
+    const nxt = (d: string, t: string) => cal.nxtPhaseAt(at(d, t))
+    expect(nxt('20261124', '07:59')).toBeUndefined()
+    expect(nxt('20261124', '08:00')).toBe('pre-market')
+    expect(nxt('20261124', '08:50')).toBe('pause')
+    expect(cal.nxtPhaseAt(at('20261124', '09:00') + 29_999)).toBe('pause')
+    expect(cal.nxtPhaseAt(at('20261124', '09:00') + 30_000)).toBe('main')
+    expect(nxt('20261124', '15:20')).toBe('pause')
+    expect(nxt('20261124', '15:30')).toBe('after-call')
+    expect(nxt('20261124', '15:40')).toBe('after-market')
+    expect(nxt('20261124', '19:59')).toBe('after-market')
+    expect(nxt('20261124', '20:00')).toBeUndefined()
+    expect(nxt('20261225', '10:00')).toBeUndefined()
+    // Before NXT's launch day there is no NXT at all; on the first trading day no pre-market.
+    expect(nxt('20250228', '10:00')).toBeUndefined()
+    expect(nxt('20250304', '10:00')).toBe('main')
+    expect(nxt('20260102', '08:10')).toBeUndefined()
+    expect(nxt('20260102', '10:00')).toBeUndefined() // main opens at 10:00:30
+    expect(cal.nxtPhaseAt(at('20260102', '10:00') + 30_000)).toBe('main')
+  })
 })

@@ -46,6 +46,9 @@ export const KRX_HOLIDAYS: readonly string[] = [
  */
 export const REGIME_B_START = '20260914'
 
+/** The day Nextrade (NXT) opened (reference/krx-market-rules.md §2: "launched 2025-03-04"). */
+export const NXT_START = '20250304'
+
 /** A per-date schedule change (reference/krx-market-rules.md §1.3: keep an override table by date). */
 export interface SessionOverride {
   /** Market fully closed that day (temporary holiday). */
@@ -70,7 +73,30 @@ export interface DaySchedule {
   postClosePrice: readonly [number, number, number]
   singlePrice: readonly [number, number] | undefined
   afterMarket: readonly [number, number] | undefined
+  /** Nextrade's sessions that day; `undefined` before {@link NXT_START}. */
+  nxt: NxtSchedule | undefined
 }
+
+/**
+ * Nextrade's sessions of one day, ms since 00:00 KST (reference/krx-market-rules.md §2.1). Between
+ * them NXT pauses: 08:50–09:00:30 for the KRX opening auction, 15:20–15:30 for the KRX close.
+ */
+export interface NxtSchedule {
+  /** 08:00–08:50, continuous; `undefined` on days whose open is delayed (krx-market-rules §1.3). */
+  preMarket: readonly [number, number] | undefined
+  /** 09:00:30–15:20, continuous. */
+  main: readonly [number, number]
+  /** 15:30–15:40: the after-market's opening call (orders collected, one uncross at the end). */
+  afterCall: readonly [number, number]
+  /** 15:40–20:00, continuous. */
+  afterMarket: readonly [number, number]
+}
+
+/**
+ * Where Nextrade stands at an instant (reference/krx-market-rules.md §2.1). `pause` is the gap
+ * around the KRX auctions: resting orders stay, nothing trades.
+ */
+export type NxtPhase = 'pre-market' | 'pause' | 'main' | 'after-call' | 'after-market'
 
 /** Which KRX session(s) accept orders at an instant. */
 export type SessionPhase =
@@ -93,6 +119,8 @@ export interface SessionCalendar {
   schedule(date: string): DaySchedule
   /** Active sessions at an instant (the 08:30–08:40 window has two). */
   phasesAt(epochMs: number): SessionPhase[]
+  /** Nextrade's phase at an instant; `undefined` outside its day (before 08:00, from 20:00, closed days). */
+  nxtPhaseAt(epochMs: number): NxtPhase | undefined
   /** The `n`-th trading day after `date` (n ≥ 1); reference/krx-market-rules.md §8: T+2 skips closed days. */
   addTradingDays(date: string, n: number): string
   nextTradingDay(date: string): string
@@ -161,6 +189,18 @@ export function createSessionCalendar(options: SessionCalendarOptions = {}): Ses
       postClosePrice: [at(15, 30, close), at(15, 40, close), at(16, 0, close)],
       singlePrice: regime === 'A' ? [at(16, 0, close), at(18, 0, 0)] : undefined,
       afterMarket: regime === 'B' ? [at(16, 0, close), at(20, 0, 0)] : undefined,
+      // reference/krx-market-rules.md §2.1 (the same in both regimes). §1.3: on the delayed-open
+      // days (first trading day, CSAT) NXT runs no pre-market and its main market opens 30 s after
+      // KRX's; the after-market call follows the shifted close and the day still ends at 20:00.
+      nxt:
+        date < NXT_START
+          ? undefined
+          : {
+              preMarket: open === 0 ? [at(8, 0, 0), at(8, 50, 0)] : undefined,
+              main: [at(9, 0, open) + 30_000, at(15, 20, close)],
+              afterCall: [at(15, 30, close), at(15, 40, close)],
+              afterMarket: [at(15, 40, close), at(20, 0, 0)],
+            },
     }
     cache.set(date, s)
     return s
@@ -187,6 +227,18 @@ export function createSessionCalendar(options: SessionCalendarOptions = {}): Ses
       if (within(t, s.singlePrice)) out.push('single-price')
       if (within(t, s.afterMarket)) out.push('after-market')
       return out
+    },
+    nxtPhaseAt(epochMs) {
+      const s = schedule(kstDate(epochMs))
+      const n = s.nxt
+      if (!s.trading || !n) return undefined
+      const t = kstMsOfDay(epochMs)
+      if (within(t, n.preMarket)) return 'pre-market'
+      if (within(t, n.main)) return 'main'
+      if (within(t, n.afterCall)) return 'after-call'
+      if (within(t, n.afterMarket)) return 'after-market'
+      const first = n.preMarket?.[0] ?? n.main[0]
+      return t >= first && t < n.afterMarket[1] ? 'pause' : undefined
     },
     addTradingDays(date, n) {
       let d = date

@@ -8,7 +8,9 @@ import { parseKstInstant } from './kst'
 import type { LedgerSnapshot } from './ledger'
 import { ensureBook, markBookStale, type SymbolConfig, type SymbolFlags } from './market'
 import type { RestRequest } from './rest'
+import type { SidecarInfo } from './sidecar'
 import { dailyLimits, stepTicks } from './ticks'
+import type { OrderRoute, Venue } from './venues'
 import type { WsHub, WsSessionInfo } from './ws'
 
 /** A JSON-friendly copy of a simulated order. */
@@ -36,6 +38,16 @@ export interface SimOrderView {
   remaining: number
   status: SimOrderStatus
   fills: { at: number; qty: number; price: number; source: string }[]
+  /** `EXCG_ID_DVSN_CD` as sent: KRX, NXT or SOR. */
+  route: OrderRoute
+  /** Where it trades (SOR's choice for SOR orders). */
+  venue: Venue
+  /** CNDT_PRIC of a stop-limit (22), else 0. */
+  condPrice: number
+  /** When a stop-limit's condition was met (virtual epoch ms), `null` while it sleeps or for other types. */
+  stopTriggeredAt: number | null
+  /** A sidecar holds it unmatched until then (virtual epoch ms); 0 when not held. */
+  suspendedUntil: number
 }
 
 /** A JSON-friendly copy of an account. */
@@ -54,6 +66,8 @@ export interface SimAccountView {
   orderableCash: number
   pending: { date: string; amount: number }[]
   positions: { symbol: string; qty: number; sellable: number; purchaseAmount: number; avgPrice: number }[]
+  /** Its orders count as program trading (sidecars hold them). */
+  programTrading: boolean
 }
 
 /** A quote snapshot (the values inquire-price serves). */
@@ -124,12 +138,30 @@ export interface SimControl {
     market: 'KOSPI' | 'KOSDAQ',
     stage: 1 | 2 | 3,
   ): { stage: number; haltUntil: number; auctionUntil: number }
+  /**
+   * Starts a sidecar (reference/krx-market-rules.md §4.4): for `durationMs` (default 5 minutes) new
+   * orders of accounts marked `programTrading` in `direction` on `market` (either venue) are
+   * accepted but not matched; when it ends they enter the market as if just placed. Unless `force`,
+   * KRX's limits hold and a refusal throws: once a day per market, not in the first 5 minutes after
+   * the open nor the last 40 minutes before the close.
+   */
+  sidecar(
+    market: 'KOSPI' | 'KOSDAQ',
+    direction: 'buy' | 'sell',
+    options?: { durationMs?: number; force?: boolean },
+  ): SidecarInfo
   /** Account snapshot. */
   account(cano: string, productCode?: string): SimAccountView
   /** Replaces settled cash and/or positions of an account. */
   seedAccount(
     cano: string,
-    seed: { productCode?: string; cash?: number; positions?: readonly PositionSeed[] },
+    seed: {
+      productCode?: string
+      cash?: number
+      positions?: readonly PositionSeed[]
+      /** Mark (or unmark) the account's orders as program trading. */
+      programTrading?: boolean
+    },
   ): SimAccountView
   setPosition(cano: string, position: PositionSeed, productCode?: string): SimAccountView
   /** Adds a symbol to the market. */
@@ -216,6 +248,11 @@ function orderView(o: SimOrder): SimOrderView {
     remaining: o.remaining,
     status: o.status,
     fills: o.fills.map((f) => ({ ...f })),
+    route: o.route,
+    venue: o.venue,
+    condPrice: o.condPrice,
+    stopTriggeredAt: o.stopTriggeredAt ?? null,
+    suspendedUntil: o.suspendedUntil,
   }
 }
 
@@ -251,6 +288,7 @@ export function createControl(core: SimCore, ws: WsHub, flush: () => void): SimC
       purchaseAmount: p.purchaseAmount,
       avgPrice: p.qty > 0 ? p.purchaseAmount / p.qty : 0,
     })),
+    programTrading: a.programTrading,
   })
   const quote = (code: string): SimQuote => {
     const s = ensureBook(ex.requireSymbol(code))
@@ -291,6 +329,11 @@ export function createControl(core: SimCore, ws: WsHub, flush: () => void): SimC
       flush()
       return r
     },
+    sidecar(market, direction, options = {}) {
+      const r = ex.sidecar(market, direction, options)
+      flush()
+      return r
+    },
     nextTradingDay(at = '08:00') {
       if (!/^\d{2}:\d{2}$/.test(at))
         throw new RangeError(`kis-sim: nextTradingDay at must be HH:MM, got ${at}`)
@@ -311,6 +354,7 @@ export function createControl(core: SimCore, ws: WsHub, flush: () => void): SimC
         a.positions.clear()
         for (const p of seed.positions) ex.setPosition(a, p)
       }
+      if (seed.programTrading !== undefined) a.programTrading = seed.programTrading
       return accountView(a)
     },
     setPosition(cano, position, productCode) {
@@ -453,6 +497,12 @@ const schemas = {
     market: z.enum(['KOSPI', 'KOSDAQ']),
     stage: z.union([z.literal(1), z.literal(2), z.literal(3)]),
   }),
+  sidecar: z.object({
+    market: z.enum(['KOSPI', 'KOSDAQ']),
+    direction: z.enum(['buy', 'sell']),
+    durationMs: z.number().int().positive().optional(),
+    force: z.boolean().optional(),
+  }),
   nextDay: z.object({
     at: z
       .string()
@@ -498,6 +548,7 @@ const schemas = {
     productCode: z.string().optional(),
     cash: z.number().nonnegative().optional(),
     positions: z.array(positionSchema).optional(),
+    programTrading: z.boolean().optional(),
   }),
   clock: z.object({
     set: z.union([z.number(), z.string()]).optional(),
@@ -566,6 +617,13 @@ export function createControlHttp(
             auctionUntil: r.stage === 3 ? null : r.auctionUntil,
           })
         }
+        case 'POST /__sim/sidecar': {
+          const b = schemas.sidecar.parse(body)
+          const options: { durationMs?: number; force?: boolean } = {}
+          if (b.durationMs !== undefined) options.durationMs = b.durationMs
+          if (b.force !== undefined) options.force = b.force
+          return reply(res, 200, control.sidecar(b.market, b.direction, options))
+        }
         case 'POST /__sim/day/next': {
           const b = schemas.nextDay.parse(body)
           return reply(res, 200, control.nextTradingDay(b.at))
@@ -609,9 +667,15 @@ export function createControlHttp(
           return reply(res, 200, control.account(q.cano ?? '', q.productcode ?? q.acnt_prdt_cd ?? '01'))
         case 'POST /__sim/account': {
           const b = schemas.account.parse(body)
-          const seed: { productCode?: string; cash?: number; positions?: PositionSeed[] } = {}
+          const seed: {
+            productCode?: string
+            cash?: number
+            positions?: PositionSeed[]
+            programTrading?: boolean
+          } = {}
           if (b.productCode !== undefined) seed.productCode = b.productCode
           if (b.cash !== undefined) seed.cash = b.cash
+          if (b.programTrading !== undefined) seed.programTrading = b.programTrading
           if (b.positions)
             seed.positions = b.positions.map((p) => ({
               symbol: p.symbol,

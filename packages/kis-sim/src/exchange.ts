@@ -6,6 +6,8 @@ import {
   createSymbolState,
   ensureBook,
   markBookStale,
+  midpointOf,
+  nxtStep,
   randomStep,
   recordTrade,
   rollSymbolDay,
@@ -15,7 +17,21 @@ import {
 } from './market'
 import type { MessageKey } from './messages'
 import { ORDER_TYPES, type OrderBookKind, type OrderTypeSpec } from './order-types'
+import { SIDECAR_DEFAULT_MS, type SidecarInfo, sidecarRefusal } from './sidecar'
 import { isOnTickGrid } from './ticks'
+import {
+  CONSERVATIVE_NXT_SESSION_CODES,
+  NXT_CODES,
+  type NxtSession,
+  type NxtSessionCodes,
+  nxtAccepts,
+  nxtContinuous,
+  type OrderRoute,
+  parseRoute,
+  routeOrder,
+  SOR_CODES,
+  type Venue,
+} from './venues'
 
 /** `real` (실전) or `paper` (모의, VTS). */
 export type SimEnv = 'real' | 'paper'
@@ -39,6 +55,12 @@ export interface AccountConfig {
   /** Settled cash (예수금, `dnca_tot_amt`). @default 100_000_000 */
   cash?: number
   positions?: readonly PositionSeed[]
+  /**
+   * Every order of this account counts as program trading, so a sidecar holds it
+   * (reference/krx-market-rules.md §4.4). KIS's order-cash has no program-trading field, hence an
+   * account-level switch. @default false
+   */
+  programTrading?: boolean
 }
 
 /** One holding. */
@@ -77,6 +99,8 @@ export interface SimAccount {
   todaySellAmount: number
   prevBuyAmount: number
   prevSellAmount: number
+  /** Its orders are program trading (see {@link AccountConfig.programTrading}). */
+  programTrading: boolean
 }
 
 /** One execution of an order. */
@@ -142,6 +166,16 @@ export interface SimOrder {
   rejectReason: string | undefined
   /** When the remainder expired with its session (virtual epoch ms). */
   expiredAt: number | undefined
+  /** `EXCG_ID_DVSN_CD` of the order (modify/cancel records inherit the original's). */
+  readonly route: OrderRoute
+  /** Where it trades: the route itself, or SOR's choice (reference §7.9 #19 reports both). */
+  readonly venue: Venue
+  /** CNDT_PRIC of a stop-limit (22), 0 otherwise (notice field 18, `stpm_cndt_pric`). */
+  condPrice: number
+  /** When a stop-limit's condition was met (virtual epoch ms); `undefined` while it sleeps. */
+  stopTriggeredAt: number | undefined
+  /** A sidecar holds the order unmatched until this instant (virtual epoch ms); 0 when not held. */
+  suspendedUntil: number
 }
 
 /**
@@ -192,12 +226,52 @@ export interface ExchangeOptions {
    * Volatility interruptions fired by prints (the price model's and `control.setPrice`'s),
    * reference/krx-market-rules.md §4.2: dynamic when a print moves ≥ 3 % (KOSPI200 constituents)
    * or ≥ 6 % from the previous print, static when it is ≥ 10 % from the last single-price auction.
-   * The symbol then trades by call auction for `viDurationMs` and uncrosses at its price. `0`
-   * turns them off (VI then only comes from `control.setSymbol`). The closing-auction and
-   * after-hours rates (2 % / 4 %) and KRX's random end of about 30 s are not simulated.
+   * The symbol then trades by call auction for `viDurationMs` and uncrosses at its price. In the
+   * closing auction the dynamic rates are 2 % / 4 % and a VI extends that symbol's closing auction
+   * (its uncross and the end of its regular orders wait for the VI); after-market rates are
+   * `afterMarketViRates`. `0` turns them off (VI then only comes from `control.setSymbol`). KRX's
+   * random end of about 30 s is not simulated.
    * @default 120000
    */
   viDurationMs?: number
+  /**
+   * Which ORD_DVSN codes each Nextrade session takes. reference/krx-market-rules.md §2.3: the split
+   * is UNVERIFIED; the default is its conservative one (pre-market, after-market call and
+   * after-market `00` only; main market `00`, `03`, `04`, `11`–`16`, `21`–`24`). Codes NXT never
+   * takes (`01`, `02`, `05`–`07`) stay refused whatever is listed here.
+   * @default CONSERVATIVE_NXT_SESSION_CODES
+   */
+  nxtSessionCodes?: Partial<Record<NxtSession, readonly string[]>>
+  /**
+   * A modify/cancel whose `EXCG_ID_DVSN_CD` names another venue than the original's (empty counts
+   * as KRX, reference §4.2). The original's venue governs either way; `'reject'` refuses the request
+   * (APBK0579 *sim*), `'ignore'` goes on as if the original's venue had been sent. What KIS does is
+   * UNVERIFIED. For a SOR order both `SOR` and the venue it went to match.
+   * @default 'reject'
+   */
+  amendVenueMismatch?: 'reject' | 'ignore'
+  /**
+   * How inquire-daily-ccld and inquire-psbl-rvsecncl show a SOR order (reference §4.4 lists the
+   * `EXCG_ID_DVSN_CD` filter values KRX/NXT/SOR/ALL but not what SOR rows carry: UNVERIFIED).
+   * `'sor'`: the row's exchange field says `SOR` and only the SOR (and ALL) filter selects it;
+   * `'routed'`: the row says the venue it went to, and that venue's filter selects it (SOR still does).
+   * @default 'sor'
+   */
+  sorInquiryVenue?: 'sor' | 'routed'
+  /**
+   * Dynamic VI rates in the KRX after-market (16:00–20:00), as fractions: reference/krx-market-rules.md
+   * §4.2 says VI applies there but its rates are UNVERIFIED. The default is the continuous session's
+   * (3 % for KOSPI200 constituents, 6 % for other stocks).
+   * @default { kospi200: 0.03, other: 0.06 }
+   */
+  afterMarketViRates?: { kospi200: number; other: number }
+  /**
+   * A modify of a stop-limit (22) that stays 22 but sends no CNDT_PRIC: `'reject'` refuses it
+   * (BAD_STOP_PRICE, as a new 22 without one), `'keep'` keeps the original's condition price.
+   * reference §4.2 lists CNDT_PRIC as optional on order-rvsecncl without saying which; UNVERIFIED.
+   * @default 'reject'
+   */
+  stopModifyWithoutCondPrice?: 'reject' | 'keep'
 }
 
 /** A business rejection (HTTP 200 with rt_cd "1"; reference §3.4, UNVERIFIED). */
@@ -217,6 +291,8 @@ export interface PlaceOrderInput {
   price: number
   sllType: string
   exchangeId: string
+  /** CNDT_PRIC (stop-limit condition price); `NaN` when unreadable. @default 0 */
+  condPrice?: number
 }
 
 /** Input of {@link Exchange.amendOrder}. */
@@ -231,6 +307,8 @@ export interface AmendOrderInput {
   qtyAll: boolean
   price: number
   exchangeId: string
+  /** CNDT_PRIC for a modify to a stop-limit (22). @default 0 */
+  condPrice?: number
 }
 
 const pad10 = (n: number): string => String(n).padStart(10, '0')
@@ -262,7 +340,7 @@ export class Exchange {
    * count as unbounded), recomputed after the symbol's open list changes: a trade between the two
    * cannot fill anything, so most trades skip the scan of a loaded book.
    */
-  private readonly openBounds = new Map<string, { maxBuy: number; minSell: number }>()
+  private readonly openBounds = new Map<string, { maxBuy: number; minSell: number; stops: boolean }>()
   /**
    * Market-wide circuit breakers in force, by market (reference/krx-market-rules.md §4.3): stages
    * 1–2 halt every symbol of the market until `haltUntil`, then a call auction runs until
@@ -272,6 +350,12 @@ export class Exchange {
     'KOSPI' | 'KOSDAQ',
     { stage: 1 | 2 | 3; haltUntil: number; auctionUntil: number }
   >()
+  /** Sidecars in force, by market (reference/krx-market-rules.md §4.4), with their release timers. */
+  private readonly sidecars = new Map<'KOSPI' | 'KOSDAQ', SidecarInfo & { timer: SimTimer }>()
+  /** Symbols whose closing auction a VI extended past 15:30, with the instant it ends. */
+  private readonly extendedAuctions = new Map<string, number>()
+  /** `<date>|<market>` of every sidecar started (at most one a day per market). */
+  private readonly sidecarDays = new Set<string>()
   private readonly listeners = new Set<ExchangeListener>()
   private readonly opts: Required<ExchangeOptions>
   /** The next order number of each KST day (numbering restarts at `firstOrderNo` every day). */
@@ -296,6 +380,11 @@ export class Exchange {
       strictBranch: options.strictBranch ?? true,
       firstOrderNo: options.firstOrderNo ?? 1001,
       viDurationMs: options.viDurationMs ?? 120_000,
+      nxtSessionCodes: options.nxtSessionCodes ?? {},
+      amendVenueMismatch: options.amendVenueMismatch ?? 'reject',
+      sorInquiryVenue: options.sorInquiryVenue ?? 'sor',
+      afterMarketViRates: options.afterMarketViRates ?? { kospi200: 0.03, other: 0.06 },
+      stopModifyWithoutCondPrice: options.stopModifyWithoutCondPrice ?? 'reject',
     }
     this.cursor = clock.now()
     this.currentDate = kstDate(this.cursor)
@@ -307,6 +396,16 @@ export class Exchange {
 
   setOption<K extends keyof ExchangeOptions>(key: K, value: Required<ExchangeOptions>[K]): void {
     this.opts[key] = value
+  }
+
+  /** The Nextrade session matrix in force (the option over the conservative default). */
+  get nxtCodes(): NxtSessionCodes {
+    return { ...CONSERVATIVE_NXT_SESSION_CODES, ...this.opts.nxtSessionCodes }
+  }
+
+  /** The exchange field an inquiry row shows for `o` (see {@link ExchangeOptions.sorInquiryVenue}). */
+  inquiryVenue(o: SimOrder): OrderRoute {
+    return this.opts.sorInquiryVenue === 'routed' ? o.venue : o.route
   }
 
   subscribe(listener: ExchangeListener): () => void {
@@ -342,6 +441,7 @@ export class Exchange {
       todaySellAmount: 0,
       prevBuyAmount: 0,
       prevSellAmount: 0,
+      programTrading: config.programTrading ?? false,
     }
     for (const p of config.positions ?? []) this.setPosition(acct, p)
     this.accounts.set(accountKey(acct.cano, acct.productCode), acct)
@@ -426,9 +526,17 @@ export class Exchange {
           break
         }
       }
+      // A closing auction a VI extended ends between the calendar's edges.
+      for (const end of this.extendedAuctions.values()) {
+        if (end > this.cursor && end < next) {
+          next = end
+          boundary = undefined
+        }
+      }
       const segEnd = Math.min(next, target)
       if (sched.trading) this.runSteps(this.cursor, segEnd, target)
       this.cursor = segEnd
+      if (this.extendedAuctions.size > 0) this.closeExtendedAuctions(segEnd)
       if (boundary !== undefined && segEnd === dayStart + boundary) this.onBoundary(date, boundary)
       if (segEnd === dayStart + DAY_MS) this.rollDay(kstDate(segEnd))
     }
@@ -449,6 +557,12 @@ export class Exchange {
       for (let t = s.singlePrice[0] + 600_000; t <= s.singlePrice[1]; t += 600_000) out.add(t)
     }
     if (s.afterMarket) out.add(s.afterMarket[1])
+    if (s.nxt) {
+      // reference/krx-market-rules.md §2.1: Nextrade's own session edges.
+      const n = s.nxt
+      if (n.preMarket) out.add(n.preMarket[0]).add(n.preMarket[1])
+      out.add(n.main[0]).add(n.main[1]).add(n.afterCall[0]).add(n.afterCall[1]).add(n.afterMarket[1])
+    }
     return [...out].sort((a, b) => a - b)
   }
 
@@ -469,9 +583,24 @@ export class Exchange {
       }
     }
     if (ms === s.closingAuction[1]) {
-      for (const sym of this.symbols.values()) this.uncross(sym, at, 'regular', true)
+      // reference/krx-market-rules.md §4.2: a VI extends an ongoing call auction, so a symbol whose
+      // VI outlasts 15:30 closes when it ends; every other symbol uncrosses now (a VI that already
+      // ran out ends with this uncross).
+      const extended = new Set<string>()
+      for (const sym of this.symbols.values()) {
+        if (sym.flags.vi !== 'none' && sym.viEndsAt > at) {
+          extended.add(sym.code)
+          this.extendedAuctions.set(sym.code, sym.viEndsAt)
+          continue
+        }
+        if (sym.flags.vi !== 'none' && sym.viEndsAt > 0) {
+          sym.flags.vi = 'none'
+          sym.viEndsAt = 0
+        }
+        this.uncross(sym, at, 'regular', true)
+      }
       // reference/krx-market-rules.md §1.1 notes: regular-session orders do not carry over.
-      this.expireBook('regular', at)
+      this.expireBook('regular', at, extended)
     }
     if (ms === s.preClosePrice[1]) this.expireBook('pre-close', at)
     if (ms === s.postClosePrice[1]) {
@@ -483,15 +612,35 @@ export class Exchange {
       if (ms === s.singlePrice[1]) this.expireBook('single-price', at)
     }
     if (s.afterMarket && ms === s.afterMarket[1]) this.expireBook('after-market', at)
+    if (s.nxt && ms === s.nxt.afterCall[1]) {
+      // The NXT after-market's opening call (15:30–15:40, krx-market-rules §2.1) uncrosses at the
+      // symbol's price: one price model serves both venues.
+      for (const sym of this.symbols.values()) if (sym.nxt) this.uncross(sym, at, 'nxt', false)
+    }
+    // krx-market-rules §2.1 "Other NXT rules": pre-market and main-market orders stay valid through
+    // the after-market; everything in NXT's book expires at 20:00.
+    if (s.nxt && ms === s.nxt.afterMarket[1]) this.expireBook('nxt', at)
   }
 
   private runSteps(from: number, to: number, target: number): void {
     const phases = this.calendar.phasesAt(from)
-    if (!phases.includes('continuous') && !phases.includes('after-market')) return
-    const book: OrderBookKind = phases.includes('continuous') ? 'regular' : 'after-market'
+    const book: OrderBookKind | undefined = phases.includes('continuous')
+      ? 'regular'
+      : phases.includes('after-market')
+        ? 'after-market'
+        : undefined
+    // Nextrade trades continuously in windows of its own too (08:00–08:50, 15:40–20:00).
+    const nxtOpen = nxtContinuous(this.calendar.nxtPhaseAt(from))
+    if (!book && !nxtOpen) return
     if (this.opts.priceModel !== 'random-walk') {
-      this.closeVisDue(to, book)
-      this.closeBreakersDue(to, book)
+      if (book) {
+        this.closeVisDue(to, book)
+        this.closeBreakersDue(to, book)
+      }
+      return
+    }
+    if (!book) {
+      this.runNxtOnlySteps(from, to, target)
       return
     }
     const ti = this.opts.tickIntervalMs
@@ -502,6 +651,8 @@ export class Exchange {
     for (; start < to && k <= last; k++) {
       const at = k * ti
       if (at <= from) continue
+      // A step can land on an NXT edge (08:50, 09:00:30, 15:20): ask NXT's phase at the step itself.
+      const nxtNow = nxtContinuous(this.calendar.nxtPhaseAt(at))
       for (const sym of this.symbols.values()) {
         if (sym.viEndsAt > 0 && at >= sym.viEndsAt) this.closeVi(sym, sym.viEndsAt, book)
         if (this.breakers.size > 0) {
@@ -512,13 +663,44 @@ export class Exchange {
         const prev = sym.price
         const trade = randomStep(sym, at)
         this.emitTrade(trade, sym)
-        if (!this.fireVi(sym, prev, at) && this.opts.fillModel === 'book') this.matchResting(sym, trade, book)
+        const viSession = book === 'after-market' ? 'after-market' : 'continuous'
+        if (!this.fireVi(sym, prev, at, viSession) && this.opts.fillModel === 'book') {
+          this.matchResting(sym, trade, book)
+          // One price model per symbol: NXT's book meets the same prints while NXT trades.
+          if (nxtNow && sym.nxt) this.matchResting(sym, trade, 'nxt')
+        }
         this.emitBook(sym)
       }
     }
     // VIs and breakers whose end fell in steps a long clock jump skipped.
     this.closeVisDue(to, book)
     this.closeBreakersDue(to, book)
+  }
+
+  /**
+   * The random walk while only Nextrade trades: NXT-eligible symbols step (see `nxtStep`: the price
+   * moves, no KRX print) and NXT's book meets each step. A KRX VI still in force when KRX stopped
+   * trading ends quietly at its time (KRX's auction uncrossed with the session).
+   */
+  private runNxtOnlySteps(from: number, to: number, target: number): void {
+    const ti = this.opts.tickIntervalMs
+    const start = Math.max(from, target - this.opts.maxCatchUpSteps * ti)
+    const last = Math.floor(to / ti)
+    for (let k = Math.floor(start / ti) + 1; start < to && k <= last; k++) {
+      const at = k * ti
+      if (at <= from || !nxtContinuous(this.calendar.nxtPhaseAt(at))) continue
+      for (const sym of this.symbols.values()) {
+        if (!sym.nxt || sym.flags.halted) continue
+        if (sym.viEndsAt > 0 && at >= sym.viEndsAt) {
+          sym.flags.vi = 'none'
+          sym.viEndsAt = 0
+        }
+        if (sym.flags.vi !== 'none') continue
+        if (this.breakers.size > 0 && this.breakerState(sym.market, at) !== 'none') continue
+        const trade = nxtStep(sym, at)
+        if (this.opts.fillModel === 'book') this.matchResting(sym, trade, 'nxt')
+      }
+    }
   }
 
   private rollDay(date: string): void {
@@ -528,11 +710,20 @@ export class Exchange {
       return
     }
     const prevWasTrading = this.calendar.isTradingDay(prev)
-    // A circuit breaker lasts the day at most.
+    // A circuit breaker lasts the day at most; so does a sidecar (its held orders expire below).
     this.breakers.clear()
+    for (const sc of this.sidecars.values()) this.clock.clear(sc.timer)
+    this.sidecars.clear()
     // Anything still open belongs to a book that closed (reference/krx-market-rules.md §1.1 notes).
     const at = kstMidnight(date)
-    for (const book of ['regular', 'pre-close', 'post-close', 'single-price', 'after-market'] as const) {
+    for (const book of [
+      'regular',
+      'pre-close',
+      'post-close',
+      'single-price',
+      'after-market',
+      'nxt',
+    ] as const) {
       this.expireBook(book, at)
     }
     for (const sym of this.symbols.values()) rollSymbolDay(sym, prevWasTrading)
@@ -581,18 +772,49 @@ export class Exchange {
     return spec.sessions.some((s) => phases.includes(s))
   }
 
-  private closedKey(at: number, env: SimEnv): MessageKey {
+  private closedKey(at: number, env: SimEnv, venue: Venue = 'KRX'): MessageKey {
     const date = kstDate(at)
     const s = this.calendar.schedule(date)
     const t = kstMsOfDay(at)
-    const start = env === 'paper' ? s.openingAuction[0] : s.preClosePrice[0]
+    const krxStart = env === 'paper' ? s.openingAuction[0] : s.preClosePrice[0]
+    const start = venue === 'NXT' && s.nxt ? (s.nxt.preMarket?.[0] ?? s.nxt.main[0]) : krxStart
     return s.trading && t < start ? 'MARKET_NOT_OPEN' : 'MARKET_CLOSED'
+  }
+
+  /** Whether the order's venue is in its trading day, so that a modify/cancel can reach it. */
+  private venueOpen(venue: Venue, at: number, krxPhases: readonly SessionPhase[]): boolean {
+    // Nextrade takes cancels from its first session to 20:00, pauses included (UNVERIFIED: the
+    // reference does not say what NXT does with a cancel during its pauses).
+    return venue === 'NXT' ? this.calendar.nxtPhaseAt(at) !== undefined : krxPhases.length > 0
+  }
+
+  /** Whether `order`'s book matches continuously at `at`. */
+  private continuousFor(order: SimOrder, at: number, phases: readonly SessionPhase[]): boolean {
+    if (order.venue === 'NXT') return nxtContinuous(this.calendar.nxtPhaseAt(at))
+    return phases.includes('continuous') || phases.includes('after-market')
+  }
+
+  /**
+   * CNDT_PRIC of a stop-limit (reference §4.1: required for 22): a positive price on the tick grid
+   * inside the daily limits (the same checks as a limit price).
+   */
+  private validStopPrice(sym: SymbolState, condPrice: number | undefined): boolean {
+    const c = condPrice ?? 0
+    return Number.isInteger(c) && c > 0 && isOnTickGrid(c, sym.kind) && c <= sym.upper && c >= sym.lower
   }
 
   private validatePrice(sym: SymbolState, spec: OrderTypeSpec, price: number): MessageKey | undefined {
     switch (spec.price) {
+      case 'midpoint':
+        // reference §5 gives no price rule for 21/23/24 (UNVERIFIED): "0" sends none; a price
+        // caps the midpoint the order may trade at, and is checked like a limit price.
+        if (price === 0) return undefined
+        if (!Number.isInteger(price) || price < 0) return 'BAD_PRICE'
+        if (!isOnTickGrid(price, sym.kind)) return 'BAD_TICK'
+        return price > sym.upper || price < sym.lower ? 'PRICE_OUT_OF_LIMIT' : undefined
       case 'limit':
       case 'conditional':
+      case 'stop-limit':
       case 'single-price': {
         if (!Number.isInteger(price) || price <= 0) return 'BAD_PRICE'
         if (!isOnTickGrid(price, sym.kind)) return 'BAD_TICK'
@@ -618,8 +840,11 @@ export class Exchange {
     switch (spec.price) {
       case 'limit':
       case 'conditional':
+      case 'stop-limit':
       case 'single-price':
         return price
+      case 'midpoint':
+        return price > 0 ? price : sym.upper
       case 'pre-close':
         return sym.base
       case 'post-close':
@@ -638,28 +863,38 @@ export class Exchange {
     const spec = ORDER_TYPES.get(input.ordDvsn)
     if (!spec) return { ok: false, key: 'BAD_ORDER_TYPE' }
     if (acct.env === 'paper' && !spec.paper) return { ok: false, key: 'PAPER_UNSUPPORTED' }
-    const ex = input.exchangeId.trim().toUpperCase()
-    // reference §4.1: EXCG_ID_DVSN_CD empty → KRX; paper is KRX only. NXT is not simulated.
-    if (ex !== '' && ex !== 'KRX' && !(ex === 'SOR' && acct.env === 'real')) {
+    // reference §4.1: EXCG_ID_DVSN_CD empty → KRX; paper is KRX only.
+    const route = parseRoute(input.exchangeId)
+    if (!route || (acct.env === 'paper' && route !== 'KRX'))
       return { ok: false, key: 'EXCHANGE_NOT_SUPPORTED' }
-    }
     const sym = this.symbols.get(input.symbol)
     if (!sym) return { ok: false, key: 'PRODUCT_NOT_FOUND' }
     if (!Number.isInteger(input.qty) || input.qty <= 0) return { ok: false, key: 'BAD_QUANTITY' }
     const phases = this.calendar.phasesAt(now)
-    if (phases.length === 0) return { ok: false, key: this.closedKey(now, acct.env) }
-    if (!this.acceptingBook(spec, phases)) {
-      if (acct.env === 'paper') return { ok: false, key: this.closedKey(now, acct.env) }
-      return { ok: false, key: 'ORDER_TYPE_NOT_IN_SESSION' }
-    }
-    // reference/krx-market-rules.md §4.3: a circuit breaker refuses new orders while it halts.
+    const routed = routeOrder({
+      route,
+      spec,
+      env: acct.env,
+      nxtEligible: sym.nxt,
+      krxPhases: phases,
+      nxtPhase: this.calendar.nxtPhaseAt(now),
+      nxtCodes: this.nxtCodes,
+      closedKey: (venue) => this.closedKey(now, acct.env, venue),
+    })
+    if (!routed.ok) return routed
+    // reference/krx-market-rules.md §4.3: a circuit breaker refuses new orders while it halts (on
+    // NXT too: "CB and sidecar apply", §2.1).
     const breaker = this.breakerState(sym.market, now)
     if (breaker === 'closed') return { ok: false, key: 'CB_CLOSED' }
     if (breaker === 'halt') return { ok: false, key: 'CB_HALT' }
     // reference/krx-market-rules.md §4.5: a halted symbol rejects new orders.
     if (sym.flags.halted) return { ok: false, key: 'HALTED' }
+    // krx-market-rules §4.1: NXT's limit is ±30 % of the KRX base, i.e. the same band.
     const badPrice = this.validatePrice(sym, spec, input.price)
     if (badPrice) return { ok: false, key: badPrice }
+    if (spec.price === 'stop-limit' && !this.validStopPrice(sym, input.condPrice)) {
+      return { ok: false, key: 'BAD_STOP_PRICE' }
+    }
     // reference/krx-market-rules.md §6: short sales are banned on short-overheated symbols.
     if (input.side === 'sell' && input.sllType === '05' && sym.flags.shortOverheated) {
       return { ok: false, key: 'SHORT_SALE_BANNED' }
@@ -670,7 +905,6 @@ export class Exchange {
     } else if (input.qty > this.sellableQty(acct, sym.code)) {
       return { ok: false, key: 'INSUFFICIENT_HOLDINGS' }
     }
-    const priced = spec.price === 'limit' || spec.price === 'conditional' || spec.price === 'single-price'
     const order = this.createOrder({
       acct,
       trId: input.trId,
@@ -679,12 +913,15 @@ export class Exchange {
       side: input.side,
       symbol: sym.code,
       spec,
-      price: priced ? input.price : 0,
+      price: keepsPrice(spec) ? input.price : 0,
       reservePrice,
       qty: input.qty,
       sllType: input.sllType,
       at: now,
       qtyAll: false,
+      route,
+      venue: routed.venue,
+      condPrice: spec.price === 'stop-limit' ? (input.condPrice ?? 0) : 0,
     })
     this.reserve(order, order.qty)
     this.emitNotice({ kind: 'receipt', order, at: now, qty: order.qty, price: order.price })
@@ -706,6 +943,9 @@ export class Exchange {
     sllType: string
     at: number
     qtyAll: boolean
+    route: OrderRoute
+    venue: Venue
+    condPrice: number
   }): SimOrder {
     const date = kstDate(p.at)
     const order: SimOrder = {
@@ -736,12 +976,17 @@ export class Exchange {
       movedQty: 0,
       remaining: p.kind === 'cancel' ? 0 : p.qty,
       status: p.kind === 'new' ? 'open' : 'pending',
-      book: p.spec.book,
+      book: p.venue === 'NXT' ? 'nxt' : p.spec.book,
       sllType: p.sllType,
       fills: [],
       qtyAll: p.qtyAll,
       rejectReason: undefined,
       expiredAt: undefined,
+      route: p.route,
+      venue: p.venue,
+      condPrice: p.condPrice,
+      stopTriggeredAt: undefined,
+      suspendedUntil: 0,
     }
     this.orders.set(orderKey(order.date, order.odno), order)
     return order
@@ -789,13 +1034,21 @@ export class Exchange {
     this.openBounds.delete(order.symbol)
   }
 
-  private boundsOf(symbol: string, list: readonly SimOrder[]): { maxBuy: number; minSell: number } {
+  private boundsOf(
+    symbol: string,
+    list: readonly SimOrder[],
+  ): { maxBuy: number; minSell: number; stops: boolean } {
     let b = this.openBounds.get(symbol)
     if (b) return b
-    b = { maxBuy: Number.NEGATIVE_INFINITY, minSell: Number.POSITIVE_INFINITY }
+    b = { maxBuy: Number.NEGATIVE_INFINITY, minSell: Number.POSITIVE_INFINITY, stops: false }
     for (const o of list) {
-      if (o.side === 'buy') b.maxBuy = Math.max(b.maxBuy, o.price === 0 ? Number.POSITIVE_INFINITY : o.price)
-      else b.minSell = Math.min(b.minSell, o.price === 0 ? Number.NEGATIVE_INFINITY : o.price)
+      // Market-type, midpoint (it trades inside the spread) and sleeping stop-limit orders (any
+      // print may wake them) never let a print skip the scan.
+      const dormant = isDormantStop(o)
+      if (dormant) b.stops = true
+      const unbounded = o.price === 0 || o.spec.price === 'midpoint' || dormant
+      if (o.side === 'buy') b.maxBuy = Math.max(b.maxBuy, unbounded ? Number.POSITIVE_INFINITY : o.price)
+      else b.minSell = Math.min(b.minSell, unbounded ? Number.NEGATIVE_INFINITY : o.price)
     }
     this.openBounds.set(symbol, b)
     return b
@@ -809,6 +1062,13 @@ export class Exchange {
 
   private onEntry(order: SimOrder, sym: SymbolState, at: number, phases: SessionPhase[]): void {
     this.addOpen(order)
+    // reference/krx-market-rules.md §4.4: a sidecar holds program orders of its direction unmatched
+    // (IOC/FOK included) until it ends; they then enter as if new (see `endSidecar`).
+    const sc = this.sidecars.get(sym.market)
+    if (sc && sc.direction === order.side && at < sc.endsAt && this.accountOf(order).programTrading) {
+      order.suspendedUntil = sc.endsAt
+      return
+    }
     const halted = sym.flags.halted || sym.flags.vi !== 'none' || this.breakerState(sym.market, at) !== 'none'
     if (order.spec.book === 'pre-close') {
       // 05 trades at the previous close with time priority only; the simulator has the other side.
@@ -822,8 +1082,17 @@ export class Exchange {
       }
       return
     }
-    const continuous = phases.includes('continuous') || phases.includes('after-market')
-    if (continuous && !halted && this.opts.fillModel === 'book') this.matchOnEntry(order, sym, at)
+    const live = this.continuousFor(order, at, phases) && !halted
+    if (isDormantStop(order)) {
+      // A stop whose condition the last trade already meets wakes at once (whether KIS refuses such
+      // an order instead is UNVERIFIED); otherwise it sleeps until a print meets it.
+      if (!live || !stopConditionMet(order, sym.price)) return
+      this.triggerStop(order, at)
+    }
+    if (live && this.opts.fillModel === 'book') {
+      if (order.spec.price === 'midpoint') this.matchMidpointOnEntry(order, sym, at)
+      else this.matchOnEntry(order, sym, at)
+    }
     if (order.spec.cond !== '0' && order.remaining > 0) {
       // reference §9: IOC/FOK remainders are cancelled (notice ACPT_YN=3).
       const qty = order.remaining
@@ -874,22 +1143,72 @@ export class Exchange {
       if (q <= 0) continue
       qtys[i] = (qtys[i] ?? 0) - q
       this.applyFill(order, q, p, at, 'book')
-      const trade = recordTrade(sym, p, q, buy ? '1' : '5', at)
-      this.emitTrade(trade, sym)
+      // An NXT execution is no KRX print (the KRX feed and day statistics do not see it).
+      if (order.venue === 'KRX') this.emitTrade(recordTrade(sym, p, q, buy ? '1' : '5', at), sym)
     }
     this.emitBook(sym)
   }
 
-  /** Resting orders meet a new print: buys at or above it, sells at or below it fill. */
+  /**
+   * A midpoint order (21/23/24, reference §5) on entry trades at the midpoint of the synthetic best
+   * bid and ask, within its cap. The synthetic book holds no midpoint orders, so the simulator
+   * stands in for them with as many shares as the opposite best level shows (a model, not a KRX
+   * rule). FOK needs all of it. The execution is not printed: a midpoint may fall between ticks.
+   */
+  private matchMidpointOnEntry(order: SimOrder, sym: SymbolState, at: number): void {
+    const mid = midpointOf(sym)
+    if (mid <= 0 || !midpointWithinCap(order, mid)) return
+    const qtys = order.side === 'buy' ? sym.askQty : sym.bidQty
+    const avail = qtys[0] ?? 0
+    if (order.spec.cond === '2' && avail < order.remaining) return
+    const q = Math.min(order.remaining, avail)
+    if (q <= 0) return
+    qtys[0] = avail - q
+    this.applyFill(order, q, mid, at, 'book')
+    this.emitBook(sym)
+  }
+
+  /** A stop-limit's condition was met: from now on it is a limit order at ORD_UNPR. */
+  private triggerStop(order: SimOrder, at: number): void {
+    order.stopTriggeredAt = at
+    this.openBounds.delete(order.symbol)
+  }
+
+  /**
+   * Resting orders meet a new print: buys at or above it, sells at or below it fill. The print first
+   * wakes the book's stop-limit orders whose condition it meets (they then fill like limits on this
+   * same print); resting midpoint orders fill at the midpoint of the book around the print.
+   */
   private matchResting(sym: SymbolState, trade: Trade, book: OrderBookKind): void {
     const list = this.open.get(sym.code)
     if (!list || list.length === 0) return
     const bounds = this.boundsOf(sym.code, list)
     if (trade.price > bounds.maxBuy && trade.price < bounds.minSell) return
+    if (bounds.stops) {
+      for (const o of list) {
+        if (
+          o.book === book &&
+          o.suspendedUntil === 0 &&
+          isDormantStop(o) &&
+          stopConditionMet(o, trade.price)
+        ) {
+          this.triggerStop(o, trade.at)
+        }
+      }
+    }
     let avail = trade.qty
+    let mid = -1
     for (const o of [...list]) {
       if (avail <= 0) break
-      if (o.status !== 'open' || o.book !== book) continue
+      if (o.status !== 'open' || o.book !== book || o.suspendedUntil > 0 || isDormantStop(o)) continue
+      if (o.spec.price === 'midpoint') {
+        if (mid < 0) mid = midpointOf(sym)
+        if (mid <= 0 || !midpointWithinCap(o, mid)) continue
+        const q = Math.min(o.remaining, avail)
+        avail -= q
+        this.applyFill(o, q, mid, trade.at, 'book')
+        continue
+      }
       const market = o.price === 0
       const fills = o.side === 'buy' ? market || trade.price <= o.price : market || trade.price >= o.price
       if (!fills) continue
@@ -911,7 +1230,7 @@ export class Exchange {
     if (!list || this.opts.fillModel !== 'book') return
     const px = sym.price
     for (const o of [...list]) {
-      if (o.status !== 'open' || o.book !== book) continue
+      if (o.status !== 'open' || o.book !== book || !auctionable(o)) continue
       const ok = o.price === 0 || (o.side === 'buy' ? o.price >= px : o.price <= px)
       if (ok) this.applyFill(o, o.remaining, px, at, 'auction')
     }
@@ -920,12 +1239,16 @@ export class Exchange {
   private fillClosePriceBook(sym: SymbolState, book: OrderBookKind, at: number): void {
     if (this.opts.fillModel !== 'book') return
     for (const o of [...(this.open.get(sym.code) ?? [])]) {
-      if (o.status === 'open' && o.book === book) this.applyFill(o, o.remaining, sym.price, at, 'auction')
+      if (o.status === 'open' && o.book === book && auctionable(o)) {
+        this.applyFill(o, o.remaining, sym.price, at, 'auction')
+      }
     }
   }
 
-  private expireBook(book: OrderBookKind, at: number): void {
-    for (const list of this.open.values()) {
+  /** Expires what is open in `book` (all symbols but `except`, or only `only`). */
+  private expireBook(book: OrderBookKind, at: number, except?: ReadonlySet<string>, only?: string): void {
+    for (const [code, list] of this.open) {
+      if (except?.has(code) || (only !== undefined && code !== only)) continue
       for (const o of [...list]) {
         if (o.book !== book || o.status !== 'open') continue
         this.release(o, o.remaining)
@@ -1005,9 +1328,14 @@ export class Exchange {
     const breaker = this.breakerState(origMarket, now)
     if (breaker === 'closed') return { ok: false, key: 'CB_CLOSED' }
     if (breaker === 'halt' && input.kind === 'modify') return { ok: false, key: 'CB_HALT' }
-    const ex = input.exchangeId.trim().toUpperCase()
-    if (ex !== '' && ex !== 'KRX' && !(ex === 'SOR' && acct.env === 'real')) {
+    // reference §4.2: EXCG_ID_DVSN_CD empty → KRX; paper KRX only. The original's venue governs
+    // (orders never move between books); a request naming another venue is refused by default
+    // (`amendVenueMismatch`, UNVERIFIED). For a SOR order, SOR and the venue it went to both match.
+    const route = parseRoute(input.exchangeId)
+    if (!route || (acct.env === 'paper' && route !== 'KRX'))
       return { ok: false, key: 'EXCHANGE_NOT_SUPPORTED' }
+    if (this.opts.amendVenueMismatch === 'reject' && route !== orig.route && route !== orig.venue) {
+      return { ok: false, key: 'VENUE_MISMATCH' }
     }
     // reference §4.2: already-filled quantity cannot be modified or cancelled, and neither can
     // quantity a still-unconfirmed modify/cancel has claimed (psbl_qty excludes it): a second cancel
@@ -1015,7 +1343,9 @@ export class Exchange {
     const amendable = this.amendableQty(orig)
     if (amendable <= 0) return { ok: false, key: 'NOTHING_TO_AMEND' }
     const phases = this.calendar.phasesAt(now)
-    if (phases.length === 0) return { ok: false, key: this.closedKey(now, acct.env) }
+    if (!this.venueOpen(orig.venue, now, phases)) {
+      return { ok: false, key: this.closedKey(now, acct.env, orig.venue) }
+    }
     const sym = this.symbols.get(orig.symbol)
     if (!sym) return { ok: false, key: 'PRODUCT_NOT_FOUND' }
     const qty = input.qtyAll ? amendable : input.qty
@@ -1023,18 +1353,40 @@ export class Exchange {
     let spec = orig.spec
     let price = 0
     let reservePrice = orig.reservePrice
+    let condPrice = orig.condPrice
     if (input.kind === 'modify') {
       const next = ORDER_TYPES.get(input.ordDvsn)
       if (!next) return { ok: false, key: 'BAD_ORDER_TYPE' }
       if (acct.env === 'paper' && !next.paper) return { ok: false, key: 'PAPER_UNSUPPORTED' }
-      if (!this.acceptingBook(next, phases) || next.book !== orig.book || next.cond !== '0') {
+      // The modified order stays where the original is: the new code must suit that venue (and a
+      // SOR order keeps to SOR's codes, reference §5).
+      if (
+        (orig.route === 'SOR' && !SOR_CODES.has(next.code)) ||
+        (orig.venue === 'NXT' && !NXT_CODES.has(next.code))
+      ) {
+        return { ok: false, key: 'VENUE_ORDER_TYPE' }
+      }
+      if (orig.venue === 'NXT') {
+        if (!nxtAccepts(this.nxtCodes, this.calendar.nxtPhaseAt(now), next.code) || next.cond !== '0') {
+          return { ok: false, key: 'NXT_ORDER_TYPE_NOT_IN_SESSION' }
+        }
+      } else if (!this.acceptingBook(next, phases) || next.book !== orig.book || next.cond !== '0') {
         return { ok: false, key: 'ORDER_TYPE_NOT_IN_SESSION' }
       }
       const badPrice = this.validatePrice(sym, next, input.price)
       if (badPrice) return { ok: false, key: badPrice }
+      const keepCond =
+        this.opts.stopModifyWithoutCondPrice === 'keep' &&
+        next.price === 'stop-limit' &&
+        orig.spec.price === 'stop-limit' &&
+        !input.condPrice
+      const nextCond = keepCond ? orig.condPrice : (input.condPrice ?? 0)
+      if (next.price === 'stop-limit' && !this.validStopPrice(sym, nextCond)) {
+        return { ok: false, key: 'BAD_STOP_PRICE' }
+      }
       spec = next
-      const priced = next.price === 'limit' || next.price === 'conditional' || next.price === 'single-price'
-      price = priced ? input.price : 0
+      price = keepsPrice(next) ? input.price : 0
+      condPrice = next.price === 'stop-limit' ? nextCond : 0
       reservePrice = this.reservePriceFor(sym, next, input.price)
       if (orig.side === 'buy') {
         const extra = qty * (reservePrice - orig.reservePrice)
@@ -1055,6 +1407,9 @@ export class Exchange {
       sllType: orig.sllType,
       at: now,
       qtyAll: input.qtyAll,
+      route: orig.route,
+      venue: orig.venue,
+      condPrice,
     })
     this.emitNotice({ kind: 'receipt', order: amend, at: now, qty, price: amend.price })
     const delay = this.opts.amendConfirmDelayMs
@@ -1184,13 +1539,77 @@ export class Exchange {
       : phases.includes('after-market')
         ? 'after-market'
         : undefined
-    if (book) this.fireVi(sym, prev, now)
+    if (book) this.fireVi(sym, prev, now, book === 'after-market' ? 'after-market' : 'continuous')
+    else if (phases.includes('closing-auction')) this.fireVi(sym, prev, now, 'closing-auction')
     // A halted symbol or one in a VI's call auction matches nothing on a print.
     const trading =
       !sym.flags.halted && sym.flags.vi === 'none' && this.breakerState(sym.market, now) === 'none'
-    if (book && trading && this.opts.fillModel === 'book') this.matchResting(sym, trade, book)
+    if (trading && this.opts.fillModel === 'book') {
+      if (book) this.matchResting(sym, trade, book)
+      // One price model per symbol: while NXT trades, its book meets the same print.
+      if (sym.nxt && nxtContinuous(this.calendar.nxtPhaseAt(now))) this.matchResting(sym, trade, 'nxt')
+    }
     this.emitBook(sym)
     return trade
+  }
+
+  /**
+   * Starts a sidecar on `market` for program orders in `direction` (control API;
+   * reference/krx-market-rules.md §4.4): for `durationMs` (default 5 minutes) new orders of accounts
+   * marked `programTrading` in that direction are accepted but not matched; when it ends they enter
+   * the market as if just placed. Unless `force`, the rules hold: once a day per market, not in the
+   * first 5 minutes after the open nor in the last 40 before the close; otherwise this throws.
+   */
+  sidecar(
+    market: 'KOSPI' | 'KOSDAQ',
+    direction: 'buy' | 'sell',
+    options: { durationMs?: number; force?: boolean } = {},
+  ): SidecarInfo {
+    const now = this.clock.now()
+    this.syncTo(now)
+    const duration = options.durationMs ?? SIDECAR_DEFAULT_MS
+    if (!Number.isFinite(duration) || duration <= 0) {
+      throw new RangeError(`kis-sim: sidecar durationMs must be > 0, got ${duration}`)
+    }
+    const dayKey = `${kstDate(now)}|${market}`
+    if (!options.force) {
+      const why = this.sidecars.has(market)
+        ? 'a sidecar is already in force on this market'
+        : sidecarRefusal(this.calendar.schedule(kstDate(now)), kstMsOfDay(now), this.sidecarDays.has(dayKey))
+      if (why) throw new Error(`kis-sim: sidecar on ${market} refused: ${why} (force: true starts it anyway)`)
+    }
+    if (this.sidecars.has(market)) this.endSidecar(market)
+    this.sidecarDays.add(dayKey)
+    const info: SidecarInfo = { market, direction, startedAt: now, endsAt: now + duration }
+    const timer = this.clock.setTimeout(() => this.endSidecar(market), duration)
+    this.sidecars.set(market, { ...info, timer })
+    return { ...info }
+  }
+
+  /** The sidecar in force on `market`, if any. */
+  sidecarState(market: 'KOSPI' | 'KOSDAQ'): SidecarInfo | undefined {
+    const sc = this.sidecars.get(market)
+    return sc
+      ? { market: sc.market, direction: sc.direction, startedAt: sc.startedAt, endsAt: sc.endsAt }
+      : undefined
+  }
+
+  /** Ends `market`'s sidecar: the orders it held enter the market, oldest first, as if just placed. */
+  private endSidecar(market: 'KOSPI' | 'KOSDAQ'): void {
+    const sc = this.sidecars.get(market)
+    if (!sc) return
+    this.clock.clear(sc.timer)
+    this.sidecars.delete(market)
+    const at = Math.max(this.cursor, Math.min(sc.endsAt, this.clock.now()))
+    const phases = this.calendar.phasesAt(at)
+    for (const o of this.openOrders()) {
+      if (o.suspendedUntil === 0) continue
+      const sym = this.symbols.get(o.symbol)
+      if (!sym || sym.market !== market) continue
+      o.suspendedUntil = 0
+      this.removeOpen(o)
+      this.onEntry(o, sym, at, phases)
+    }
   }
 
   /**
@@ -1247,15 +1666,49 @@ export class Exchange {
     }
   }
 
+  /** Closing auctions a VI extended past 15:30 that end by `upTo` uncross; their regular orders end. */
+  private closeExtendedAuctions(upTo: number): void {
+    for (const [code, end] of this.extendedAuctions) {
+      if (end > upTo) continue
+      this.extendedAuctions.delete(code)
+      const sym = this.symbols.get(code)
+      if (!sym) continue
+      sym.flags.vi = 'none'
+      sym.viEndsAt = 0
+      this.uncross(sym, end, 'regular', true)
+      sym.staticRef = sym.price
+      this.expireBook('regular', end, undefined, code)
+    }
+  }
+
   /**
    * Starts a VI when the print just made (`prev` → `sym.price`) crosses a threshold (see
-   * `ExchangeOptions.viDurationMs`). The print stands; nothing rests against it: from here the
-   * symbol is in a call auction. Returns whether a VI started.
+   * `ExchangeOptions.viDurationMs`; reference/krx-market-rules.md §4.2 gives the dynamic rate per
+   * session: KOSPI200 constituents 3 % / closing auction 2 %, other stocks 6 % / 4 %). The print
+   * stands; nothing rests against it: from here the symbol is in a call auction. Returns whether a
+   * VI started.
    */
-  private fireVi(sym: SymbolState, prev: number, at: number): boolean {
+  private fireVi(
+    sym: SymbolState,
+    prev: number,
+    at: number,
+    session: 'continuous' | 'closing-auction' | 'after-market' = 'continuous',
+  ): boolean {
     const duration = this.opts.viDurationMs
     if (duration <= 0 || sym.flags.vi !== 'none' || prev <= 0) return false
-    const dynamicRate = sym.kospi200 ? 0.03 : 0.06
+    const after = this.opts.afterMarketViRates
+    const dynamicRate =
+      session === 'closing-auction'
+        ? sym.kospi200
+          ? 0.02
+          : 0.04
+        : session === 'after-market'
+          ? sym.kospi200
+            ? after.kospi200
+            : after.other
+          : sym.kospi200
+            ? 0.03
+            : 0.06
     const moved = Math.abs(sym.price - prev) / prev
     const drift = sym.staticRef > 0 ? Math.abs(sym.price - sym.staticRef) / sym.staticRef : 0
     const kind = drift >= 0.1 ? 'static' : moved >= dynamicRate ? 'dynamic' : undefined
@@ -1301,6 +1754,41 @@ export class Exchange {
   private emitBook(s: SymbolState): void {
     for (const l of this.listeners) l.book?.(s)
   }
+}
+
+/**
+ * Whether an order takes part in a call auction's uncross: not midpoint or sleeping stop-limit
+ * orders (continuous trading only, krx-market-rules §1.2 note d), not orders a sidecar holds.
+ */
+function auctionable(o: SimOrder): boolean {
+  return o.suspendedUntil === 0 && o.spec.price !== 'midpoint' && !isDormantStop(o)
+}
+
+/** A midpoint order's ORD_UNPR, when not 0, is the worst midpoint it accepts. */
+function midpointWithinCap(o: SimOrder, mid: number): boolean {
+  if (o.price <= 0) return true
+  return o.side === 'buy' ? mid <= o.price : mid >= o.price
+}
+
+/** Whether ORD_UNPR is the order's price (a midpoint order's is its optional cap). */
+function keepsPrice(spec: OrderTypeSpec): boolean {
+  return (
+    spec.price === 'limit' ||
+    spec.price === 'conditional' ||
+    spec.price === 'single-price' ||
+    spec.price === 'stop-limit' ||
+    spec.price === 'midpoint'
+  )
+}
+
+/** A stop-limit (22) whose condition has not been met: it rests but cannot trade. */
+export function isDormantStop(o: SimOrder): boolean {
+  return o.spec.price === 'stop-limit' && o.stopTriggeredAt === undefined
+}
+
+/** reference §5 (22 스톱지정가): a buy wakes when the last trade is at or above CNDT_PRIC, a sell at or below. */
+export function stopConditionMet(o: SimOrder, lastPrice: number): boolean {
+  return o.side === 'buy' ? lastPrice >= o.condPrice : lastPrice <= o.condPrice
 }
 
 /** Key of the accounts map. */

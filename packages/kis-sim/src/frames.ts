@@ -3,6 +3,7 @@ import type { ExchangeNotice } from './exchange'
 import { dec, int, sign } from './format'
 import { kstDate, kstTime } from './kst'
 import { ensureBook, type SymbolState, type Trade } from './market'
+import { ordExgGb } from './venues'
 
 /** Field counts (reference §7.7, §7.8, §7.9). */
 export const FIELD_COUNTS = { H0STCNT0: 46, H0STASP0: 59, notice: 26 } as const
@@ -168,7 +169,18 @@ export function noticeRecord(
     ctx.accountName,
     ...(ctx.layout === 23
       ? ['1Y', '10', '', ctx.symbolName, int(o.price)]
-      : ['0', '1', 'N', '', '', '', ctx.symbolName, int(o.price)]),
+      : [
+          // reference §7.9 #18 ORD_COND_PRC: the stop-limit's condition price (0 for other orders)
+          int(o.condPrice),
+          // reference §7.9 #19 ORD_EXG_GB: 1 KRX, 2 NXT, 3 SOR-KRX, 4 SOR-NXT
+          ordExgGb(o.route, o.venue),
+          'N',
+          '',
+          '',
+          '',
+          ctx.symbolName,
+          int(o.price),
+        ]),
   ]
   for (let i = 0; i < extraFields; i++) f.push('')
   return f.join('^')

@@ -3,6 +3,9 @@ export {
   createSessionCalendar,
   type DaySchedule,
   KRX_HOLIDAYS,
+  NXT_START,
+  type NxtPhase,
+  type NxtSchedule,
   REGIME_B_START,
   type SessionCalendar,
   type SessionCalendarOptions,
@@ -58,6 +61,7 @@ export type {
 export type { SymbolConfig, SymbolFlags } from './market'
 export { DEFAULT_MESSAGES, type MessageKey, type SimMessage, WS_MESSAGES } from './messages'
 export { ORDER_TYPES, type OrderBookKind, type OrderTypeSpec, type PriceRule } from './order-types'
+export { SIDECAR_DEFAULT_MS, type SidecarInfo } from './sidecar'
 export {
   type AppConfig,
   createKisSim,
@@ -69,6 +73,15 @@ export {
   type SimClientClock,
 } from './sim'
 export { dailyLimits, type InstrumentKind, isOnTickGrid, type PriceLimits, tickSize } from './ticks'
+export {
+  CONSERVATIVE_NXT_SESSION_CODES,
+  NXT_CODES,
+  type NxtSession,
+  type NxtSessionCodes,
+  type OrderRoute,
+  SOR_CODES,
+  type Venue,
+} from './venues'
 export type { WsOptions, WsSessionInfo } from './ws'
 // Left private on purpose: the Exchange, AuthRegistry, WsHub and REST internals. Drive the
 // simulator over the wire and through `control`; those classes may change without notice.

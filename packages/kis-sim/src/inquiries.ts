@@ -1,7 +1,7 @@
 import type { SimCore } from './core'
 import type { SimAccount, SimOrder } from './exchange'
 import { dec, int, pct, sign } from './format'
-import { kstDate, kstMidnight } from './kst'
+import { kstDate, kstMidnight, kstTime } from './kst'
 import { tickSize } from './ticks'
 
 type Row = Record<string, string>
@@ -114,6 +114,8 @@ export function balanceSummary(core: SimCore, acct: SimAccount): Row {
   }
 }
 
+const VENUE_NAMES = { KRX: '한국거래소', NXT: '넥스트레이드', SOR: 'SOR' } as const
+
 const condName = (o: SimOrder): string => (o.spec.cond === '1' ? 'IOC' : o.spec.cond === '2' ? 'FOK' : '없음')
 
 /** reference §4.4 output1 row for one order record. */
@@ -160,10 +162,13 @@ export function dailyCcldRow(core: SimCore, o: SimOrder): Row {
     cpbc_ordp_mtrl_dvsn_cd: '',
     ord_orgno: '',
     rsvn_ord_end_dt: '',
-    // reference §4.4: "excg_id_dvsn_Cd (sic, capital C in the spec)"
-    excg_id_dvsn_Cd: 'KRX',
-    stpm_cndt_pric: '0',
-    stpm_efct_occr_dtmd: '',
+    // reference §4.4: "excg_id_dvsn_Cd (sic, capital C in the spec)": KRX, NXT or SOR (how a SOR
+    // order shows is the `market.sorInquiryVenue` option, UNVERIFIED).
+    excg_id_dvsn_Cd: core.exchange.inquiryVenue(o),
+    // reference §4.4 stpm_*: the stop-limit's condition price and when it was met (HHMMSS; the
+    // field's format is UNVERIFIED, its name suggests a time).
+    stpm_cndt_pric: int(o.condPrice),
+    stpm_efct_occr_dtmd: o.stopTriggeredAt === undefined ? '' : kstTime(o.stopTriggeredAt),
   }
 }
 
@@ -188,10 +193,11 @@ export function psblRvsecnclRow(core: SimCore, o: SimOrder): Row {
     ord_dvsn_cd: o.ordDvsn,
     mgco_aptm_odno: '',
     excg_dvsn_cd: '02',
-    excg_id_dvsn_cd: 'KRX',
-    excg_id_dvsn_name: '한국거래소',
-    stpm_cndt_pric: '0',
-    stpm_efct_occr_yn: 'N',
+    excg_id_dvsn_cd: core.exchange.inquiryVenue(o),
+    // Names are the simulator's (reference §4.3 lists the field only).
+    excg_id_dvsn_name: VENUE_NAMES[core.exchange.inquiryVenue(o)],
+    stpm_cndt_pric: int(o.condPrice),
+    stpm_efct_occr_yn: o.stopTriggeredAt === undefined ? 'N' : 'Y',
   }
 }
 

@@ -22,6 +22,14 @@ export interface SymbolConfig {
    * (reference/krx-market-rules.md §4.2). @default false
    */
   kospi200?: boolean
+  /**
+   * Listed on Nextrade: real accounts may route it to `NXT` (and `SOR` may send it there). Off by
+   * default because NXT lists a quarterly-chosen subset (about 650 names in 2026, mostly KOSPI200,
+   * KOSDAQ150 and large caps; ETFs/ETNs unconfirmed), and reference/krx-market-rules.md §2.2 says
+   * to reject NXT routing for ineligible symbols: a symbol is eligible only when marked so.
+   * @default false
+   */
+  nxt?: boolean
 }
 
 /** Status flags returned by inquire-price and used by order checks (reference/krx-market-rules.md §4.5). */
@@ -85,6 +93,8 @@ export interface SymbolState {
   meanVolume: number
   readonly rng: RandomSource
   readonly kospi200: boolean
+  /** NXT-eligible (see {@link SymbolConfig.nxt}). */
+  nxt: boolean
   /**
    * The static VI's reference: the last single-price auction's price (before the open the base,
    * then the opening print, then each VI's uncross; reference/krx-market-rules.md §4.2).
@@ -149,6 +159,7 @@ export function createSymbolState(config: SymbolConfig, seed: number): SymbolSta
     meanVolume: config.meanVolume ?? 200,
     rng: createRandom(hashString(config.code, seed)),
     kospi200: config.kospi200 ?? false,
+    nxt: config.nxt ?? false,
     staticRef: config.basePrice,
     viEndsAt: 0,
     bookSeed: hashString(`${config.code}|book`, seed),
@@ -246,6 +257,36 @@ export function randomStep(s: SymbolState, at: number): Trade {
   const t = recordTrade(s, next, qty, aggressor, at)
   markBookStale(s)
   return t
+}
+
+/**
+ * One step of the same random walk while only Nextrade trades (its pre-market, and its after-market
+ * before KRX's opens). The simulator keeps one price model per symbol for both venues, so the step
+ * moves the symbol's price, but it is not a KRX print: the KRX day's statistics (open, high, low,
+ * volume) and the H0STCNT0 feed do not see it (NXT's own feed, H0NXCNT0, is not simulated).
+ */
+export function nxtStep(s: SymbolState, at: number): Trade {
+  const r = s.rng.next()
+  let dir = 0
+  if (r < s.volatility / 2) dir = -1
+  else if (r < s.volatility) dir = 1
+  const size = s.rng.next() < 0.15 ? 2 : 1
+  s.price = clampToLimits(s, stepTicks(s.price, dir * size, s.kind))
+  const qty = randomInt(s.rng, 1, s.meanVolume * 2)
+  markBookStale(s)
+  return { symbol: s.code, at, price: s.price, qty, aggressor: dir < 0 ? '5' : '1' }
+}
+
+/**
+ * The midpoint of the synthetic best bid and ask (what 21/23/24 trade at, reference §5), or 0 when a
+ * side is empty (at a daily limit). A 1-won spread has no whole-won midpoint: the simulator rounds it
+ * down (how KRX prices that case is UNVERIFIED).
+ */
+export function midpointOf(s: SymbolState): number {
+  ensureBook(s)
+  const bid = s.bidPrices[0] ?? 0
+  const ask = s.askPrices[0] ?? 0
+  return bid > 0 && ask > 0 ? Math.floor((bid + ask) / 2) : 0
 }
 
 /** Starts a new trading day: the base becomes the last close and limits are recomputed. */

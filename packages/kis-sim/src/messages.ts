@@ -115,6 +115,12 @@ export const DEFAULT_MESSAGES = {
     paper: '모의투자 주문수량을 확인하세요.',
   },
   BAD_PRICE: { msgCd: 'APBK0541', real: '주문단가를 확인하세요.', paper: '모의투자 주문단가를 확인하세요.' },
+  // sim: a stop-limit (22) without a usable CNDT_PRIC (reference §4.1 says only that 22 needs it).
+  BAD_STOP_PRICE: {
+    msgCd: 'APBK0542',
+    real: '조건가격을 확인하세요.',
+    paper: '모의투자 조건가격을 확인하세요.',
+  },
   HALTED: { msgCd: 'APBK0570', real: '거래정지 종목입니다.', paper: '모의투자 거래정지 종목입니다.' },
   // sim codes: reference/krx-market-rules.md §4.3 states what a circuit breaker refuses, not KIS's answer.
   CB_HALT: same('APBK0573', '시장 전체 매매거래 중단 중입니다.'),
@@ -125,6 +131,13 @@ export const DEFAULT_MESSAGES = {
     real: '주문거래소 구분을 확인하세요.',
     paper: '모의투자는 KRX만 가능합니다.',
   },
+  // sim codes: reference/krx-market-rules.md §2.2–§2.4 and reference §5 say what NXT and SOR refuse,
+  // not how KIS words it. Real accounts only (paper never gets past EXCHANGE_NOT_SUPPORTED).
+  NXT_NOT_ELIGIBLE: same('APBK0575', '넥스트레이드 거래대상 종목이 아닙니다.'),
+  VENUE_ORDER_TYPE: same('APBK0576', '해당 주문거래소에서 불가능한 주문구분입니다.'),
+  NXT_ORDER_TYPE_NOT_IN_SESSION: same('APBK0577', '넥스트레이드 현재 시간에 가능한 주문구분이 아닙니다.'),
+  SOR_NO_ROUTE: same('APBK0578', 'SOR 주문을 접수할 수 있는 거래소가 없습니다.'),
+  VENUE_MISMATCH: same('APBK0579', '원주문의 주문거래소 구분과 다릅니다.'),
   ORIGINAL_NOT_FOUND: {
     msgCd: 'APBK0405',
     real: '원주문번호를 확인하세요.',

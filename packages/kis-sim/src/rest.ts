@@ -225,6 +225,12 @@ function requireFields(
 
 const parseQty = (s: string): number => (/^\s*\d+\s*$/.test(s) ? Number(s) : Number.NaN)
 
+/**
+ * CNDT_PRIC (reference §4.1: only a stop-limit, 22, needs it): empty is 0; anything unreadable is
+ * NaN, which only a 22 order refuses (BAD_STOP_PRICE).
+ */
+const condPrice = (s: string | undefined): number => (s === undefined || s.trim() === '' ? 0 : parseQty(s))
+
 function accountFor(core: SimCore, app: SimApp, cano: string, prdt: string): SimAccount | undefined {
   if (!app.accounts.includes(cano)) return undefined
   const acct = core.exchange.account(cano, prdt)
@@ -334,6 +340,7 @@ function orderCash(core: SimCore, req: RestRequest, ctx: AuthedContext): RestRes
         Number(f.ORD_UNPR),
         f.SLL_TYPE,
         f.EXCG_ID_DVSN_CD || 'KRX',
+        Number(f.CNDT_PRIC || '0'),
       ].join('|')
     : `malformed|${req.raw}`
   const ledgerIdx =
@@ -369,6 +376,7 @@ function orderCash(core: SimCore, req: RestRequest, ctx: AuthedContext): RestRes
     price,
     sllType: f.SLL_TYPE || '01',
     exchangeId: f.EXCG_ID_DVSN_CD ?? '',
+    condPrice: condPrice(f.CNDT_PRIC),
   })
   if (!r.ok) return done(businessError(core, r.key, ctx.env, ctx.trId))
   return done(orderAccepted(core, ctx.env, ctx.trId, side, r.order), r.order.odno)
@@ -442,6 +450,7 @@ function orderRvsecncl(core: SimCore, req: RestRequest, ctx: AuthedContext): Res
     qtyAll: f.QTY_ALL_ORD_YN === 'Y',
     price,
     exchangeId: f.EXCG_ID_DVSN_CD ?? '',
+    condPrice: condPrice(f.CNDT_PRIC),
   })
   if (!r.ok) return done(businessError(core, r.key, ctx.env, ctx.trId))
   return done(orderAccepted(core, ctx.env, ctx.trId, kind, r.order), r.order.odno)
@@ -490,6 +499,10 @@ function inquireDailyCcld(core: SimCore, req: RestRequest, ctx: AuthedContext): 
   const pdno = (q.pdno ?? '').trim()
   const odno = (q.odno ?? '').trim()
   const ccld = q.ccld_dvsn ?? '00'
+  // reference §4.4 EXCG_ID_DVSN_CD: KRX / NXT / SOR / ALL. Empty (or any other value) lists every
+  // venue, as before the filter existed here (what KIS does with it is UNVERIFIED). SOR picks the
+  // orders sent as SOR; KRX/NXT pick the venue the row shows (`market.sorInquiryVenue`).
+  const venue = (q.excg_id_dvsn_cd ?? '').trim().toUpperCase()
   const rows: SimOrder[] = []
   for (const o of core.exchange.orders.values()) {
     if (o.cano !== acct.cano || o.productCode !== acct.productCode) continue
@@ -500,6 +513,8 @@ function inquireDailyCcld(core: SimCore, req: RestRequest, ctx: AuthedContext): 
     if (odno && normalizeOdno(odno) !== o.odno) continue
     if (ccld === '01' && o.filledQty === 0) continue
     if (ccld === '02' && o.remaining === 0) continue
+    if (venue === 'SOR' && o.route !== 'SOR') continue
+    if ((venue === 'KRX' || venue === 'NXT') && core.exchange.inquiryVenue(o) !== venue) continue
     rows.push(o)
   }
   rows.sort((a, b) => a.seq - b.seq)

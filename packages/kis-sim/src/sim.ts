@@ -152,16 +152,21 @@ export interface SimClientClock {
   clearTimeout(handle: object): void
 }
 
-/** The symbols listed by default. Prices are on the KRX grid; `kospi200` marks the 3 % dynamic VI. */
+/**
+ * The symbols listed by default (the CLI's universe too). Prices are on the KRX grid; `kospi200`
+ * marks the 3 % dynamic VI; `nxt` marks the large caps Nextrade lists (reference/krx-market-rules.md
+ * §2.2: mostly KOSPI200 / KOSDAQ150 names). The ETF and the small cap are KRX-only, so both cases
+ * are there to try.
+ */
 export const DEFAULT_SYMBOLS: readonly SymbolConfig[] = [
-  { code: '005930', name: '삼성전자', basePrice: 70_000, kospi200: true },
-  { code: '000660', name: 'SK하이닉스', basePrice: 180_000, kospi200: true },
-  { code: '035720', name: '카카오', basePrice: 45_000, kospi200: true },
-  { code: '005380', name: '현대차', basePrice: 250_000, kospi200: true },
-  { code: '373220', name: 'LG에너지솔루션', basePrice: 400_000, kospi200: true },
-  { code: '247540', name: '에코프로비엠', basePrice: 150_000, market: 'KOSDAQ' },
+  { code: '005930', name: '삼성전자', basePrice: 70_000, kospi200: true, nxt: true },
+  { code: '000660', name: 'SK하이닉스', basePrice: 180_000, kospi200: true, nxt: true },
+  { code: '035720', name: '카카오', basePrice: 45_000, kospi200: true, nxt: true },
+  { code: '005380', name: '현대차', basePrice: 250_000, kospi200: true, nxt: true },
+  { code: '373220', name: 'LG에너지솔루션', basePrice: 400_000, kospi200: true, nxt: true },
+  { code: '247540', name: '에코프로비엠', basePrice: 150_000, market: 'KOSDAQ', nxt: true },
   { code: '069500', name: 'KODEX 200', basePrice: 35_000, kind: 'etf', kospi200: true },
-  { code: '003490', name: '대한항공', basePrice: 19_990, kospi200: true },
+  { code: '003490', name: '대한항공', basePrice: 19_990, kospi200: true, nxt: true },
   { code: '000020', name: '동화약품', basePrice: 1_999 },
 ]
 

@@ -122,3 +122,73 @@ describe('VI from the random walk', () => {
     expect(prints.filter((p) => p.at > end)).not.toEqual([])
   })
 })
+
+describe('VI in the closing auction (krx-market-rules §4.2: 2 % / 4 %)', () => {
+  it('fires at 2 % for a KOSPI200 constituent and 4 % for another stock', () => {
+    const { clock, ex } = setup()
+    clock.set('2026-11-24 15:21:00')
+    ex.setPrice('005930', 71_300) // +1.9 %
+    expect(ex.requireSymbol('005930').flags.vi).toBe('none')
+    ex.setPrice('005930', 72_800) // +2.1 % from 71,300
+    expect(ex.requireSymbol('005930').flags.vi).toBe('dynamic')
+    ex.setPrice('247540', 155_500) // +3.7 %
+    expect(ex.requireSymbol('247540').flags.vi).toBe('none')
+    ex.setPrice('247540', 162_000) // +4.2 % from 155,500
+    expect(ex.requireSymbol('247540').flags.vi).toBe('dynamic')
+  })
+
+  it('extends that symbol’s closing auction past 15:30; the others close on time', () => {
+    const { clock, ex, buy } = setup()
+    const late = buy('005930', 69_900)
+    const other = buy('247540', 149_000)
+    clock.set('2026-11-24 15:29:00')
+    ex.setPrice('005930', 68_500) // −2.1 %: VI until 15:31
+    ex.setPrice('247540', 149_000)
+    clock.set('2026-11-24 15:30:00')
+    expect(other.fills).toEqual([expect.objectContaining({ price: 149_000, source: 'auction' })])
+    expect([late.status, late.filledQty]).toEqual(['open', 0]) // its auction goes on
+    ex.setPrice('005930', 69_800)
+    clock.set('2026-11-24 15:31:00')
+    expect(late.fills).toEqual([expect.objectContaining({ price: 69_800, source: 'auction' })])
+    expect(ex.requireSymbol('005930').flags.vi).toBe('none')
+    expect(ex.openOrders()).toEqual([])
+  })
+
+  it('expires the extended symbol’s unfilled orders when its auction ends', () => {
+    const { clock, ex, buy } = setup()
+    const low = buy('005930', 60_000)
+    clock.set('2026-11-24 15:29:30')
+    ex.setPrice('005930', 71_500)
+    clock.set('2026-11-24 15:30:00')
+    expect(low.status).toBe('open')
+    clock.set('2026-11-24 15:31:30')
+    expect([low.status, low.expiredAt]).toEqual(['expired', Date.parse('2026-11-24T06:31:30Z')])
+  })
+})
+
+describe('VI-extended closing auction over one long clock jump', () => {
+  it('still uncrosses at the VI’s end, before the post-close session fills', () => {
+    const { clock, ex, buy } = setup()
+    const bid = buy('005930', 69_900)
+    clock.set('2026-11-24 15:29:00')
+    ex.setPrice('005930', 68_500) // VI until 15:31
+    clock.set('2026-11-24 15:45:00')
+    expect(bid.fills).toEqual([
+      expect.objectContaining({ price: 68_500, source: 'auction', at: Date.parse('2026-11-24T06:31:00Z') }),
+    ])
+    expect(ex.requireSymbol('005930').flags.vi).toBe('none')
+  })
+})
+
+describe('VI in the KRX after-market (rates UNVERIFIED: afterMarketViRates)', () => {
+  it('uses the continuous rates by default and the option when given', () => {
+    const base = setup()
+    base.clock.set('2026-11-24 16:30:00')
+    base.ex.setPrice('005930', 72_100) // +3 %
+    expect(base.ex.requireSymbol('005930').flags.vi).toBe('dynamic')
+    const wide = setup({ afterMarketViRates: { kospi200: 0.05, other: 0.1 } })
+    wide.clock.set('2026-11-24 16:30:00')
+    wide.ex.setPrice('005930', 72_100)
+    expect(wide.ex.requireSymbol('005930').flags.vi).toBe('none')
+  })
+})

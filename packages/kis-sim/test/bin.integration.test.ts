@@ -88,6 +88,7 @@ describe('kis-sim bin', () => {
       env: string
       appkey: string
       appsecret: string
+      accounts: { cano: string; productCode: string }[]
     }[]
     const app = apps.find((a) => a.env === 'real')!
     expect(banner).toContain(app.appkey)
@@ -107,6 +108,33 @@ describe('kis-sim bin', () => {
       secretkey: app.appsecret,
     })
     expect(approval.body.approval_key).toMatch(/.+/)
+
+    // The default universe lists NXT-eligible symbols (krx-market-rules §2.2): an NXT order on one
+    // is accepted; the KRX-only small cap is refused with the simulator's own code.
+    const acct = app.accounts[0]!
+    const nxtOrder = (pdno: string, price: string) =>
+      json(`${rest}/uapi/domestic-stock/v1/trading/order-cash`, {
+        method: 'POST',
+        headers: {
+          'content-type': 'application/json',
+          authorization: `Bearer ${tok.body.access_token}`,
+          appkey: app.appkey,
+          appsecret: app.appsecret,
+          tr_id: 'TTTC0012U',
+          custtype: 'P',
+        },
+        body: JSON.stringify({
+          CANO: acct.cano,
+          ACNT_PRDT_CD: acct.productCode,
+          PDNO: pdno,
+          ORD_DVSN: '00',
+          ORD_QTY: '1',
+          ORD_UNPR: price,
+          EXCG_ID_DVSN_CD: 'NXT',
+        }),
+      })
+    expect((await nxtOrder('005930', '60000')).body).toMatchObject({ rt_cd: '0' })
+    expect((await nxtOrder('000020', '1990')).body).toMatchObject({ rt_cd: '1', msg_cd: 'APBK0575' })
 
     // Faults over the control route: switched on, listed, and seen by the next request.
     const added = await post(`${rest}/__sim/faults`, {

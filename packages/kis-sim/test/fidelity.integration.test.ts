@@ -273,15 +273,22 @@ describe('paper restrictions (reference §9 "Paper restrictions", §4.0, §4.1)'
     }
     const krx = await placeOrder(sim, paper, ptok, { ORD_UNPR: '69000', EXCG_ID_DVSN_CD: 'KRX' })
     expect(krx.body.rt_cd).toBe('0')
-    // Real accounts: empty → KRX, SOR accepted (routed as KRX), NXT not simulated.
+    // Real accounts: empty → KRX, SOR accepted (KRX takes a limit at 10:00), NXT for an
+    // NXT-eligible symbol only (krx-market-rules §2.2).
     const app = realApp(sim)
     const tok = await token(sim, app)
     expect((await placeOrder(sim, app, tok, { ORD_UNPR: '69000', EXCG_ID_DVSN_CD: 'SOR' })).body.rt_cd).toBe(
       '0',
     )
     expect((await placeOrder(sim, app, tok, { ORD_UNPR: '69000', EXCG_ID_DVSN_CD: 'NXT' })).body.rt_cd).toBe(
-      '1',
+      '0',
     )
+    const ineligible = await placeOrder(sim, app, tok, {
+      PDNO: '000020',
+      ORD_UNPR: '1990',
+      EXCG_ID_DVSN_CD: 'NXT',
+    })
+    expect(ineligible.body).toMatchObject({ rt_cd: '1', msg_cd: 'APBK0575' })
   })
 })
 

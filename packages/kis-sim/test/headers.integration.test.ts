@@ -177,6 +177,16 @@ describe('response header names are exactly as KIS sends them', () => {
     const control = await raw(sim, 'GET', '/__sim/ledger', {})
     expect(control.status).toBe(200)
     expectKisCase(control.names, false)
+    // The sidecar route (krx-market-rules §4.4), on success and on a refusal (schema / once a day).
+    for (const [body, status] of [
+      [{ market: 'KOSPI', direction: 'buy' }, 200],
+      [{ market: 'KOSPI', direction: 'buy' }, 400],
+      [{ market: 'KOSPI', direction: 'up' }, 400],
+    ] as const) {
+      const r = await raw(sim, 'POST', '/__sim/sidecar', {}, JSON.stringify(body))
+      expect(r.status, JSON.stringify(body)).toBe(status)
+      expectKisCase(r.names, false)
+    }
     const ws = await raw({ ...sim, restUrl: sim.wsUrl.replace('ws:', 'http:') } as KisSim, 'GET', '/', {})
     expect(ws.status).toBe(426)
     expect(ws.names).toContain('Content-Type')

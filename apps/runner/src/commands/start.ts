@@ -1,6 +1,6 @@
 import { databasePassword, loadOperatorToken, loadRunnerConfig, printableConfig } from '../config'
 import { createRunnerLog } from '../logger'
-import { DatabaseUnavailableError, LeaseLostStopError, run } from '../run'
+import { DatabaseUnavailableError, LeaseLostStopError, run, StoppedAsStandbyError } from '../run'
 import { formatSummary } from '../summary'
 
 export const START_HELP = `vellab start — run a trading session (sim mode by default) and print its summary
@@ -90,6 +90,10 @@ export async function startCommand(args: readonly string[]): Promise<number> {
       ...(operatorToken ? { operatorToken } : {}),
     })
   } catch (err) {
+    if (err instanceof StoppedAsStandbyError) {
+      log(err.message)
+      return 0
+    }
     if (err instanceof LeaseLostStopError) {
       console.error(`vellab start: ${err.message}`)
       return 4
