@@ -595,6 +595,40 @@ async function externalOrder() {
 }
 const externalOrders: string[] = []
 
+/**
+ * A fill racing a cancel: one of our resting orders has the market walk away from it (the runner
+ * cancels an order more than a tick off the market) and, a moment later, fills anyway.
+ */
+async function fillRacingCancel() {
+  // Most quotes fill at once; wait (up to 15 s) for one that rests.
+  type Row = { odno: string; kind: string; status: string; symbol: string; side: string; remaining: number }
+  let o: Row | undefined
+  for (const end = Date.now() + 15_000; !o && Date.now() < end; await sleep(100)) {
+    const open = (
+      await control<Row[]>('GET', `/__sim/orders?status=open&appkey=${encodeURIComponent(app!.appkey)}`)
+    ).filter((r) => r.kind === 'new' && r.status === 'open' && r.remaining > 0)
+    o = open[Math.floor(random() * open.length)]
+  }
+  if (!o) {
+    fault('fill racing a cancel', 'no resting order: skipped')
+    return
+  }
+  await control('POST', '/__sim/price', { symbol: o.symbol, ticks: o.side === 'buy' ? 3 : -3 }).catch(
+    () => {},
+  )
+  await sleep(20 + random() * 60)
+  // The fill's notice is held back 2 s, so the runner, not yet knowing, cancels what has filled.
+  await control('POST', '/__sim/faults', { on: 'notice', count: 2, effect: { type: 'delay', ms: 2_000 } })
+  const filled = await control('POST', '/__sim/fill', { odno: o.odno }).then(
+    () => true,
+    () => false,
+  )
+  fault(
+    'fill racing a cancel',
+    `${o.odno} (${o.side} ${o.symbol}) moved 3 ticks away, then ${filled ? 'filled' : 'already gone'}`,
+  )
+}
+
 async function wsDrop() {
   await control('POST', '/__sim/ws/disconnect', { appkey: app!.appkey, clean: false })
   // The dead session holds the slot (--dead-session-hold-ms); the next attempts meet OPSP8996.
@@ -652,7 +686,8 @@ async function priceNudges(untilAt: number) {
 const deadline = t0 + minutes * 60_000
 let failure: unknown
 let kills = 0
-const cycleMs = 180_000
+// The full soak spaces its cycles out so most of the day is trading between the faults.
+const cycleMs = (args.ci ? 180 : 600) * 1_000
 say(
   `soak: seed ${seed}, ${minutes} minutes, runners ${RUNNER_CLI}, database ${cluster ? 'embedded (restartable)' : 'server'}`,
 )
@@ -676,6 +711,7 @@ try {
     await at(4, backgroundOnce)
     await at(8, () => killLeader(++kills))
     await at(14, externalOrder)
+    await at(17, fillRacingCancel)
     await at(20, () => intruderBurst(2_500))
     await at(28, () => killLeader(++kills))
     await at(40, () => wsStall(12_000))
@@ -954,6 +990,7 @@ const kinds = new Set(faultLog.map((f) => f.kind))
 const REQUIRED_KINDS = [
   'one of each background fault',
   'order placed outside the system',
+  'fill racing a cancel',
   'WebSocket dropped uncleanly',
   'kill -9 leader',
   'token expired + token endpoint throttled',
