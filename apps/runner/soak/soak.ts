@@ -1021,6 +1021,29 @@ const mttr = breaks
   .filter((b) => b.resolved_at !== null)
   .map((b) => Number(b.resolved_at) - Number(b.occurred_at ?? b.found_at))
   .filter((x) => Number.isFinite(x) && x >= 0)
+// Per kind: how long a break went unseen (occurred → found) and unrepaired (found → resolved).
+const byKind = new Map<string, { found: number[]; repaired: number[]; mttr: number[] }>()
+for (const b of breaks) {
+  const k = byKind.get(b.kind) ?? { found: [], repaired: [], mttr: [] }
+  byKind.set(b.kind, k)
+  const occurred = Number(b.occurred_at ?? b.found_at)
+  k.found.push(Number(b.found_at) - occurred)
+  if (b.resolved_at !== null) {
+    k.repaired.push(Number(b.resolved_at) - Number(b.found_at))
+    k.mttr.push(Number(b.resolved_at) - occurred)
+  }
+}
+const mttrP90 = pct(mttr, 90)
+check(
+  'drift MTTR under 5 minutes (p90, auto-resolved breaks)',
+  mttrP90 === null || mttrP90 < 300_000,
+  `p90 ${mttrP90 ?? '-'} ms over ${mttr.length} breaks; by kind: ${[...byKind.entries()]
+    .map(
+      ([kind, k]) =>
+        `${kind} n=${k.found.length} unseen p50 ${pct(k.found, 50)} max ${pct(k.found, 100)} ms, unrepaired p50 ${pct(k.repaired, 50) ?? '-'} max ${pct(k.repaired, 100) ?? '-'} ms`,
+    )
+    .join('; ')}`,
+)
 // Fills racing cancels: a cancel the runner sent for an order that (partly) filled meanwhile.
 const byOdno = new Map(ours.map((o) => [`${o.date}:${o.odno}`, o]))
 const racing = ours.filter(

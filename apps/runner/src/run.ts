@@ -424,6 +424,9 @@ export async function run(config: RunnerConfig, options: RunOptions): Promise<Ru
       beforeSend: () => lease.assertFresh(),
     })
     session.start()
+    const abandoned = await session.abandonUnsent('never sent: a previous process stopped before claiming it')
+    if (abandoned)
+      log(`order store: ${abandoned} intent(s) never sent by a previous process, canceled locally`)
     // Execution notices are not replayed by KIS: trade only once the notice subscription is live.
     await gateway.whenOrderEventsLive(config.noticesTimeoutMs).catch((cause: unknown) => {
       throw new Error(

@@ -290,8 +290,28 @@ export class TradingSession {
     }
   }
 
+  /**
+   * Cancel locally the intents that were never claimed for sending (INTENT_CREATED): a process
+   * stopped or killed between writing the intent and its write-ahead claim left them, and nothing
+   * can have reached the broker without that claim. Called at start (a predecessor's) and in the
+   * drain (our own). Returns how many. Found by the chaos soak: a `kill -9` in that window left one
+   * behind for every later summary to count.
+   */
+  async abandonUnsent(reason: string): Promise<number> {
+    let n = 0
+    for (const o of await this.#o.store.listByState('INTENT_CREATED', {
+      account: this.#o.account,
+      strategyId: this.#o.strategyId,
+    })) {
+      await this.#o.store.requestCancel(o.intentId, { actor: 'runner:strategy', reason })
+      n += 1
+    }
+    return n
+  }
+
   /** Cancel everything still working (graceful shutdown) and wait for queued events. */
   async drain(): Promise<void> {
+    await this.abandonUnsent('never sent: the session stopped before claiming it')
     for (const o of await this.#o.store.listOpen({
       account: this.#o.account,
       strategyId: this.#o.strategyId,
