@@ -49,7 +49,11 @@ export async function benchSteady(o = {}) {
       restBaseUrl: info.restUrl,
       wsUrl: info.wsUrl,
     },
-    clock: { now: () => Date.now() + info.offset },
+    clock: {
+      now: () => Date.now() + info.offset,
+      setTimeout: (f, ms) => setTimeout(f, ms),
+      clearTimeout: (h) => clearTimeout(h),
+    },
   })
   let ticks = 0
   try {
