@@ -19,7 +19,11 @@ afterAll(async () => {
 
 describe('TradingSession.abandonUnsent', () => {
   it('cancels our never-claimed intents locally and leaves claimed or foreign ones alone', async () => {
-    const clock = { now: () => Date.parse('2026-11-24T01:00:00Z') }
+    const clock = {
+      now: () => Date.parse('2026-11-24T01:00:00Z'),
+      setTimeout: (f: () => void, ms: number) => setTimeout(f, ms),
+      clearTimeout: (h: unknown) => clearTimeout(h as NodeJS.Timeout),
+    }
     const store = createOrderStore({ db: tdb.db(), clock, actor: 'test' })
     const intent = (id: string, strategyId = 'demo') =>
       OrderIntentSchema.parse({
