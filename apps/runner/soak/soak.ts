@@ -109,6 +109,8 @@ interface Line {
 /** One OS process with its output kept line by line, each line stamped with its arrival time. */
 class Proc {
   readonly lines: Line[] = []
+  /** The epoch of its latest lease acquisition, once it has led. */
+  epoch: number | undefined
   readonly child: ChildProcess
   readonly exit: Promise<{ code: number | null; signal: string | null }>
   exited: { code: number | null; signal: string | null } | undefined
@@ -131,6 +133,8 @@ class Proc {
         rest = parts.pop() ?? ''
         for (const text of parts) {
           this.lines.push({ at: Date.now(), text })
+          const acquired = /acquired: epoch (\d+)/.exec(text)
+          if (acquired) this.epoch = Number(acquired[1])
           if (args.verbose) process.stdout.write(`  ${this.name} | ${text}\n`)
         }
       })
@@ -478,9 +482,8 @@ function leader(): { inc: Incarnation; epoch: number } | undefined {
   let best: { inc: Incarnation; epoch: number } | undefined
   for (const inc of slots.values()) {
     if (inc.proc.exited || frozenByUs.has(inc.proc)) continue
-    const m = [...inc.proc.text().matchAll(/acquired: epoch (\d+)/g)].pop()
-    if (!m) continue
-    const epoch = Number(m[1])
+    const epoch = inc.proc.epoch
+    if (epoch === undefined) continue
     if (!best || epoch > best.epoch) best = { inc, epoch }
   }
   return best

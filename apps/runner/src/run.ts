@@ -68,6 +68,12 @@ export function isLeaseLost(err: unknown): boolean {
   return err instanceof LeaseLostError || (OrderFsmError.isInstance(err) && err.code === 'fenced')
 }
 
+/** The database is gone, said by the error itself or by its cause (a wrapped driver error). */
+function isOutage(err: unknown): boolean {
+  const cause = (err as Error | undefined)?.cause
+  return isDatabaseGone(err) || (cause !== undefined && isDatabaseGone(cause))
+}
+
 /** Whether an error means the database is gone (the store's typed error, or a driver error). */
 export function isDatabaseGone(err: unknown): boolean {
   return (OrderFsmError.isInstance(err) && err.code === 'store_unavailable') || isConnectionError(err)
@@ -119,8 +125,7 @@ export async function run(config: RunnerConfig, options: RunOptions): Promise<Ru
   try {
     const applied = await migrate(database.db).catch((err: unknown) => {
       // A database that is down at start is an outage (exit 3, the supervisor retries), not a bug.
-      const cause = (err as Error)?.cause ?? err
-      throw isDatabaseGone(cause) || isDatabaseGone(err) ? new DatabaseUnavailableError(cause) : err
+      throw isOutage(err) ? new DatabaseUnavailableError((err as Error).cause ?? err) : err
     })
     log(
       `database ready (${database.kind}); ${applied.length ? `applied ${applied.join(', ')}` : 'schema up to date'}`,
@@ -188,8 +193,7 @@ export async function run(config: RunnerConfig, options: RunOptions): Promise<Ru
     classifyFailure = async (err: unknown) => {
       if (err instanceof DatabaseUnavailableError || err instanceof LeaseLostStopError) return err
       if (isLeaseLost(err) || leaseLost) return leaseStop(leaseLost ?? (err as Error).message, err)
-      const cause = (err as Error)?.cause
-      if (isDatabaseGone(err) || (cause !== undefined && isDatabaseGone(cause))) {
+      if (isOutage(err)) {
         log(`database unreachable: trading stopped (${(err as Error).message})`)
         return new DatabaseUnavailableError(err)
       }
@@ -448,14 +452,8 @@ export async function run(config: RunnerConfig, options: RunOptions): Promise<Ru
     const deadline = config.runSeconds > 0 ? Date.now() + config.runSeconds * 1_000 : Number.POSITIVE_INFINITY
     while (!options.signal?.aborted && Date.now() < deadline) {
       if (leaseLost) throw await leaseStop(leaseLost)
-      try {
-        await session.decide()
-      } catch (err) {
-        if (isLeaseLost(err)) throw await leaseStop(leaseLost ?? (err as Error).message, err)
-        if (!isDatabaseGone(err)) throw err
-        log(`database unreachable: trading stopped (${(err as Error).message})`)
-        throw new DatabaseUnavailableError(err)
-      }
+      // A failure here that is the lease or the database going away is classified below.
+      await session.decide()
       await new Promise((r) => setTimeout(r, config.decisionIntervalMs))
     }
     if (leaseLost) throw await leaseStop(leaseLost)
