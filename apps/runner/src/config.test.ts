@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest'
-import { loadOperatorToken, loadRunnerConfig, printableConfig } from './config'
+import { loadOperatorToken, loadRunnerConfig, printableConfig, profileEnv } from './config'
 
 describe('loadRunnerConfig', () => {
   it('defaults to a zero-setup sim session', () => {
@@ -18,6 +18,7 @@ describe('loadRunnerConfig', () => {
       reconcileReportingDelayMs: 15_000,
       leaseTtlMs: 5_000,
       noticesTimeoutMs: 60_000,
+      accounts: [],
     })
     expect(
       loadRunnerConfig({
@@ -35,6 +36,37 @@ describe('loadRunnerConfig', () => {
     expect(() => loadRunnerConfig({ VELLAB_MAX_ORDER_NOTIONAL: '-5' })).toThrow(/caps.maxOrderNotional/)
     expect(loadRunnerConfig({ VELLAB_SIM_ENV: 'paper' }).simEnvironment).toBe('paper')
     expect(() => loadRunnerConfig({ VELLAB_SIM_ENV: 'vts' })).toThrow(/simEnvironment/)
+  })
+
+  it('reads account profiles (sharding) and refuses repeats and names that shadow KIS_ variables', () => {
+    expect(loadRunnerConfig({ VELLAB_ACCOUNTS: 'main, alt2' }).accounts).toEqual(['MAIN', 'ALT2'])
+    expect(() => loadRunnerConfig({ VELLAB_ACCOUNTS: 'main,MAIN' })).toThrow(
+      /accounts: profiles must not repeat/,
+    )
+    expect(() => loadRunnerConfig({ VELLAB_ACCOUNTS: 'rest' })).toThrow(/may not be named/)
+    expect(() => loadRunnerConfig({ VELLAB_ACCOUNTS: '2nd' })).toThrow(/starting with a letter/)
+  })
+
+  it('gives a profile its own account and credentials, never the plain ones, and shares the rest', () => {
+    const env = {
+      KIS_APP_KEY: 'plain-key',
+      KIS_APP_SECRET: 'plain-secret',
+      KIS_ACCOUNT: '50000001-01',
+      KIS_REST_URL: 'http://127.0.0.1:1',
+      KIS_ALT_APP_KEY_FILE: '/run/secrets/alt-key',
+      KIS_ALT_ACCOUNT: '50000002-01',
+      KIS_ALT_WS_URL: 'ws://127.0.0.1:2',
+    }
+    const alt = profileEnv(env, 'ALT')
+    expect(alt.KIS_APP_KEY).toBeUndefined()
+    expect(alt.KIS_APP_SECRET).toBeUndefined()
+    expect(alt).toMatchObject({
+      KIS_APP_KEY_FILE: '/run/secrets/alt-key',
+      KIS_ACCOUNT: '50000002-01',
+      KIS_REST_URL: 'http://127.0.0.1:1',
+      KIS_WS_URL: 'ws://127.0.0.1:2',
+    })
+    expect(env.KIS_APP_KEY).toBe('plain-key')
   })
 
   it('reads the operator token from the environment or a file, and refuses a short one', () => {

@@ -1,6 +1,9 @@
 import { readFileSync } from 'node:fs'
 import { z } from 'zod'
 
+/** Profile names that would collide with the plain `KIS_*` variables' own prefixes. */
+const RESERVED_PROFILES = ['APP', 'ACCOUNT', 'ENV', 'HTS', 'REST', 'WS', 'CAPABILITIES']
+
 /**
  * The runner's configuration, from the environment. Secrets never come from here directly: the KIS
  * adapter reads them from the environment or a secret file itself (`loadKisConfigFromEnv`).
@@ -84,6 +87,32 @@ export const RunnerConfigSchema = z.object({
    * there. @default 60000
    */
   noticesTimeoutMs: z.coerce.number().int().positive().default(60_000),
+  /**
+   * Sharding (`paper` mode): the account profiles this runner may lead, in order of preference. It
+   * takes the lease of the first one no other runner leads and trades that account alone; N runners
+   * given the same M profiles cover them with one leader each and N − M standbys for whichever
+   * falls free. Profile `P` takes its credentials from `KIS_P_APP_KEY` (or `KIS_P_APP_KEY_FILE`),
+   * `KIS_P_APP_SECRET` (or `_FILE`), `KIS_P_ACCOUNT` and `KIS_P_HTS_ID`, and may override any other
+   * `KIS_*` variable the same way (`KIS_P_REST_URL`, …); see {@link profileEnv}. Empty: the one
+   * account of the plain `KIS_*` variables.
+   */
+  accounts: z
+    .string()
+    .optional()
+    .transform((s) => (s ? s.split(',').map((x) => x.trim().toUpperCase()) : []))
+    .pipe(
+      z
+        .array(
+          z
+            .string()
+            .regex(/^[A-Z][A-Z0-9]*$/, 'a profile name is letters and digits, starting with a letter'),
+        )
+        .refine((a) => new Set(a).size === a.length, 'profiles must not repeat')
+        .refine(
+          (a) => !a.some((p) => RESERVED_PROFILES.includes(p)),
+          `a profile may not be named ${RESERVED_PROFILES.join(', ')}: it would read another KIS_ variable`,
+        ),
+    ),
   /** Port of the operator HTTP server (health, metrics, dashboard, kill switches) on 127.0.0.1; 0 picks a free one. @default 0 */
   httpPort: z.coerce.number().int().min(0).max(65_535).default(0),
 })
@@ -154,7 +183,7 @@ export function readRunnerConfigFile(
   }
   const list = (v: unknown) => (Array.isArray(v) ? v.join(',') : v)
   const out: Record<string, unknown> = { ...(parsed as Record<string, unknown>) }
-  for (const k of ['symbols', 'approvedStrategies']) if (k in out) out[k] = list(out[k])
+  for (const k of ['symbols', 'approvedStrategies', 'accounts']) if (k in out) out[k] = list(out[k])
   if (typeof out.caps === 'object' && out.caps !== null) {
     const caps = { ...(out.caps as Record<string, unknown>) }
     if ('symbols' in caps) caps.symbols = list(caps.symbols)
@@ -196,6 +225,7 @@ export function loadRunnerConfig(
       rampFactor: env.VELLAB_RAMP_FACTOR,
     },
     approvedStrategies: env.VELLAB_APPROVED_STRATEGIES,
+    accounts: env.VELLAB_ACCOUNTS,
   }
   // The environment wins over the file, key by key (empty values count as unset).
   const merge = (base: Record<string, unknown>, over: Record<string, unknown>): Record<string, unknown> => {
@@ -215,6 +245,23 @@ export function loadRunnerConfig(
     throw new Error(`invalid runner configuration:\n${lines.join('\n')}`)
   }
   return r.data
+}
+
+/** The variables that name an account and its credentials: a profile never inherits these. */
+const ACCOUNT_VARIABLES = ['APP_KEY', 'APP_KEY_FILE', 'APP_SECRET', 'APP_SECRET_FILE', 'ACCOUNT', 'HTS_ID']
+
+/**
+ * The environment one account profile sees (see `accounts`): every `KIS_<PROFILE>_X` becomes
+ * `KIS_X`. The account and its credentials come from the profile alone (the plain ones are dropped,
+ * so a profile that forgot its appkey fails as missing instead of trading another account); other
+ * `KIS_*` settings (URLs, limits, capabilities) are shared unless the profile overrides them.
+ */
+export function profileEnv(env: NodeJS.ProcessEnv, profile: string): NodeJS.ProcessEnv {
+  const out: NodeJS.ProcessEnv = { ...env }
+  for (const v of ACCOUNT_VARIABLES) delete out[`KIS_${v}`]
+  const prefix = `KIS_${profile}_`
+  for (const [k, v] of Object.entries(env)) if (k.startsWith(prefix)) out[`KIS_${k.slice(prefix.length)}`] = v
+  return out
 }
 
 /**

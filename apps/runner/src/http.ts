@@ -10,6 +10,19 @@ import type { RunnerMetrics } from './metrics'
 export interface Readiness {
   ok: boolean
   checks: Record<string, { ok: boolean; detail: string }>
+  /**
+   * Who leads what across the deployment (every runner on this database), for `vellab status`:
+   * lease key (a hash of the appkey), epoch, holder, heartbeat age, and whether the holder's lock
+   * session is alive. Absent when the database cannot say.
+   */
+  leases?: {
+    key: string
+    epoch: number
+    holder: string
+    heartbeatAgeMs: number
+    live: boolean
+    mine: boolean
+  }[]
 }
 
 export interface OperatorHttpOptions {

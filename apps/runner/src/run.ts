@@ -7,13 +7,14 @@ import {
   type KisMasterRecord,
   PostgresTokenStore,
 } from '@vellab/broker-kis'
-import { AppKeyLease, LeaseLostError, leaseKeyOf } from '@vellab/lease'
+import { AppKeyLease, LeaseLostError, leaseKeyOf, readLeases } from '@vellab/lease'
 import { createOrderStore, isConnectionError, ORDER_STATES, OrderFsmError } from '@vellab/order-fsm'
 import { createReconciler, type Reconciler } from '@vellab/reconcile'
 import { createRiskGateway, KillSwitchBoard, PostgresKillSwitchStore, RiskState } from '@vellab/risk-kr'
 import { sql } from 'kysely'
-import { connectBroker } from './broker'
-import type { RunnerConfig } from './config'
+import pg from 'pg'
+import { type BrokerSide, connectBroker } from './broker'
+import { profileEnv, type RunnerConfig } from './config'
 import type { RunnerDatabase } from './database'
 import { migrate, openDatabase } from './database'
 import { startOperatorHttp } from './http'
@@ -112,6 +113,11 @@ export async function run(config: RunnerConfig, options: RunOptions): Promise<Ru
   if (config.rehearsalSimUrl && config.mode !== 'paper') {
     throw new Error('VELLAB_REHEARSAL_SIM applies to VELLAB_MODE=paper only')
   }
+  if (config.accounts.length > 0 && config.mode !== 'paper') {
+    throw new Error(
+      'VELLAB_ACCOUNTS (sharding across account profiles) applies to VELLAB_MODE=paper only: the in-process simulator has one account',
+    )
+  }
   const database = await openDatabase({
     ...(config.databaseUrl ? { url: config.databaseUrl } : {}),
     ...(config.dataDir ? { dataDir: config.dataDir } : {}),
@@ -131,19 +137,43 @@ export async function run(config: RunnerConfig, options: RunOptions): Promise<Ru
       `database ready (${database.kind}); ${applied.length ? `applied ${applied.join(', ')}` : 'schema up to date'}`,
     )
 
-    const broker = await connectBroker(config, log, options.onSimulator, options.env)
-    options.secret?.(broker.kisConfig.appKey)
-    options.secret?.(broker.kisConfig.appSecret)
-    cleanups.push(() => broker.close())
+    // The accounts this runner may lead: one, or with `accounts` (sharding) one per profile, each
+    // on its own appkey. A standby for several takes whichever falls free first.
+    const env = options.env ?? process.env
+    const candidates: BrokerSide[] = []
+    for (const profile of config.accounts.length ? config.accounts : [undefined]) {
+      const side = await connectBroker(
+        config,
+        log,
+        options.onSimulator,
+        profile ? profileEnv(env, profile) : env,
+      ).catch((err: unknown) => {
+        throw profile
+          ? new Error(`account profile ${profile}: ${(err as Error).message}`, { cause: err })
+          : err
+      })
+      options.secret?.(side.kisConfig.appKey)
+      options.secret?.(side.kisConfig.appSecret)
+      cleanups.push(() => side.close())
+      const twin = candidates.findIndex((c) => c.appkey === side.appkey)
+      if (twin >= 0) {
+        throw new Error(
+          `account profiles ${config.accounts[twin]} and ${profile} use the same appkey: one appkey is one lease, one WebSocket session and one rate budget, so it can lead only one account profile`,
+        )
+      }
+      candidates.push(side)
+    }
     // One active runner per appkey: a standby waits here (migrations done, broker reachable) and
     // takes over when the leader dies or falls silent past the TTL. Everything after this line —
     // the WebSocket session, the token, the rate budget, every write — belongs to the leader.
-    const leaseKey = leaseKeyOf(broker.appkey)
+    const keys = candidates.map((c) => leaseKeyOf(c.appkey))
+    const shown = keys.length === 1 ? `lease ${keys[0]}` : `any of leases ${keys.join(', ')}`
     let lastWaitLog = 0
     let leaseLost: string | undefined
-    const acquiring = AppKeyLease.acquire({
+    let leaseKey = keys[0]!
+    const acquiring = AppKeyLease.acquireAny({
       connectionString: database.url,
-      key: leaseKey,
+      keys,
       holder: `${hostname()}:${process.pid}`,
       ttlMs: config.leaseTtlMs,
       ...(options.signal ? { signal: options.signal } : {}),
@@ -152,8 +182,8 @@ export async function run(config: RunnerConfig, options: RunOptions): Promise<Ru
         lastWaitLog = Date.now()
         log(
           w.error
-            ? `standby: the database is unreachable (${w.error}); still waiting for lease ${leaseKey}`
-            : `standby: lease ${leaseKey} held by ${w.holder ?? '?'} (epoch ${w.epoch}, heartbeat ${w.heartbeatAgeMs === null ? '?' : Math.round(w.heartbeatAgeMs)} ms ago); waiting`,
+            ? `standby: the database is unreachable (${w.error}); still waiting for ${shown}`
+            : `standby: lease ${w.key} held by ${w.holder ?? '?'} (epoch ${w.epoch}, heartbeat ${w.heartbeatAgeMs === null ? '?' : Math.round(w.heartbeatAgeMs)} ms ago); waiting`,
         )
       },
       onLost: (reason) => {
@@ -168,19 +198,31 @@ export async function run(config: RunnerConfig, options: RunOptions): Promise<Ru
       throw err
     })
     cleanups.push(() => lease.release())
-    log(`lease ${leaseKey} acquired: epoch ${lease.epoch}`)
+    leaseKey = lease.key
+    const broker = candidates[keys.indexOf(lease.key)]!
+    log(
+      `lease ${lease.key} acquired: epoch ${lease.epoch}${candidates.length > 1 ? `; leading account ${broker.account} (profile ${config.accounts[keys.indexOf(lease.key)]})` : ''}`,
+    )
     // Why trading must stop when the lease is gone: the database went away (the lock connection
     // with it), or another runner took over. Either way nothing more is sent; the reason decides
     // the message and the exit code.
     const leaseStop = async (reason: string, cause?: unknown): Promise<Error> => {
-      // A partition can make a connection attempt hang: three seconds without an answer is "gone".
+      // Asked on a new connection: a pooled one may not have heard yet that the server is going
+      // (a restart ends the lock session and the pool's sessions one after another), and a new
+      // connection is what a restarted runner would need. A partition can make the attempt hang:
+      // three seconds without an answer is "gone".
+      const probe = new pg.Client({ connectionString: database.url, connectionTimeoutMillis: 3_000 })
+      probe.on('error', () => {})
       const reachable = await Promise.race([
-        sql`SELECT 1`
-          .execute(database.db)
+        probe
+          .connect()
+          .then(() => probe.query('SELECT 1'))
           .then(() => true)
           .catch(() => false),
         new Promise<boolean>((r) => setTimeout(() => r(false), 3_000).unref()),
       ])
+      // Not awaited: ending a client whose connection failed may never settle.
+      void probe.end().catch(() => {})
       if (!reachable) {
         log(`database unreachable: trading stopped (${reason})`)
         return new DatabaseUnavailableError(cause ?? new Error(reason))
@@ -337,14 +379,18 @@ export async function run(config: RunnerConfig, options: RunOptions): Promise<Ru
               })()
             : { ok: false, detail: 'not started' },
           'appkey lease': lease.held
-            ? { ok: true, detail: `leads ${leaseKey} at epoch ${lease.epoch}` }
+            ? { ok: true, detail: `leads ${lease.key} (account ${account}) at epoch ${lease.epoch}` }
             : { ok: false, detail: `lost: ${lease.lostReason ?? 'unknown'}` },
           'kill switches': {
             ok: loadedBoard.list().length === 0,
             detail: loadedBoard.list().length ? `${loadedBoard.list().length} engaged` : 'none engaged',
           },
         }
-        return { ok: Object.values(checks).every((c) => c.ok), checks }
+        const leases = await readLeases(database.pool).then(
+          (rows) => rows.map((r) => ({ ...r, mine: r.key === lease.key && r.epoch === lease.epoch })),
+          () => undefined,
+        )
+        return { ok: Object.values(checks).every((c) => c.ok), checks, ...(leases ? { leases } : {}) }
       },
     })
     cleanups.push(() => http.close())

@@ -46,9 +46,9 @@ afterEach(async () => {
 })
 
 /** Every order the simulator took for the app belongs to exactly one intent of ours. */
-async function expectNothingSentTwice() {
+async function expectNothingSentTwice(appkey = r.app.appkey) {
   const simOrders = await r.get<{ odno: string; kind: string }[]>(
-    `/__sim/orders?appkey=${encodeURIComponent(r.app.appkey)}`,
+    `/__sim/orders?appkey=${encodeURIComponent(appkey)}`,
   )
   const news = simOrders.filter((o) => o.kind === 'new')
   const owners = await db
@@ -60,7 +60,7 @@ async function expectNothingSentTwice() {
   for (const o of news) expect(byBroker.get(o.odno), `owner of ${o.odno}`).toBeDefined()
   expect(new Set(news.map((o) => byBroker.get(o.odno))).size).toBe(news.length)
   const ledger = await r.get<{ wsConnects: { appkey: string; outcome: string }[] }>('/__sim/ledger')
-  const refused = ledger.wsConnects.filter((c) => c.appkey === r.app.appkey && c.outcome !== 'ok')
+  const refused = ledger.wsConnects.filter((c) => c.appkey === appkey && c.outcome !== 'ok')
   expect(refused.length, 'WebSocket sessions refused (OPSP8996 and the like)').toBeLessThanOrEqual(1)
 }
 
@@ -133,6 +133,7 @@ describe('appkey lease: leader and standby', () => {
       standby,
     ])
 
+    const simNow = async () => (await r.get<{ now: number }>('/__sim/clock')).now
     leader.child.kill('SIGSTOP')
     const frozenAt = leader.out.join('').length
     await until(
@@ -142,12 +143,28 @@ describe('appkey lease: leader and standby', () => {
       [standby],
     )
     expect(text(standby)).toMatch(/acquired: epoch 2/)
+    const wokenAt = await simNow()
     leader.child.kill('SIGCONT')
-    // Woken, the old leader finds itself fenced (or stale) and stops with its own exit code,
-    // having sent nothing after the freeze.
+    // Woken, the old leader finds itself fenced (or stale) and stops with its own exit code.
     expect(await leader.exit).toBe(4)
     expect(text(leader)).toMatch(/lease (appkey:[0-9a-f]+ )?lost/)
-    expect(leader.out.join('').slice(frozenAt)).not.toMatch(/^.{13}order {3}/m)
+    // The broker's ledger judges what it sent, not its log: an order it logs after waking may have
+    // left before the freeze (only its answer was read late). Every such order reached the
+    // simulator before the wake-up; none arrived after it (that would be a send after the freeze).
+    const sim = await r.get<{ odno: string; kind: string; createdAt: number }[]>(
+      `/__sim/orders?appkey=${encodeURIComponent(r.app.appkey)}`,
+    )
+    const loggedLate = [
+      ...leader.out
+        .join('')
+        .slice(frozenAt)
+        .matchAll(/^.{13}order {3}.*→ (\d+)/gm),
+    ].map((m) => m[1])
+    for (const odno of loggedLate) {
+      const o = sim.find((x) => x.odno === odno)
+      expect(o, `order ${odno} logged by the woken leader`).toBeDefined()
+      expect(o!.createdAt, `order ${odno} reached the broker after the wake-up`).toBeLessThan(wokenAt)
+    }
 
     expect(await standby.exit, text(standby).slice(-3000)).toBe(0)
     const report = JSON.parse(standby.out.join('')) as RunReport
@@ -224,5 +241,78 @@ describe('appkey lease: leader and standby', () => {
       await restarted?.exit
     }
     await expectNothingSentTwice()
+  }, 200_000)
+
+  it('sharding: three runners over two accounts — one leader each, the third takes over whichever leader dies', async () => {
+    await r.sim.stop()
+    r = await startPaperRehearsal(['--paper', 'documented', '--paper-apps', '2'])
+    await r.post('/__sim/limits', { env: 'paper', perSecond: 10 })
+    const [a, b] = r.paperApps
+    // Two account profiles, each with its own appkey; the plain KIS_ credentials are not used.
+    const {
+      KIS_APP_KEY: _k,
+      KIS_APP_SECRET: _s,
+      KIS_ACCOUNT: _a,
+      KIS_HTS_ID: _h,
+      ...shared
+    } = { ...env, ...r.env }
+    const sharded = {
+      ...shared,
+      VELLAB_ACCOUNTS: 'alpha,beta',
+      ...Object.fromEntries(
+        (
+          [
+            ['ALPHA', a!],
+            ['BETA', b!],
+          ] as const
+        ).flatMap(([p, app]) => [
+          [`KIS_${p}_APP_KEY`, app.appkey],
+          [`KIS_${p}_APP_SECRET`, app.appsecret],
+          [`KIS_${p}_ACCOUNT`, app.account],
+          [`KIS_${p}_HTS_ID`, app.htsId],
+        ]),
+      ),
+    }
+    const runners = [0, 1, 2].map(() => runnerProcess(['start'], { ...sharded, VELLAB_RUN_SECONDS: '0' }))
+    const leading = (x: Runner) => /leading account (\S+) \(profile (\w+)\)/.exec(text(x))
+    try {
+      await until(
+        'two leaders',
+        () => runners.filter((x) => text(x).includes('order   ')).length === 2,
+        90_000,
+        runners,
+      )
+      const leaders = runners.filter((x) => leading(x))
+      expect(leaders).toHaveLength(2)
+      expect(new Set(leaders.map((x) => leading(x)![2]))).toEqual(new Set(['ALPHA', 'BETA']))
+      const standby = runners.find((x) => !leaders.includes(x))!
+      await until('the third standing by', () => text(standby).includes('standby: lease'), 30_000, runners)
+      expect(text(standby)).not.toMatch(/^.{13}order {3}/m)
+
+      // The leader of one account dies: the standby takes that account, at the next epoch.
+      const [victim, survivor] = leaders as [Runner, Runner]
+      const profile = leading(victim)![2]
+      victim.child.kill('SIGKILL')
+      await victim.exit
+      await until(
+        'the standby trading',
+        () => text(standby).includes('execution notices live: trading'),
+        60_000,
+        [standby],
+      )
+      expect(leading(standby)![2]).toBe(profile)
+      expect(text(standby)).toMatch(/acquired: epoch 2/)
+      expect(text(survivor)).not.toMatch(/lease lost/)
+      await until('the new leader placing orders', () => /^.{13}order {3}/m.test(text(standby)), 30_000, [
+        standby,
+      ])
+    } finally {
+      for (const x of runners) x.child.kill('SIGTERM')
+      await Promise.all(runners.map((x) => x.exit))
+    }
+    // Each runner stopped cleanly, or was the one killed.
+    const codes = await Promise.all(runners.map((x) => x.exit))
+    expect(codes.filter((c) => c === 0)).toHaveLength(2)
+    for (const app of [a!, b!]) await expectNothingSentTwice(app.appkey)
   }, 200_000)
 })

@@ -27,6 +27,8 @@ export interface PaperRehearsal {
   sim: KisSimProcess
   restUrl: string
   app: { appkey: string; appsecret: string; htsId: string }
+  /** Every paper app (`--paper-apps n`), the first being `app`, each with its funded account. */
+  paperApps: { appkey: string; appsecret: string; htsId: string; account: string }[]
   /** `KIS_*` (credentials and URLs) plus `VELLAB_MODE=paper` and `VELLAB_REHEARSAL_SIM`. */
   env: Record<string, string>
   post(path: string, body: unknown): Promise<Response>
@@ -64,14 +66,22 @@ export async function startPaperRehearsal(extraArgs: string[] = []): Promise<Pap
         accounts: { cano: string; productCode: string }[]
       }[]
     >('/__sim/apps')
-  const app = apps.find((a) => a.env === 'paper')
+  const paperApps = apps.filter((a) => a.env === 'paper')
+  const app = paperApps[0]
   if (!app) throw new Error('kis-sim has no paper app')
+  for (const a of paperApps) {
+    const acct = a.accounts[0]!
+    await post('/__sim/account', { cano: acct.cano, productCode: acct.productCode, cash: 100_000_000 })
+  }
   const { cano, productCode } = app.accounts[0]!
-  await post('/__sim/account', { cano, productCode, cash: 100_000_000 })
   return {
     sim,
     restUrl,
     app,
+    paperApps: paperApps.map((a) => ({
+      ...a,
+      account: `${a.accounts[0]!.cano}-${a.accounts[0]!.productCode}`,
+    })),
     post,
     get,
     env: {

@@ -58,7 +58,7 @@ function setup(env: 'real' | 'paper' = 'real', beforeRequest?: () => void) {
     },
   }
   client.useTokens(tokens)
-  return { client, clock, events, creds, config, invalidated, secrets }
+  return { client, clock, events, creds, config, invalidated, secrets, tokens }
 }
 
 /** Let real I/O and virtual time progress until the promise settles. */
@@ -151,6 +151,32 @@ describe('KisRestClient', () => {
     allowed = false
     await expect(order()).rejects.toThrow('lease lost')
     expect(hits).toBe(1)
+  })
+
+  it('beforeRequest is asked again after the token wait: a lease lost meanwhile sends nothing', async () => {
+    let allowed = true
+    const { client, clock, tokens } = setup('real', () => {
+      if (!allowed) throw new Error('lease lost')
+    })
+    // The token source is slow (a refresh): the lease goes while the request waits for it.
+    tokens.get = async function () {
+      allowed = false
+      return this.current
+    }
+    let hits = 0
+    server.use(
+      http.post(ORDER, () => {
+        hits++
+        return HttpResponse.json({ rt_cd: '0', msg_cd: 'APBK0013', msg1: 'ok', output: {} })
+      }),
+    )
+    await expect(
+      drive(
+        clock,
+        client.call({ op: 'order-cash-buy', lane: 'order', operation: 'placeOrder', body: orderBody('1') }),
+      ),
+    ).rejects.toThrow('lease lost')
+    expect(hits).toBe(0)
   })
 
   it('order + EGW00201 → rate_limited, sent exactly once, limiter blocked for a window', async () => {

@@ -215,6 +215,10 @@ export class KisRestClient {
       try {
         this.#o.beforeRequest?.()
         token = await this.#tokens.get()
+        // Again after the token's await, right before the request is written: the time between
+        // the check and the send is the window in which a process frozen there (and fenced while
+        // frozen) could still send once woken. No check can close it, only keep it this short.
+        this.#o.beforeRequest?.()
       } catch (e) {
         permit.done()
         throw e

@@ -18,6 +18,7 @@ Options:
   --start <time>            virtual start, e.g. "2026-11-24 09:00:00" (KST)
   --speed <n>               virtual ms per real ms when accelerated (default 60)
   --limits <preset>         2026-04-20 (18/s real, 1/s paper) | legacy (20/2)
+  --paper-apps <n>          paper apps (appkeys), each with one account (default 1)
   --paper <profile>         reported | documented: paper as a paper account was seen to behave
                             (23-field notices, no order rows, answers after notices; reference
                             §7.10) or as documented (default reported)
@@ -59,6 +60,7 @@ function options(argv: string[]): KisSimOptions | 'help' {
         speed: { type: 'string' },
         limits: { type: 'string', default: '2026-04-20' },
         paper: { type: 'string', default: 'reported' },
+        'paper-apps': { type: 'string' },
         'ping-interval-ms': { type: 'string' },
         'ping-idle-only': { type: 'boolean', default: false },
         'pong-timeout-ms': { type: 'string' },
@@ -90,7 +92,9 @@ function options(argv: string[]): KisSimOptions | 'help' {
     throw new UsageError(`--speed must be a positive number, got "${values.speed}"`)
   }
   const pong = values['pong-timeout-ms']
+  const paperApps = integer('paper-apps', values['paper-apps'], 1, 1)
   return {
+    apps: [{ env: 'real' }, ...Array.from({ length: paperApps }, () => ({ env: 'paper' as const }))],
     host: values.host,
     restPort: integer('rest-port', values['rest-port'], 29443),
     wsPort: integer('ws-port', values['ws-port'], 31000),

@@ -54,6 +54,7 @@ describe('kis-sim bin', () => {
     [['--ping-interval-ms', 'abc'], /--ping-interval-ms must be a whole number/],
     [['--clock', 'fast'], /--clock must be real, accelerated or manual/],
     [['--paper', 'maybe'], /--paper must be reported or documented/],
+    [['--paper-apps', '0'], /--paper-apps must be a whole number >= 1/],
     [['--no-such-flag'], /Unknown option/],
   ])('refuses %j with one line and exit code 2', async (args, message) => {
     const p = await start(args)
@@ -78,6 +79,8 @@ describe('kis-sim bin', () => {
       '5000',
       '--pong-timeout-ms',
       '7000',
+      '--paper-apps',
+      '2',
     ])
     const { restUrl: rest, wsUrl } = await p.urls()
     const banner = p.out.join('')
@@ -91,6 +94,11 @@ describe('kis-sim bin', () => {
       accounts: { cano: string; productCode: string }[]
     }[]
     const app = apps.find((a) => a.env === 'real')!
+    // Two paper apps, as asked: two appkeys, two accounts (a sharded deployment's broker).
+    const paper = apps.filter((a) => a.env === 'paper')
+    expect(paper).toHaveLength(2)
+    expect(new Set(paper.map((a) => a.appkey)).size).toBe(2)
+    expect(new Set(paper.map((a) => a.accounts[0]!.cano)).size).toBe(2)
     expect(banner).toContain(app.appkey)
     expect(banner).not.toContain(app.appsecret)
 

@@ -1,3 +1,3 @@
-export type { LeaseOptions, LeaseRow } from './lease'
+export type { AnyLeaseOptions, LeaseOptions, LeaseRow } from './lease'
 export { AppKeyLease, LeaseLostError, leaseKeyOf, readLeases } from './lease'
 export { leaseMigrations, migrateLease } from './migrations'

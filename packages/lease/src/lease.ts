@@ -33,11 +33,22 @@ export interface LeaseOptions {
   signal?: AbortSignal
   /** Progress of a standby, for logs (`error` when the database could not be reached this time). */
   onWait?: (state: {
+    /** The key looked at (with {@link AppKeyLease.acquireAny}, one of several). */
+    key: string
     holder: string | null
     epoch: number
     heartbeatAgeMs: number | null
     error?: string
   }) => void
+}
+
+/** Options of {@link AppKeyLease.acquireAny}: those of `acquire`, with candidate keys instead of one. */
+export interface AnyLeaseOptions extends Omit<LeaseOptions, 'key'> {
+  /**
+   * The keys this process may lead, in order of preference; it takes the first one free and holds
+   * only that one. Non-empty, no repeats.
+   */
+  keys: readonly string[]
 }
 
 /** A lease as stored. */
@@ -119,7 +130,23 @@ export class AppKeyLease {
    * aborts, or when the first connection fails; later losses of the database are waited out
    * (reported through `onWait` with `error`).
    */
-  static async acquire(options: LeaseOptions): Promise<AppKeyLease> {
+  static acquire(options: LeaseOptions): Promise<AppKeyLease> {
+    return AppKeyLease.acquireAny({ ...options, keys: [options.key] })
+  }
+
+  /**
+   * Sharding: wait as a standby for *any* of `keys` and return the lease of the first one this
+   * process takes (its `key` says which). N processes given the same M keys (N ≥ M) end with each
+   * key led by exactly one process and N − M standing by for whichever key falls free next, be it
+   * from a death, a freeze past the TTL, or a release. A process holds at most one lease: one
+   * appkey's WebSocket session and rate budget per process. Rejects like `acquire`, and at once
+   * when `keys` is empty or repeats a key.
+   */
+  static async acquireAny(options: AnyLeaseOptions): Promise<AppKeyLease> {
+    const keys = [...options.keys]
+    if (keys.length === 0 || new Set(keys).size !== keys.length) {
+      throw new TypeError(`lease keys must be non-empty and distinct, got [${keys.join(', ')}]`)
+    }
     const ttlMs = options.ttlMs ?? 5_000
     const heartbeatMs = options.heartbeatMs ?? Math.max(50, Math.floor(ttlMs / 5))
     const pollMs = options.pollMs ?? 200
@@ -141,7 +168,9 @@ export class AppKeyLease {
     // Reconnect with a fresh client each time (an ended one is never reused), backing off.
     const reconnect = async (failure: Error): Promise<pg.Client> => {
       for (;;) {
-        options.onWait?.({ holder: null, epoch: 0, heartbeatAgeMs: null, error: failure.message })
+        for (const key of keys) {
+          options.onWait?.({ key, holder: null, epoch: 0, heartbeatAgeMs: null, error: failure.message })
+        }
         await pause(retry)
         retry = Math.min(retry * 2, 2_000)
         if (options.signal?.aborted) throw aborted()
@@ -160,9 +189,15 @@ export class AppKeyLease {
         void client.end().catch(() => {})
         throw aborted()
       }
-      let won: number | undefined
+      let won: { key: string; epoch: number } | undefined
       try {
-        won = await AppKeyLease.#attempt(client, options, ttlMs)
+        for (const key of keys) {
+          const epoch = await AppKeyLease.#attempt(client, key, options, ttlMs)
+          if (epoch !== undefined) {
+            won = { key, epoch }
+            break
+          }
+        }
       } catch (err) {
         // Not awaited: ending a client the server already dropped may never settle.
         void client.end().catch(() => {})
@@ -170,7 +205,7 @@ export class AppKeyLease {
         continue
       }
       if (won !== undefined) {
-        return new AppKeyLease(client, options.key, options.holder, won, ttlMs, heartbeatMs, options.onLost)
+        return new AppKeyLease(client, won.key, options.holder, won.epoch, ttlMs, heartbeatMs, options.onLost)
       }
       retry = pollMs
       await pause(pollMs)
@@ -180,12 +215,11 @@ export class AppKeyLease {
   /** One try: the lease's epoch if this client just took it, else undefined (still someone's). */
   static async #attempt(
     client: pg.Client,
-    options: LeaseOptions,
+    key: string,
+    options: AnyLeaseOptions,
     ttlMs: number,
   ): Promise<number | undefined> {
-    const got = await client.query<{ got: boolean }>(`SELECT pg_try_advisory_lock(${lockSql}) AS got`, [
-      options.key,
-    ])
+    const got = await client.query<{ got: boolean }>(`SELECT pg_try_advisory_lock(${lockSql}) AS got`, [key])
     if (got.rows[0]?.got) {
       const { rows } = await client.query<{ epoch: string }>(
         `WITH l AS (
@@ -200,7 +234,7 @@ export class AppKeyLease {
            ON CONFLICT (lease_key) DO UPDATE SET epoch = EXCLUDED.epoch, heartbeat_at = EXCLUDED.heartbeat_at
          )
          SELECT epoch FROM l`,
-        [options.key, options.holder],
+        [key, options.holder],
       )
       return Number(rows[0]!.epoch)
     }
@@ -215,10 +249,11 @@ export class AppKeyLease {
          (extract(epoch FROM clock_timestamp() - h.heartbeat_at) * 1000)::float8 AS age
        FROM vellab_leases l LEFT JOIN vellab_lease_heartbeats h USING (lease_key)
        WHERE l.lease_key = $1`,
-      [options.key],
+      [key],
     )
     const row = rows[0]
     options.onWait?.({
+      key,
       holder: row?.holder ?? null,
       epoch: Number(row?.epoch ?? 0),
       heartbeatAgeMs: row?.age ?? null,

@@ -165,4 +165,50 @@ describe('AppKeyLease', () => {
     await expect(b).rejects.toThrow(/shutting down/)
     expect(a.held).toBe(true)
   })
+
+  it('sharding: three processes over two keys — each key led by exactly one, the third takes whichever falls free', async () => {
+    const k1 = freshKey()
+    const k2 = freshKey()
+    const any = (holder: string, extra: Partial<Parameters<typeof AppKeyLease.acquireAny>[0]> = {}) =>
+      AppKeyLease.acquireAny({
+        connectionString: tdb.url,
+        keys: [k1, k2],
+        holder,
+        ttlMs: 800,
+        pollMs: 20,
+        ...extra,
+      })
+    // All three race from the same instant.
+    const waits: Record<string, number> = { a: 0, b: 0, c: 0 }
+    const won: AppKeyLease[] = []
+    const racing = ['a', 'b', 'c'].map((h) =>
+      any(h, { onWait: () => void waits[h]!++ }).then((l) => {
+        won.push(keep(l))
+        return l
+      }),
+    )
+    await waitUntil('two leaders', () => won.length >= 2)
+    const leaders = [...won]
+    // Whoever is left looks at both keys, twice, and takes neither.
+    const standby = ['a', 'b', 'c'].find((h) => !leaders.some((l) => l.holder === h))!
+    const w0 = waits[standby]!
+    await waitUntil('the third standing by on both keys', () => waits[standby]! >= w0 + 4)
+    expect(won).toHaveLength(2)
+    expect(new Set(leaders.map((l) => l.key))).toEqual(new Set([k1, k2]))
+    const rows = await readLeases(tdb.pool)
+    for (const k of [k1, k2]) expect(rows.find((r) => r.key === k)).toMatchObject({ epoch: 1, live: true })
+    // One leader leaves: the standby takes exactly that key, at the next epoch.
+    const leaving = leaders[1]!
+    await leaving.release()
+    const third = (await Promise.all(racing)).find((l) => l.holder === standby)!
+    expect(third.key).toBe(leaving.key)
+    expect(third.epoch).toBe(2)
+    expect(leaders[0]!.held).toBe(true)
+  })
+
+  it('acquireAny refuses an empty or repeating key list', async () => {
+    const base = { connectionString: tdb.url, holder: 'x' }
+    await expect(AppKeyLease.acquireAny({ ...base, keys: [] })).rejects.toThrow(TypeError)
+    await expect(AppKeyLease.acquireAny({ ...base, keys: ['k', 'k'] })).rejects.toThrow(/distinct/)
+  })
 })

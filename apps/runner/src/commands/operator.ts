@@ -1,4 +1,5 @@
 import { loadOperatorToken } from '../config'
+import type { Readiness } from '../http'
 
 /** Where a running runner's operator HTTP listens: `VELLAB_RUNNER_URL`, else 127.0.0.1:`VELLAB_HTTP_PORT`. */
 export function runnerUrl(env: NodeJS.ProcessEnv = process.env): string {
@@ -87,7 +88,7 @@ export async function statusCommand(args: readonly string[]): Promise<number> {
   }
   const ready = await call('/readyz')
   const metrics = await call('/metrics')
-  const body = ready.body as { ok: boolean; checks: Record<string, { ok: boolean; detail: string }> }
+  const body = ready.body as Readiness
   if (args.includes('--json')) {
     console.log(JSON.stringify(body, null, 2))
     return body.ok ? 0 : 1
@@ -95,6 +96,13 @@ export async function statusCommand(args: readonly string[]): Promise<number> {
   console.log(body.ok ? 'READY' : 'NOT READY')
   for (const [name, c] of Object.entries(body.checks))
     console.log(`  ${c.ok ? '✓' : '✗'} ${name.padEnd(20)} ${c.detail}`)
+  if (body.leases?.length) {
+    console.log('leases (who leads what, every runner on this database):')
+    for (const l of body.leases) {
+      const state = l.live ? `heartbeat ${l.heartbeatAgeMs} ms ago` : 'holder gone'
+      console.log(`  ${l.key}  epoch ${l.epoch}  ${l.holder}${l.mine ? ' (this runner)' : ''}  ${state}`)
+    }
+  }
   const pick = (name: string) =>
     String(metrics.body)
       .split('\n')
