@@ -30,7 +30,9 @@ away mid-session (trading stopped at once; start again when it is back), 4 the a
 lost to another runner (this one stopped at once and sent nothing more).
 One runner leads each appkey: a second one started with the same appkey and database waits as a
 standby and takes over within seconds when the leader dies or falls silent (VELLAB_LEASE_TTL_MS,
-5000).
+5000). Sharding (paper mode): VELLAB_ACCOUNTS=alpha,beta names account profiles, each with its own
+KIS_ALPHA_APP_KEY, KIS_ALPHA_APP_SECRET, KIS_ALPHA_ACCOUNT, … (or _FILE); the runner leads the first
+profile no other runner leads and stands by for all of them otherwise.
 `
 
 /** `vellab start`: one session, then the summary; the exit code says whether every check passed. */
