@@ -5,11 +5,12 @@ import {
   createKisGateway,
   fetchKisStockMaster,
   type KisMasterRecord,
+  kstCompactDate,
   PostgresTokenStore,
 } from '@vellab/broker-kis'
 import { AppKeyLease, LeaseLostError, leaseKeyOf, readLeases } from '@vellab/lease'
 import { createOrderStore, isConnectionError, ORDER_STATES, OrderFsmError } from '@vellab/order-fsm'
-import { createReconciler, type Reconciler } from '@vellab/reconcile'
+import { createReconciler, ReconcileError, type Reconciler } from '@vellab/reconcile'
 import { createRiskGateway, KillSwitchBoard, PostgresKillSwitchStore, RiskState } from '@vellab/risk-kr'
 import { sql } from 'kysely'
 import pg from 'pg'
@@ -66,7 +67,11 @@ export class StoppedAsStandbyError extends Error {
 
 /** Whether an error means this process may no longer act for the appkey. */
 export function isLeaseLost(err: unknown): boolean {
-  return err instanceof LeaseLostError || (OrderFsmError.isInstance(err) && err.code === 'fenced')
+  return (
+    err instanceof LeaseLostError ||
+    (OrderFsmError.isInstance(err) && err.code === 'fenced') ||
+    ReconcileError.isCode(err, 'fenced')
+  )
 }
 
 /** The database is gone, said by the error itself or by its cause (a wrapped driver error). */
@@ -163,6 +168,25 @@ export async function run(config: RunnerConfig, options: RunOptions): Promise<Ru
       }
       candidates.push(side)
     }
+    // Symbol reference data from the day's master files (reference/krx-market-rules.md §9): a
+    // symbol without it is refused by risk (SYMBOL_UNKNOWN), and a file that cannot be read stops
+    // the start rather than trading on guesses. Loaded before the lease, so a standby takes over
+    // with it warm (every profile's broker serves the same files).
+    const loadMaster = async (side: BrokerSide) => {
+      const map = new Map<string, KisMasterRecord>()
+      for (const market of ['KOSPI', 'KOSDAQ'] as const) {
+        const url = side.masterUrl(market)
+        const records = await fetchKisStockMaster(market, { url }).catch((cause: unknown) => {
+          throw new Error(
+            `could not load the ${market} master file from ${url}; not trading without reference data`,
+            { cause },
+          )
+        })
+        for (const r of records) map.set(r.symbol, r)
+      }
+      return { master: map, day: kstCompactDate(side.clock.now()) }
+    }
+    let { master, day: masterDay } = await loadMaster(candidates[0]!)
     // One active runner per appkey: a standby waits here (migrations done, broker reachable) and
     // takes over when the leader dies or falls silent past the TTL. Everything after this line —
     // the WebSocket session, the token, the rate budget, every write — belongs to the leader.
@@ -318,6 +342,8 @@ export async function run(config: RunnerConfig, options: RunOptions): Promise<Ru
       accounts: [account],
       clock,
       actor: 'runner:reconcile',
+      // Its runs, breaks and tickets carry the lease epoch too: a fenced pass rejects (lease lost).
+      fence: () => lease.fence(),
       reportingDelayMs: config.reconcileReportingDelayMs,
       onEvent: (e) => {
         if (e.type === 'run_finished') {
@@ -408,22 +434,8 @@ export async function run(config: RunnerConfig, options: RunOptions): Promise<Ru
       holderType: 'individual',
       nsdsReady: false,
     })
-    // Symbol reference data from the day's master files (reference/krx-market-rules.md §9): a
-    // symbol without it is refused by risk (SYMBOL_UNKNOWN), and a file that cannot be read stops
-    // the start rather than trading on guesses.
-    const master = new Map<string, KisMasterRecord>()
-    for (const market of ['KOSPI', 'KOSDAQ'] as const) {
-      const url = broker.masterUrl(market)
-      const records = await fetchKisStockMaster(market, { url }).catch((cause: unknown) => {
-        throw new Error(
-          `could not load the ${market} master file from ${url}; not trading without reference data`,
-          {
-            cause,
-          },
-        )
-      })
-      for (const r of records) master.set(r.symbol, r)
-    }
+    // Reference data loaded while standing by is still today's? Else load it again now.
+    if (masterDay !== kstCompactDate(clock.now())) ({ master, day: masterDay } = await loadMaster(broker))
     const missing = config.symbols.filter((s) => !master.has(s))
     log(
       `reference data: ${master.size} symbols from the master files` +

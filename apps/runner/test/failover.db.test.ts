@@ -187,6 +187,26 @@ describe('appkey lease: leader and standby', () => {
     await expectNothingSentTwice()
   }, 150_000)
 
+  it('vellab reconcile refuses while a runner leads the appkey, and runs a pass under the lease when none does', async () => {
+    const leader = runnerProcess(['start'], { ...env, VELLAB_RUN_SECONDS: '0' })
+    await until('the leader trading', () => text(leader).includes('order   '), 60_000, [leader])
+    const refused = runnerProcess(['reconcile'], env)
+    expect(await refused.exit, text(refused)).toBe(1)
+    expect(text(refused)).toMatch(
+      /a runner leads this appkey \(appkey:[0-9a-f]{24}\): .+ \(epoch 1\); it reconciles continuously/,
+    )
+    leader.child.kill('SIGTERM')
+    expect(await leader.exit, text(leader).slice(-2000)).toBe(0)
+    const pass = runnerProcess(['reconcile'], env)
+    expect(await pass.exit, text(pass)).toBe(0)
+    expect(text(pass)).toMatch(/^reconcile \S+: clean, 0 breaks/m)
+    // It led for the pass (epoch 2) and let go: the next runner leads at epoch 3.
+    const next = runnerProcess(['start'], { ...env, VELLAB_RUN_SECONDS: '1' })
+    expect(await next.exit, text(next).slice(-2000)).toBe(0)
+    expect(text(next)).toMatch(/acquired: epoch 3/)
+    await expectNothingSentTwice()
+  }, 150_000)
+
   it('the database goes away under both and comes back: they settle on one leader again', async () => {
     // The holder's lock session dies with the database, so a takeover needs no TTL here; a longer
     // one keeps a loaded machine's event-loop stall from stepping the leader down early.

@@ -12,7 +12,8 @@ import {
 import type { Order, OrderState, OrderStore } from '@vellab/order-fsm'
 import type { Kysely } from 'kysely'
 import pLimit from 'p-limit'
-import { ParentConflictError, ParentNotFoundError } from './errors'
+import { ExecutionFencedError, ParentConflictError, ParentNotFoundError } from './errors'
+import { checkFence, fencedWrite } from './fence'
 import type { ExecutionTables } from './migrations'
 import {
   type ParentAmend,
@@ -88,7 +89,13 @@ export type ExecutionEvent =
       detail: string
     }
   | { type: 'child.cancel_requested'; parentId: string; intentId: string; why: string }
-  | { type: 'step.error'; parentId: string; message: string }
+  | {
+      type: 'step.error'
+      parentId: string
+      message: string
+      /** The error itself, e.g. an `ExecutionFencedError` or the order store's `FencedError`. */
+      error: unknown
+    }
 
 /** Retry of requests that provably did not reach the broker (`rate_limited`, `unavailable`). */
 export interface RetryPolicy {
@@ -141,6 +148,17 @@ export interface ExecutionEngineOptions<DB extends ExecutionTables = ExecutionTa
   /** Actor recorded on the order store's audit trail. @default 'execution' */
   actor?: string
   onEvent?: (event: ExecutionEvent) => void
+  /**
+   * The lease epoch the engine's own writes are fenced by (`@vellab/lease`: `lease.fence()`), read
+   * at each write: a parent's acceptance (`submit`), every change of a parent (amend, cancel,
+   * resume, state, arrival price, reject count) and each child's creation (the parent's sequence
+   * bump and the child row). Each runs in a transaction that first holds the `vellab_leases` row at
+   * that epoch, so once another process has taken the lease over the write is refused with
+   * {@link ExecutionFencedError} and nothing changes (in the database or in the engine's view).
+   * The child's order intent and its sends go through `store`: give it the same fence (order-fsm's
+   * `fence` option). The `vellab_leases` table must exist. Unset: no fencing.
+   */
+  fence?: () => { key: string; epoch: number }
 }
 
 /** A parent's progress, computed from its children's orders in the order store. */
@@ -192,6 +210,9 @@ interface Live {
   /** The session was seen closed at the last step (reported once per closure). */
   sessionClosed: boolean
 }
+
+/** The parts of a parent the engine writes to `exec_parents`. */
+type Persisted = Pick<Live, 'parent' | 'state' | 'reason' | 'arrivalPrice' | 'consecutiveRejects'>
 
 const ACTIVE_ORDER_STATES: ReadonlySet<OrderState> = new Set([
   'INTENT_CREATED',
@@ -257,26 +278,28 @@ export class ExecutionEngine<DB extends ExecutionTables = ExecutionTables> {
   async submit(input: ParentOrderInput): Promise<ParentView> {
     const parent = ParentOrderSchema.parse(input)
     const now = this.#clock.now()
-    const inserted = await this.#db
-      .insertInto('exec_parents')
-      .values({
-        parent_id: parent.parentId,
-        account: parent.account,
-        strategy_id: parent.strategyId,
-        symbol: parent.symbol,
-        side: parent.side,
-        spec: JSON.stringify(parent),
-        state: 'active',
-        reason: null,
-        arrival_price: null,
-        next_seq: 0,
-        consecutive_rejects: 0,
-        created_at: now,
-        updated_at: now,
-      })
-      .onConflict((oc) => oc.column('parent_id').doNothing())
-      .returning('parent_id')
-      .executeTakeFirst()
+    const inserted = await this.#write('submit', (db) =>
+      db
+        .insertInto('exec_parents')
+        .values({
+          parent_id: parent.parentId,
+          account: parent.account,
+          strategy_id: parent.strategyId,
+          symbol: parent.symbol,
+          side: parent.side,
+          spec: JSON.stringify(parent),
+          state: 'active',
+          reason: null,
+          arrival_price: null,
+          next_seq: 0,
+          consecutive_rejects: 0,
+          created_at: now,
+          updated_at: now,
+        })
+        .onConflict((oc) => oc.column('parent_id').doNothing())
+        .returning('parent_id')
+        .executeTakeFirst(),
+    )
     if (!inserted) {
       const existing = await this.#load(parent.parentId)
       if (!existing || JSON.stringify(existing.parent) !== JSON.stringify(parent)) {
@@ -315,8 +338,7 @@ export class ExecutionEngine<DB extends ExecutionTables = ExecutionTables> {
         `quantity ${next.quantity} is below what is filled or working (${filled + working})`,
       )
     }
-    live.parent = next
-    await this.#persist(live)
+    await this.#persist(live, 'amend', { parent: next })
     this.#emit({ type: 'parent.amended', parentId, patch })
     return this.get(parentId)
   }
@@ -337,10 +359,7 @@ export class ExecutionEngine<DB extends ExecutionTables = ExecutionTables> {
   /** Resume a parent paused for a human (risk review, repeated rejects, kill switch). */
   async resumeParent(parentId: string): Promise<ParentView> {
     const live = await this.#require(parentId)
-    if (live.state === 'paused') {
-      live.consecutiveRejects = 0
-      await this.#setState(live, 'active', null)
-    }
+    if (live.state === 'paused') await this.#setState(live, 'active', null, { consecutiveRejects: 0 })
     return this.get(parentId)
   }
 
@@ -428,6 +447,7 @@ export class ExecutionEngine<DB extends ExecutionTables = ExecutionTables> {
               type: 'step.error',
               parentId: live.parent.parentId,
               message: (err as Error).message,
+              error: err,
             })
           } finally {
             live.running = false
@@ -505,10 +525,8 @@ export class ExecutionEngine<DB extends ExecutionTables = ExecutionTables> {
       this.#emit({ type: 'child.blocked', parentId: p.parentId, by: 'quote', detail: (err as Error).message })
       return
     }
-    if (live.arrivalPrice === null) {
-      live.arrivalPrice = quote.lastPrice
-      await this.#persist(live)
-    }
+    if (live.arrivalPrice === null)
+      await this.#persist(live, 'arrival price', { arrivalPrice: quote.lastPrice })
     const urgency = now >= p.deadline ? 'high' : p.urgency
     const limitPrice = childLimitPrice(p, quote, urgency, this.#o.crossTicks)
     if (limitPrice === undefined) {
@@ -555,8 +573,11 @@ export class ExecutionEngine<DB extends ExecutionTables = ExecutionTables> {
       }
     }
     await this.#o.barrier?.(p.account)
-    // The child row first (with the parent's sequence, version-checked), then the durable intent.
+    // The child row first (with the parent's sequence, version-checked, and fenced), then the
+    // durable intent.
     await this.#db.transaction().execute(async (trx) => {
+      const fence = this.#o.fence?.()
+      if (fence) await checkFence<ExecutionTables>(trx, fence, (r) => new ExecutionFencedError('child', r))
       const bumped = await trx
         .updateTable('exec_parents')
         .set({ next_seq: seq + 1, updated_at: now })
@@ -602,8 +623,7 @@ export class ExecutionEngine<DB extends ExecutionTables = ExecutionTables> {
         const ack = await this.#o.gateway.placeOrder(intent)
         this.#o.sent?.recordAck(intent.intentId, ack.brokerOrderId)
         await this.#o.store.recordAck(ack, ctx)
-        live.consecutiveRejects = 0
-        await this.#persist(live)
+        await this.#persist(live, 'reject count', { consecutiveRejects: 0 })
         this.#emit({
           type: 'child.acked',
           parentId,
@@ -635,15 +655,18 @@ export class ExecutionEngine<DB extends ExecutionTables = ExecutionTables> {
               : `${kind} after ${attempt} attempt(s): ${(err as Error).message}`
           await this.#o.store.recordReject(intent.intentId, { reason, ...(code ? { code } : {}) }, ctx)
           this.#emit({ type: 'child.rejected', parentId, intentId: intent.intentId, code, reason })
-          live.consecutiveRejects += 1
-          if (live.consecutiveRejects >= this.#o.maxConsecutiveRejects) {
+          const rejects = live.consecutiveRejects + 1
+          if (rejects >= this.#o.maxConsecutiveRejects) {
             await this.#setState(
               live,
               'paused',
-              `${live.consecutiveRejects} children rejected in a row (last: ${code ?? kind})`,
+              `${rejects} children rejected in a row (last: ${code ?? kind})`,
+              {
+                consecutiveRejects: rejects,
+              },
             )
           } else {
-            await this.#persist(live)
+            await this.#persist(live, 'reject count', { consecutiveRejects: rejects })
           }
           return
         }
@@ -748,28 +771,47 @@ export class ExecutionEngine<DB extends ExecutionTables = ExecutionTables> {
     }
   }
 
-  async #setState(live: Live, state: ParentState, reason: string | null): Promise<void> {
+  async #setState(
+    live: Live,
+    state: ParentState,
+    reason: string | null,
+    also: Partial<Pick<Live, 'consecutiveRejects'>> = {},
+  ): Promise<void> {
     const previous = live.state
-    if (previous === state && live.reason === reason) return
-    live.state = state
-    live.reason = reason
-    await this.#persist(live)
+    if (previous === state && live.reason === reason) {
+      if (also.consecutiveRejects !== undefined) await this.#persist(live, 'reject count', also)
+      return
+    }
+    await this.#persist(live, `state ${state}`, { ...also, state, reason })
     this.#emit({ type: 'parent.state', parentId: live.parent.parentId, state, previous, reason })
   }
 
-  async #persist(live: Live): Promise<void> {
-    await this.#db
-      .updateTable('exec_parents')
-      .set({
-        spec: JSON.stringify(live.parent),
-        state: live.state,
-        reason: live.reason,
-        arrival_price: live.arrivalPrice,
-        consecutive_rejects: live.consecutiveRejects,
-        updated_at: this.#clock.now(),
-      })
-      .where('parent_id', '=', live.parent.parentId)
-      .execute()
+  /**
+   * Write the parent with `change` applied, then apply it to the engine's view: a refused write
+   * (fenced, or the database failing) changes neither.
+   */
+  async #persist(live: Live, operation: string, change: Partial<Persisted>): Promise<void> {
+    const next = { ...live, ...change }
+    await this.#write(operation, (db) =>
+      db
+        .updateTable('exec_parents')
+        .set({
+          spec: JSON.stringify(next.parent),
+          state: next.state,
+          reason: next.reason,
+          arrival_price: next.arrivalPrice,
+          consecutive_rejects: next.consecutiveRejects,
+          updated_at: this.#clock.now(),
+        })
+        .where('parent_id', '=', live.parent.parentId)
+        .execute(),
+    )
+    Object.assign(live, change)
+  }
+
+  /** A write to this package's tables, fenced by `fence` when set. */
+  #write<T>(operation: string, write: (db: Kysely<ExecutionTables>) => Promise<T>): Promise<T> {
+    return fencedWrite(this.#db, this.#o.fence, (r) => new ExecutionFencedError(operation, r), write)
   }
 
   async #require(parentId: string): Promise<Live> {

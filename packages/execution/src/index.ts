@@ -11,7 +11,7 @@ export type {
   SentRecorder,
 } from './engine'
 export { ExecutionEngine } from './engine'
-export { ParentConflictError, ParentNotFoundError } from './errors'
+export { ExecutionFencedError, ParentConflictError, ParentNotFoundError } from './errors'
 export type { ExecChildrenTable, ExecParentsTable, ExecutionTables } from './migrations'
 export { executionMigrations, migrateExecution } from './migrations'
 export type { ParentAmend, ParentOrder, ParentOrderInput, ParentState, Schedule, Urgency } from './parent'

@@ -9,6 +9,9 @@ const MARKER = Symbol.for('@vellab/reconcile/ReconcileError')
  * - `unknown_account`: the reconciler was not configured for the account.
  * - `ticket_not_found` / `ticket_state`: a ticket command named no ticket, or one in the wrong state.
  * - `stopped`: the reconciler was stopped while a caller waited.
+ * - `fenced`: the reconciler's `fence` names a lease epoch that is no longer current (another
+ *   process took the appkey's lease over), or the order store refused a resolution for that
+ *   reason. Nothing was written by the refused write; this process must stop acting, never retry.
  */
 export type ReconcileErrorCode =
   | 'broker_read_failed'
@@ -18,6 +21,7 @@ export type ReconcileErrorCode =
   | 'ticket_not_found'
   | 'ticket_state'
   | 'stopped'
+  | 'fenced'
 
 /**
  * The one error class of this package. Check with `ReconcileError.isInstance(e)` (works across
@@ -30,15 +34,25 @@ export class ReconcileError extends Error {
   readonly code: ReconcileErrorCode
   /** The account concerned, when there is one. */
   readonly account: string | undefined
+  /**
+   * For `fenced`, when the reconciler's own write was refused: the lease key and epoch the write
+   * carried, and the lease row's epoch (null when the key has no row).
+   */
+  readonly fence: { key: string; epoch: number; leaseEpoch: number | null } | undefined
 
   constructor(
     code: ReconcileErrorCode,
     message: string,
-    options: { cause?: unknown; account?: string } = {},
+    options: {
+      cause?: unknown
+      account?: string
+      fence?: { key: string; epoch: number; leaseEpoch: number | null }
+    } = {},
   ) {
     super(message, options.cause === undefined ? {} : { cause: options.cause })
     this.code = code
     this.account = options.account
+    this.fence = options.fence
   }
 
   /** True for an error from any copy of this package. */
@@ -50,4 +64,18 @@ export class ReconcileError extends Error {
   static isCode(value: unknown, code: ReconcileErrorCode): value is ReconcileError {
     return ReconcileError.isInstance(value) && value.code === code
   }
+}
+
+/** The `fenced` error of a refused write of this package (`operation` names it, e.g. `tickets.upsert`). */
+export function fencedError(
+  operation: string,
+  refusal: { key: string; epoch: number; leaseEpoch: number | null },
+  account?: string,
+): ReconcileError {
+  const now = refusal.leaseEpoch === null ? 'has no row' : `is at epoch ${refusal.leaseEpoch}`
+  return new ReconcileError(
+    'fenced',
+    `reconcile ${operation}: fenced, lease ${refusal.key} ${now}, this write carried epoch ${refusal.epoch}; nothing was written`,
+    account === undefined ? { fence: refusal } : { fence: refusal, account },
+  )
 }

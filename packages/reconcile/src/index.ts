@@ -29,5 +29,5 @@ export type {
   ReconTicketsTable,
 } from './schema'
 export type { BrokerReader, BrokerSnapshot, ReadCapabilities } from './snapshot'
-export type { Ticket, TicketFilter } from './tickets'
+export type { Ticket, TicketBookOptions, TicketFilter } from './tickets'
 export { TicketBook } from './tickets'

@@ -7,13 +7,14 @@ import {
   systemClock,
   systemRandom,
 } from '@vellab/broker-gateway'
-import { isTerminal, ORDER_STATES, type OrderStore } from '@vellab/order-fsm'
+import { isTerminal, ORDER_STATES, OrderFsmError, type OrderStore } from '@vellab/order-fsm'
 import type { Insertable, Kysely } from 'kysely'
 import pLimit from 'p-limit'
 import { type BookTolerances, compareBook, type OpeningBook } from './book'
 import type { Finding } from './breaks'
-import { ReconcileError } from './errors'
+import { fencedError, ReconcileError } from './errors'
 import type { PassStatus, PassTrigger, ReconcileEvent } from './events'
+import { fencedWrite } from './fence'
 import { createFingerprintGuard, type FingerprintGuard } from './guard'
 import { defaultKillSwitchPolicy, type KillSwitchPolicy, type KillSwitchPort } from './kill-switch'
 import { reconcileOrders } from './orders'
@@ -79,6 +80,17 @@ export interface ReconcilerOptions<DB extends ReconcileTables> {
   maxLocalOrders?: number
   /** Typed events for logs and metrics. */
   onEvent?: (event: ReconcileEvent) => void
+  /**
+   * The lease epoch the reconciler's own writes are fenced by (`@vellab/lease`: `lease.fence()`),
+   * read at each write: the run rows, breaks, opening books and tickets (the `tickets` book's
+   * commands included). Each write runs in a transaction that first holds the `vellab_leases` row
+   * at that epoch, so once another process has taken the lease over it is refused with
+   * `ReconcileError` `fenced` and writes nothing. A pass refused this way (or whose resolution the
+   * order store refused with its `fenced` error) rejects `run`, `runAll` and `barrier` with that
+   * error instead of reporting a failed pass. Resolutions go through `store`: give it the same
+   * fence (order-fsm's `fence` option). The `vellab_leases` table must exist. Unset: no fencing.
+   */
+  fence?: () => { key: string; epoch: number }
 }
 
 /** What one pass of one account found and did. */
@@ -115,7 +127,10 @@ export interface BarrierState {
 
 /** The reconciliation service of a set of accounts. See {@link createReconciler}. */
 export interface Reconciler {
-  /** Run one pass of the account now (joins a pass already queued). Never throws for a failed read: see `status`. */
+  /**
+   * Run one pass of the account now (joins a pass already queued). Never throws for a failed read:
+   * see `status`. Rejects with `ReconcileError` `fenced` when the lease has moved on (see `fence`).
+   */
   run(account: string, trigger?: PassTrigger): Promise<PassReport>
   /** One pass of every account, at most `concurrency` at once. */
   runAll(trigger?: PassTrigger): Promise<PassReport[]>
@@ -192,7 +207,7 @@ class ReconcilerImpl implements Reconciler {
     this.#limit = pLimit(options.concurrency ?? 2)
     this.#tolerances = { ...DEFAULT_TOLERANCES, ...options.tolerances }
     this.#policy = options.killSwitchPolicy ?? defaultKillSwitchPolicy()
-    this.tickets = new TicketBook(this.#db)
+    this.tickets = new TicketBook(this.#db, options.fence ? { fence: options.fence } : {})
     this.guard = createFingerprintGuard(options.store)
     for (const account of options.accounts) {
       this.#accounts.set(account, {
@@ -242,11 +257,15 @@ class ReconcilerImpl implements Reconciler {
 
   #startPass(s: AccountState, trigger: PassTrigger): Promise<PassReport> {
     const epoch = s.epoch
-    const p: Promise<PassReport> = this.#limit(() => this.#pass(s, trigger)).then((report) => {
-      s.last = { epoch, report }
-      if (s.running === p) s.running = null
-      return report
-    })
+    const p: Promise<PassReport> = this.#limit(() => this.#pass(s, trigger))
+      .then((report) => {
+        s.last = { epoch, report }
+        return report
+      })
+      .finally(() => {
+        // Also after a fenced pass (rejected): the next call starts a pass of its own.
+        if (s.running === p) s.running = null
+      })
     return p
   }
 
@@ -276,9 +295,11 @@ class ReconcilerImpl implements Reconciler {
     s.timer = this.#clock.setTimeout(() => {
       s.timer = null
       if (!this.#started) return
-      void this.run(s.account, 'periodic').finally(() => {
-        if (this.#started) this.#schedule(s)
-      })
+      void this.run(s.account, 'periodic')
+        .catch(ignoreFenced)
+        .finally(() => {
+          if (this.#started) this.#schedule(s)
+        })
     }, wait)
   }
 
@@ -328,7 +349,7 @@ class ReconcilerImpl implements Reconciler {
     const s = this.#state(account)
     s.epoch++
     s.invalidatedBy = reason
-    void this.run(account, 'stream_gap')
+    void this.run(account, 'stream_gap').catch(ignoreFenced)
   }
 
   // ---- one pass --------------------------------------------------------------------------------
@@ -337,20 +358,24 @@ class ReconcilerImpl implements Reconciler {
     const account = s.account
     const startedAt = this.#clock.now()
     const date = kstDate(startedAt)
-    const run = await this.#db
-      .insertInto('recon_runs')
-      .values({
-        account,
-        broker_date: date,
-        trigger,
-        status: 'running',
-        started_at: startedAt,
-        finished_at: null,
-        duration_ms: null,
-        error: null,
-      })
-      .returning('id')
-      .executeTakeFirstOrThrow()
+    const run = await this.#write('run', account, (db) =>
+      db
+        .insertInto('recon_runs')
+        .values({
+          account,
+          broker_date: date,
+          trigger,
+          status: 'running',
+          started_at: startedAt,
+          finished_at: null,
+          duration_ms: null,
+          error: null,
+        })
+        .returning('id')
+        .executeTakeFirstOrThrow(),
+    ).catch((cause: unknown) => {
+      throw this.#fenced(account, undefined, cause)
+    })
     const runId = String(run.id)
     this.#emit({ type: 'run_started', runId, account, trigger, at: startedAt })
     let requests = 0
@@ -413,18 +438,20 @@ class ReconcilerImpl implements Reconciler {
         kstDate,
       })
       if (book.taken) {
-        await this.#db
-          .insertInto('recon_baselines')
-          .values({
-            account,
-            broker_date: date,
-            positions: JSON.stringify(book.opening.positions),
-            cash: JSON.stringify({ d2: book.opening.d2, read: snap.cash }),
-            run_id: runId,
-            taken_at: this.#clock.now(),
-          })
-          .onConflict((oc) => oc.columns(['account', 'broker_date']).doNothing())
-          .execute()
+        await this.#write('baseline', account, (db) =>
+          db
+            .insertInto('recon_baselines')
+            .values({
+              account,
+              broker_date: date,
+              positions: JSON.stringify(book.opening.positions),
+              cash: JSON.stringify({ d2: book.opening.d2, read: snap.cash }),
+              run_id: runId,
+              taken_at: this.#clock.now(),
+            })
+            .onConflict((oc) => oc.columns(['account', 'broker_date']).doNothing())
+            .execute(),
+        )
       }
       const { findings, unacknowledged } = await this.#record(runId, account, date, [
         ...orders.findings,
@@ -450,6 +477,10 @@ class ReconcilerImpl implements Reconciler {
         limits,
       })
     } catch (cause) {
+      // A holder that lost the lease cannot record even its failure: the pass rejects (the run
+      // row stays `running`; the new holder's passes are its own).
+      const fenced = this.#fenced(account, runId, cause)
+      if (ReconcileError.isCode(fenced, 'fenced')) throw fenced
       const error = ReconcileError.isInstance(cause)
         ? cause
         : new ReconcileError(
@@ -474,6 +505,8 @@ class ReconcilerImpl implements Reconciler {
         unacknowledgedTickets: 0,
         limits,
         error,
+      }).catch((cause: unknown) => {
+        throw this.#fenced(account, runId, cause)
       })
     }
   }
@@ -546,12 +579,16 @@ class ReconcilerImpl implements Reconciler {
         this.#emit({ type: 'auto_resolved', runId, account, finding, mttrMs: at - (f.occurredAt ?? at), at })
       }
     }
-    // One statement per 1,000 breaks rather than one per break.
-    for (let i = 0; i < rows.length; i += 1_000) {
-      await this.#db
-        .insertInto('recon_breaks')
-        .values(rows.slice(i, i + 1_000))
-        .execute()
+    // One statement per 1,000 breaks rather than one per break; fenced, all of them or none.
+    if (rows.length > 0) {
+      await this.#write('breaks', account, async (db) => {
+        for (let i = 0; i < rows.length; i += 1_000) {
+          await db
+            .insertInto('recon_breaks')
+            .values(rows.slice(i, i + 1_000))
+            .execute()
+        }
+      })
     }
     return { findings: out, unacknowledged }
   }
@@ -560,21 +597,23 @@ class ReconcilerImpl implements Reconciler {
     const resolved = report.findings.filter((f) => f.resolution === 'auto_resolved').length
     const ticketed = report.findings.filter((f) => f.resolution === 'ticketed')
     const breaks = report.findings.filter((f) => f.resolution !== 'pending').length
-    await this.#db
-      .updateTable('recon_runs')
-      .set({
-        status: report.status,
-        finished_at: report.finishedAt,
-        duration_ms: report.finishedAt - report.startedAt,
-        pages_read: report.pagesRead,
-        requests_spent: report.requestsSpent,
-        breaks_found: breaks,
-        breaks_resolved: resolved,
-        tickets_opened: ticketed.length,
-        error: report.error?.message ?? null,
-      })
-      .where('id', '=', report.runId)
-      .execute()
+    await this.#write('run', report.account, (db) =>
+      db
+        .updateTable('recon_runs')
+        .set({
+          status: report.status,
+          finished_at: report.finishedAt,
+          duration_ms: report.finishedAt - report.startedAt,
+          pages_read: report.pagesRead,
+          requests_spent: report.requestsSpent,
+          breaks_found: breaks,
+          breaks_resolved: resolved,
+          tickets_opened: ticketed.length,
+          error: report.error?.message ?? null,
+        })
+        .where('id', '=', report.runId)
+        .execute(),
+    )
     s.failedStreak = report.status === 'failed' ? s.failedStreak + 1 : 0
     if (report.status !== 'failed')
       s.ticketedStreak = report.unacknowledgedTickets > 0 ? s.ticketedStreak + 1 : 0
@@ -643,6 +682,41 @@ class ReconcilerImpl implements Reconciler {
     }
   }
 
+  /** A write to this package's tables, fenced by `fence` when set. */
+  #write<T>(
+    operation: string,
+    account: string,
+    write: (db: Kysely<ReconcileTables>) => Promise<T>,
+  ): Promise<T> {
+    return fencedWrite(this.#db, this.#o.fence, (r) => fencedError(operation, r, account), write)
+  }
+
+  /**
+   * `cause` when it is not a fence refusal; else the `fenced` error, reported as an alarm. The
+   * order store's refusal (its `FencedError`) becomes this package's `fenced`, with it as cause.
+   */
+  #fenced(account: string, runId: string | undefined, cause: unknown): unknown {
+    let error: ReconcileError
+    if (ReconcileError.isCode(cause, 'fenced')) error = cause
+    else if (OrderFsmError.isInstance(cause) && cause.code === 'fenced')
+      error = new ReconcileError(
+        'fenced',
+        `reconcile ${account}: the order store refused a resolution: ${cause.message}`,
+        { cause, account },
+      )
+    else return cause
+    this.#emit({
+      type: 'alarm',
+      account,
+      code: 'fenced',
+      severity: 'critical',
+      message: error.message,
+      ...(runId === undefined ? {} : { runId }),
+      at: this.#clock.now(),
+    })
+    return error
+  }
+
   #state(account: string): AccountState {
     const s = this.#accounts.get(account)
     if (!s)
@@ -659,4 +733,12 @@ class ReconcilerImpl implements Reconciler {
       // A faulty listener must not fail a pass (documented on ReconcileEvent).
     }
   }
+}
+
+/**
+ * For the passes nobody awaits (periodic, after a stream gap): a fenced pass was reported as an
+ * alarm, and the barrier's callers get the error from their own pass. Anything else rejects as before.
+ */
+function ignoreFenced(error: unknown): void {
+  if (!ReconcileError.isCode(error, 'fenced')) throw error
 }

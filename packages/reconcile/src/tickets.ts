@@ -1,6 +1,7 @@
 import { type Kysely, type Selectable, sql } from 'kysely'
 import type { Break, BreakKind } from './breaks'
-import { ReconcileError } from './errors'
+import { fencedError, ReconcileError } from './errors'
+import { type Fence, fencedWrite } from './fence'
 import type { ReconcileTables, ReconTicketsTable } from './schema'
 
 /** A break a person has to look at. `open` → `acknowledged` → `resolved`, each step with who and why. */
@@ -34,21 +35,34 @@ export interface TicketFilter {
   kind?: BreakKind
 }
 
+/** Options of {@link TicketBook}. */
+export interface TicketBookOptions {
+  /**
+   * The lease epoch every ticket write is fenced by (see `ReconcilerOptions.fence`). The
+   * reconciler's `tickets` carries the reconciler's; a book made with `new TicketBook(db)` (an
+   * operator's tool) is unfenced. @default no fencing
+   */
+  fence?: () => { key: string; epoch: number }
+}
+
 /**
  * The durable, deduplicated ticket list (`recon_tickets`). A break seen again while its ticket is
  * not resolved updates that ticket (evidence, last seen, count) instead of opening another.
  */
 export class TicketBook {
   readonly #db: Kysely<ReconcileTables>
+  readonly #fence: Fence | undefined
 
-  constructor(db: Kysely<ReconcileTables>) {
+  constructor(db: Kysely<ReconcileTables>, options: TicketBookOptions = {}) {
     this.#db = db
+    this.#fence = options.fence
   }
 
   /** Open a ticket for the break, or refresh the live one with its key. */
   async upsert(brk: Break, runId: string, at: number): Promise<{ ticket: Ticket; created: boolean }> {
     const evidence = JSON.stringify(brk.evidence)
-    const { rows } = await sql<Selectable<ReconTicketsTable> & { created: boolean }>`
+    const { rows } = await this.#write('tickets.upsert', brk.account, (db) =>
+      sql<Selectable<ReconTicketsTable> & { created: boolean }>`
       INSERT INTO recon_tickets (dedup_key, account, kind, severity, state, intent_id, broker_order_id, symbol,
         summary, evidence, opened_at, first_run_id, last_run_id, last_seen_at)
       VALUES (${brk.dedupKey}, ${brk.account}, ${brk.kind}, ${brk.severity}, 'open', ${brk.intentId ?? null},
@@ -57,7 +71,8 @@ export class TicketBook {
       ON CONFLICT (dedup_key) WHERE state <> 'resolved' DO UPDATE SET
         evidence = EXCLUDED.evidence, summary = EXCLUDED.summary, last_run_id = EXCLUDED.last_run_id,
         last_seen_at = EXCLUDED.last_seen_at, seen_count = recon_tickets.seen_count + 1
-      RETURNING *, (xmax = 0) AS created`.execute(this.#db)
+      RETURNING *, (xmax = 0) AS created`.execute(db),
+    )
     const row = rows[0]!
     return { ticket: toTicket(row), created: row.created }
   }
@@ -101,17 +116,30 @@ export class TicketBook {
       to === 'acknowledged'
         ? { state: to, acknowledged_at: at, acknowledged_by: who, acknowledged_why: why }
         : { state: to, resolved_at: at, resolved_by: who, resolved_why: why }
-    const row = await this.#db
-      .updateTable('recon_tickets')
-      .set(set)
-      .where('id', '=', id)
-      .where('state', 'in', [...from])
-      .returningAll()
-      .executeTakeFirst()
+    const row = await this.#write(
+      `tickets.${to === 'acknowledged' ? 'acknowledge' : 'resolve'}`,
+      undefined,
+      (db) =>
+        db
+          .updateTable('recon_tickets')
+          .set(set)
+          .where('id', '=', id)
+          .where('state', 'in', [...from])
+          .returningAll()
+          .executeTakeFirst(),
+    )
     if (row) return toTicket(row)
     const existing = await this.get(id)
     if (!existing) throw new ReconcileError('ticket_not_found', `no ticket ${id}`)
     throw new ReconcileError('ticket_state', `ticket ${id} is ${existing.state}; cannot move it to ${to}`)
+  }
+
+  #write<T>(
+    operation: string,
+    account: string | undefined,
+    write: (db: Kysely<ReconcileTables>) => Promise<T>,
+  ): Promise<T> {
+    return fencedWrite(this.#db, this.#fence, (r) => fencedError(operation, r, account), write)
   }
 }
 

@@ -1,7 +1,9 @@
 import { spawn } from 'node:child_process'
 import { createRequire } from 'node:module'
+import { hostname } from 'node:os'
 import { dirname, join } from 'node:path'
-import { createKisGateway } from '@vellab/broker-kis'
+import { createKisGateway, PostgresTokenStore } from '@vellab/broker-kis'
+import { AppKeyLease, leaseKeyOf } from '@vellab/lease'
 import { createOrderStore } from '@vellab/order-fsm'
 import { createReconciler } from '@vellab/reconcile'
 import { connectBroker } from '../broker'
@@ -92,10 +94,44 @@ export async function reconcileCommand(args: readonly string[]): Promise<number>
     log,
   })
   const broker = await connectBroker(config, log)
-  const gateway = createKisGateway({ config: broker.kisConfig, clock: broker.clock })
+  let lease: AppKeyLease | undefined
+  let gateway: ReturnType<typeof createKisGateway> | undefined
   try {
     await migrate(database.db)
-    const store = createOrderStore({ db: database.db, clock: broker.clock, actor: 'vellab-reconcile' })
+    // One writer per appkey: a pass runs under the lease or not at all. A leader already running
+    // reconciles continuously; this command is for when none is.
+    const key = leaseKeyOf(broker.appkey)
+    const busy = new AbortController()
+    let leader = ''
+    lease = await AppKeyLease.acquire({
+      connectionString: database.url,
+      key,
+      holder: `${hostname()}:${process.pid} vellab-reconcile`,
+      ttlMs: config.leaseTtlMs,
+      signal: busy.signal,
+      onWait: (w) => {
+        leader = `${w.holder ?? 'another process'} (epoch ${w.epoch})`
+        busy.abort(new Error('busy'))
+      },
+    }).catch((err: unknown) => {
+      if (!busy.signal.aborted) throw err
+      throw new Error(
+        `a runner leads this appkey (${key}): ${leader}; it reconciles continuously, see vellab status. Run vellab reconcile when no runner leads it.`,
+      )
+    })
+    const held = lease
+    gateway = createKisGateway({
+      config: broker.kisConfig,
+      clock: broker.clock,
+      tokenStore: new PostgresTokenStore(database.pool),
+      beforeRequest: () => held.assertFresh(),
+    })
+    const store = createOrderStore({
+      db: database.db,
+      clock: broker.clock,
+      actor: 'vellab-reconcile',
+      fence: () => held.fence(),
+    })
     const reconciler = createReconciler<RunnerDatabase>({
       db: database.db,
       store,
@@ -103,6 +139,7 @@ export async function reconcileCommand(args: readonly string[]): Promise<number>
       accounts: [broker.account],
       clock: broker.clock,
       actor: 'vellab-reconcile',
+      fence: () => held.fence(),
     })
     const report = await reconciler.run(broker.account, 'on_demand')
     await reconciler.stop()
@@ -120,7 +157,8 @@ export async function reconcileCommand(args: readonly string[]): Promise<number>
     }
     return report.status === 'clean' ? 0 : 1
   } finally {
-    await gateway.close()
+    await gateway?.close()
+    await lease?.release()
     await broker.close()
     await database.close()
   }
