@@ -115,21 +115,22 @@ export async function connectBroker(
       close: () => sim.close(),
     }
   }
-  if (config.mode !== 'paper') throw new Error(`mode ${config.mode} is not supported here`)
-  if (env.KIS_ENV && env.KIS_ENV !== 'paper') {
-    throw new Error(`VELLAB_MODE=paper but KIS_ENV=${env.KIS_ENV}: they must agree`)
+  // `paper` or `real`: the same adapter, the environment's own URLs, limits and TR ids.
+  const environment: KisEnvironment = config.mode
+  if (env.KIS_ENV && env.KIS_ENV !== environment) {
+    throw new Error(`VELLAB_MODE=${environment} but KIS_ENV=${env.KIS_ENV}: they must agree`)
   }
   // A restart may follow its predecessor's last request within a second; the broker counts both
   // against the appkey, so the first window after start is treated as spent.
   const kisConfig = loadKisConfigFromEnv({
-    env: { ...env, KIS_ENV: 'paper' },
+    env: { ...env, KIS_ENV: environment },
     overrides: { limits: { holdFirstWindow: true } },
   })
   const rehearsal = config.rehearsalSimUrl?.replace(/\/+$/, '')
   if (!rehearsal) {
-    log(`KIS paper environment: REST ${kisConfig.restBaseUrl}, account ${kisConfig.account}`)
+    log(`KIS ${environment} environment: REST ${kisConfig.restBaseUrl}, account ${kisConfig.account}`)
     return {
-      environment: 'paper',
+      environment,
       where: 'KIS',
       kisConfig,
       account: kisConfig.account,
@@ -150,9 +151,9 @@ export async function connectBroker(
   const t0 = Date.now()
   const { now: simNow } = await control<{ now: number }>('/__sim/clock')
   const offset = simNow - Math.round((t0 + Date.now()) / 2)
-  log(`KIS paper rehearsal against kis-sim at ${rehearsal}: its clock runs ${offset} ms from ours`)
+  log(`KIS ${environment} rehearsal against kis-sim at ${rehearsal}: its clock runs ${offset} ms from ours`)
   return {
-    environment: 'paper',
+    environment,
     where: `kis-sim rehearsal at ${rehearsal}`,
     kisConfig,
     account: kisConfig.account,

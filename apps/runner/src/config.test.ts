@@ -19,6 +19,12 @@ describe('loadRunnerConfig', () => {
       leaseTtlMs: 5_000,
       noticesTimeoutMs: 60_000,
       accounts: [],
+      strategy: 'demo-quoter',
+      strategyParams: {},
+      realConfirm: [],
+      kisServicePeriodDays: 365,
+      kisInactivityDays: 90,
+      kisLivenessWarnDays: 30,
     })
     expect(
       loadRunnerConfig({
@@ -36,6 +42,25 @@ describe('loadRunnerConfig', () => {
     expect(() => loadRunnerConfig({ VELLAB_MAX_ORDER_NOTIONAL: '-5' })).toThrow(/caps.maxOrderNotional/)
     expect(loadRunnerConfig({ VELLAB_SIM_ENV: 'paper' }).simEnvironment).toBe('paper')
     expect(() => loadRunnerConfig({ VELLAB_SIM_ENV: 'vts' })).toThrow(/simEnvironment/)
+  })
+
+  it('reads the strategy and its parameters (a JSON object), and refuses anything else as parameters', () => {
+    expect(
+      loadRunnerConfig({
+        VELLAB_STRATEGY: './my-strategy.mjs',
+        VELLAB_STRATEGY_PARAMS: '{"parentTtlMs": 60000}',
+      }),
+    ).toMatchObject({ strategy: './my-strategy.mjs', strategyParams: { parentTtlMs: 60_000 } })
+    expect(() => loadRunnerConfig({ VELLAB_STRATEGY_PARAMS: '[1]' })).toThrow(
+      /strategyParams: must be a JSON object/,
+    )
+    expect(() => loadRunnerConfig({ VELLAB_STRATEGY_PARAMS: '{nope' })).toThrow(/strategyParams/)
+    expect(loadRunnerConfig({ VELLAB_APPKEY_SERVICE_STARTED_ON: '2026-03-02' }).kisServiceStartedOn).toBe(
+      '2026-03-02',
+    )
+    expect(() => loadRunnerConfig({ VELLAB_APPKEY_SERVICE_STARTED_ON: '2026-02-30' })).toThrow(
+      /kisServiceStartedOn/,
+    )
   })
 
   it('reads account profiles (sharding) and refuses repeats and names that shadow KIS_ variables', () => {

@@ -1,5 +1,6 @@
 import { readFileSync } from 'node:fs'
 import { z } from 'zod'
+import { AppkeyLivenessConfigShape } from './liveness'
 
 /** Profile names that would collide with the plain `KIS_*` variables' own prefixes. */
 const RESERVED_PROFILES = ['APP', 'ACCOUNT', 'ENV', 'HTS', 'REST', 'WS', 'CAPABILITIES']
@@ -46,6 +47,42 @@ export const RunnerConfigSchema = z.object({
   rehearsalSimUrl: z.url().optional(),
   /** Simulator start (KST, `YYYY-MM-DD HH:MM:SS`): a trading day's morning, so the session is open. */
   simStart: z.string().default('2026-11-24 09:05:00'),
+  /**
+   * The strategy: `demo-quoter` (the built-in example) or an ES module (a path relative to the
+   * working directory, or a `file:` URL) whose default export is a `StrategyFactory` (see
+   * `src/strategy.ts`). @default 'demo-quoter'
+   */
+  strategy: z.string().min(1).default('demo-quoter'),
+  /** Parameters handed to the strategy as given (`VELLAB_STRATEGY_PARAMS`: a JSON object). */
+  strategyParams: z
+    .preprocess(
+      (v) => {
+        if (typeof v !== 'string') return v
+        try {
+          return JSON.parse(v) as unknown
+        } catch {
+          return v
+        }
+      },
+      z.record(z.string(), z.unknown(), { error: 'must be a JSON object, e.g. {"parentTtlMs": 60000}' }),
+    )
+    .default({}),
+  /**
+   * `real` mode's explicit confirmation: the account number(s) this runner may trade with real
+   * money, comma-separated, exactly as configured (`VELLAB_REAL_CONFIRM`). Without it, or when it
+   * names other accounts, `real` refuses to start. See {@link realModeRefusal} for the caps it needs.
+   */
+  realConfirm: z
+    .string()
+    .optional()
+    .transform((s) =>
+      s
+        ? s
+            .split(',')
+            .map((x) => x.trim())
+            .filter(Boolean)
+        : [],
+    ),
   /** Rollout phase (see `PhaseGate`): shadow sends nothing; pilot and ramp trade under hard caps. @default 'paper' */
   phase: z.enum(['shadow', 'paper', 'pilot', 'ramp']).default('paper'),
   /** Pilot/ramp caps. */
@@ -113,6 +150,11 @@ export const RunnerConfigSchema = z.object({
           `a profile may not be named ${RESERVED_PROFILES.join(', ')}: it would read another KIS_ variable`,
         ),
     ),
+  /**
+   * The appkey's service period and inactivity deactivation (a monthly check, warned 30 days
+   * ahead; see `./liveness`): `kisServiceStartedOn` from `VELLAB_APPKEY_SERVICE_STARTED_ON`.
+   */
+  ...AppkeyLivenessConfigShape,
   /** Port of the operator HTTP server (health, metrics, dashboard, kill switches) on 127.0.0.1; 0 picks a free one. @default 0 */
   httpPort: z.coerce.number().int().min(0).max(65_535).default(0),
 })
@@ -226,6 +268,13 @@ export function loadRunnerConfig(
     },
     approvedStrategies: env.VELLAB_APPROVED_STRATEGIES,
     accounts: env.VELLAB_ACCOUNTS,
+    strategy: env.VELLAB_STRATEGY,
+    realConfirm: env.VELLAB_REAL_CONFIRM,
+    kisServiceStartedOn: env.VELLAB_APPKEY_SERVICE_STARTED_ON,
+    kisServicePeriodDays: env.VELLAB_APPKEY_SERVICE_PERIOD_DAYS,
+    kisInactivityDays: env.VELLAB_APPKEY_INACTIVITY_DAYS,
+    kisLivenessWarnDays: env.VELLAB_APPKEY_WARN_DAYS,
+    strategyParams: env.VELLAB_STRATEGY_PARAMS,
   }
   // The environment wins over the file, key by key (empty values count as unset).
   const merge = (base: Record<string, unknown>, over: Record<string, unknown>): Record<string, unknown> => {
@@ -245,6 +294,32 @@ export function loadRunnerConfig(
     throw new Error(`invalid runner configuration:\n${lines.join('\n')}`)
   }
   return r.data
+}
+
+/**
+ * Why `real` mode may not start with this configuration, or undefined when it may. Real money
+ * trades only under a phase with hard caps: `shadow` (sends nothing), or `pilot`/`ramp` with a
+ * symbol allowlist and every notional and loss cap set; and only with `realConfirm` naming the
+ * accounts. Checked before anything starts (the accounts themselves once they are known).
+ */
+export function realModeRefusal(config: RunnerConfig): string | undefined {
+  if (config.mode !== 'real') return undefined
+  if (config.phase === 'paper') {
+    return 'mode real with phase paper: phase paper trades paper accounts; use phase shadow (sends nothing) or pilot/ramp with caps'
+  }
+  if (config.phase === 'pilot' || config.phase === 'ramp') {
+    const missing = [
+      ...(config.caps.symbols.length ? [] : ['VELLAB_PILOT_SYMBOLS']),
+      ...(config.caps.maxOrderNotional ? [] : ['VELLAB_MAX_ORDER_NOTIONAL']),
+      ...(config.caps.maxDailyNotional ? [] : ['VELLAB_MAX_DAILY_NOTIONAL']),
+      ...(config.caps.maxDailyLoss ? [] : ['VELLAB_MAX_DAILY_LOSS']),
+    ]
+    if (missing.length) return `mode real needs every cap of phase ${config.phase}; set ${missing.join(', ')}`
+  }
+  if (config.realConfirm.length === 0) {
+    return 'mode real trades real money: set VELLAB_REAL_CONFIRM to the account number(s) to trade (e.g. 50123456-01) to confirm'
+  }
+  return undefined
 }
 
 /** The variables that name an account and its credentials: a profile never inherits these. */

@@ -40,6 +40,7 @@ export function dashboardPage(): string {
   <section class="card"><h2>Reconnects · gaps</h2><div class="big" id="reconnects">–</div></section>
   <section class="card"><h2>Open reconcile tickets</h2><div class="big" id="tickets">–</div><table id="breaks"></table></section>
   <section class="card"><h2>Orders by state</h2><table id="states"></table></section>
+  <section class="card"><h2>Parent orders working</h2><div class="big" id="parents">–</div><table id="parentProgress"></table></section>
   <section class="card wide"><h2>Readiness</h2><table id="checks"></table></section>
   <section class="card wide"><h2>Kill switches</h2><table id="switches"></table>
     <p><input id="token" type="password" placeholder="operator token" autocomplete="off">
@@ -88,6 +89,9 @@ async function refresh() {
     document.getElementById('reconnects').textContent = sum(ms, 'vellab_ws_reconnects_total') + ' · ' + sum(ms, 'vellab_stream_gaps_total');
     document.getElementById('tickets').textContent = sum(ms, 'vellab_reconcile_open_tickets');
     rows(document.getElementById('breaks'), ms.filter((m) => m.name === 'vellab_reconcile_breaks_total').map((m) => ['breaks ' + m.labels.resolution.replace('_', ' '), m.value]));
+    const prog = (of) => sum(ms.filter((m) => m.labels.of === of), 'vellab_parent_progress_shares');
+    document.getElementById('parents').textContent = prog('parents');
+    rows(document.getElementById('parentProgress'), [['shares filled', prog('filled')], ['shares remaining', prog('remaining')]]);
     rows(document.getElementById('states'), ms.filter((m) => m.name === 'vellab_orders').map((m) => [m.labels.state, m.value]));
     rows(document.getElementById('switches'), ms.filter((m) => m.name === 'vellab_kill_switch_engaged').map((m) => ['ENGAGED ' + m.labels.scope, m.labels.key]));
     document.getElementById('updated').textContent = 'updated ' + new Date().toLocaleTimeString();

@@ -1,11 +1,12 @@
 import { mkdir } from 'node:fs/promises'
 import { resolve } from 'node:path'
 import { KIS_TOKEN_TABLE_DDL } from '@vellab/broker-kis'
+import { type ExecutionTables, executionMigrations } from '@vellab/execution'
 import { leaseMigrations } from '@vellab/lease'
 import { type OrderFsmTables, orderFsmMigrations } from '@vellab/order-fsm'
 import { type ReconcileTables, reconcileMigrations } from '@vellab/reconcile'
 import { type RiskKrDatabase, riskKrMigrations } from '@vellab/risk-kr'
-import { type Generated, Kysely, PostgresDialect, sql } from 'kysely'
+import { type ColumnType, type Generated, Kysely, PostgresDialect, sql } from 'kysely'
 import { type Migration, Migrator } from 'kysely/migration'
 import pg from 'pg'
 import { startEmbeddedPostgres } from './embedded-postgres'
@@ -21,13 +22,37 @@ export interface RunnerPhaseAuditTable {
   caps: unknown
 }
 
+/**
+ * `runner_appkey_activity`: what the appkey liveness check (`liveness.ts`) knows of each appkey,
+ * keyed by its lease key (`leaseKeyOf(appkey)`, a hash): the appkey itself is a secret and is never
+ * stored.
+ */
+export interface RunnerAppkeyActivityTable {
+  lease_key: string
+  /**
+   * The KST day the appkey's service period began, as the operator configured it. A PostgreSQL
+   * `date`, which pg reads as a JS `Date` at local midnight: select it as
+   * `to_char(service_started_on, 'YYYY-MM-DD')`.
+   */
+  service_started_on: ColumnType<Date | null, string | null, string | null>
+  /** Epoch ms of the last successful use (a token issued, a session that traded). bigint. */
+  last_used_at: ColumnType<string | null, number | null, number | null>
+  /** Epoch ms of the last liveness check. bigint. */
+  checked_at: ColumnType<string | null, number | null, number | null>
+}
+
 /** The runner's own tables. */
 export interface RunnerTables {
   runner_phase_audit: RunnerPhaseAuditTable
+  runner_appkey_activity: RunnerAppkeyActivityTable
 }
 
 /** The database the runner works on: every package's tables, composed. */
-export type RunnerDatabase = OrderFsmTables & RiskKrDatabase & ReconcileTables & RunnerTables
+export type RunnerDatabase = OrderFsmTables &
+  RiskKrDatabase &
+  ReconcileTables &
+  ExecutionTables &
+  RunnerTables
 
 /** The runner's migrations, named `runner_…` like every package's. */
 export const runnerMigrations: Record<string, Migration> = {
@@ -56,6 +81,22 @@ export const runnerMigrations: Record<string, Migration> = {
     },
     async down(db) {
       await sql`DROP TABLE IF EXISTS kis_access_tokens`.execute(db)
+    },
+  },
+  // Appkey service-period and inactivity liveness (liveness.ts): one row per lease key, never the
+  // appkey itself.
+  runner_0003_appkey_activity: {
+    async up(db) {
+      await sql`
+        CREATE TABLE runner_appkey_activity (
+          lease_key text PRIMARY KEY,
+          service_started_on date,
+          last_used_at bigint,
+          checked_at bigint
+        )`.execute(db)
+    },
+    async down(db) {
+      await sql`DROP TABLE runner_appkey_activity`.execute(db)
     },
   },
 }
@@ -97,7 +138,12 @@ export async function openDatabase(options: {
   // A client losing its server must not crash the process: pg-pool listens on idle clients only,
   // so checked-out clients get their own listener. The failing query still rejects (order-fsm
   // turns that into StoreUnavailableError).
-  const onError = (e: Error) => options.log(`database connection error: ${e.message}`)
+  // Once we close the database ourselves, a connection ended by our own embedded server's
+  // shutdown is expected, not news for the operator.
+  let closing = false
+  const onError = (e: Error) => {
+    if (!closing) options.log(`database connection error: ${e.message}`)
+  }
   pool.on('error', onError)
   pool.on('connect', (client) => client.on('error', onError))
   const db = new Kysely<RunnerDatabase>({ dialect: new PostgresDialect({ pool }) })
@@ -107,6 +153,7 @@ export async function openDatabase(options: {
     url,
     kind: stopEmbedded ? 'embedded' : 'server',
     async close() {
+      closing = true
       await db.destroy()
       await stopEmbedded?.()
     },
@@ -122,6 +169,7 @@ export async function migrate(db: Kysely<RunnerDatabase>): Promise<string[]> {
         ...orderFsmMigrations,
         ...riskKrMigrations,
         ...reconcileMigrations,
+        ...executionMigrations,
         ...leaseMigrations,
         ...runnerMigrations,
       }),

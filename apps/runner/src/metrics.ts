@@ -1,4 +1,5 @@
 import type { KisEvent } from '@vellab/broker-kis'
+import type { ExecutionEvent } from '@vellab/execution'
 import { Counter, Gauge, Histogram, Registry } from 'prom-client'
 
 /** Where the scrape-time gauges read from (the order store and the kill-switch board). */
@@ -9,6 +10,8 @@ export interface MetricSources {
   session(): { sent: number; riskRejects: Record<string, number> }
   /** Reconciliation tickets still open. */
   openTickets?(): Promise<number>
+  /** The strategy's parent orders still working, with shares filled and remaining. */
+  parents?(): Promise<{ active: number; filled: number; remaining: number }>
 }
 
 /**
@@ -60,6 +63,24 @@ export class RunnerMetrics {
     registers: [this.registry],
   })
 
+  readonly parentsSubmitted = new Counter({
+    name: 'vellab_parents_submitted_total',
+    help: 'Parent orders the strategy submitted to the execution engine',
+    registers: [this.registry],
+  })
+  readonly parentStates = new Counter({
+    name: 'vellab_parent_state_changes_total',
+    help: 'Parent order state changes, by the state entered (active, paused, completed, canceled, expired, stopped)',
+    labelNames: ['state'],
+    registers: [this.registry],
+  })
+  readonly childrenBlocked = new Counter({
+    name: 'vellab_children_blocked_total',
+    help: 'Child orders the execution engine held back, by what held them (risk, guard, price, quote, session)',
+    labelNames: ['by'],
+    registers: [this.registry],
+  })
+
   constructor(sources: MetricSources) {
     // Counters owned by the session, copied at scrape time.
     new Counter({
@@ -100,6 +121,20 @@ export class RunnerMetrics {
       },
     })
     new Gauge({
+      name: 'vellab_parent_progress_shares',
+      help: 'Shares of the working parent orders, filled and remaining; parents: how many are working',
+      labelNames: ['of'],
+      registers: [this.registry],
+      async collect() {
+        const p = await sources.parents?.()
+        this.reset()
+        if (!p) return
+        this.set({ of: 'parents' }, p.active)
+        this.set({ of: 'filled' }, p.filled)
+        this.set({ of: 'remaining' }, p.remaining)
+      },
+    })
+    new Gauge({
       name: 'vellab_kill_switch_engaged',
       help: 'Engaged kill switches (1 per scope and key)',
       labelNames: ['scope', 'key'],
@@ -136,5 +171,12 @@ export class RunnerMetrics {
       default:
         break
     }
+  }
+
+  /** Count one execution-engine event (parent progress). */
+  onExecutionEvent(e: ExecutionEvent): void {
+    if (e.type === 'parent.submitted') this.parentsSubmitted.inc()
+    else if (e.type === 'parent.state') this.parentStates.inc({ state: e.state })
+    else if (e.type === 'child.blocked') this.childrenBlocked.inc({ by: e.by })
   }
 }

@@ -1,6 +1,6 @@
 import { randomBytes } from 'node:crypto'
 import { hostname } from 'node:os'
-import type { BrokerCapabilities } from '@vellab/broker-gateway'
+import { type BrokerCapabilities, systemClock } from '@vellab/broker-gateway'
 import {
   createKisGateway,
   fetchKisStockMaster,
@@ -15,17 +15,18 @@ import { createRiskGateway, KillSwitchBoard, PostgresKillSwitchStore, RiskState 
 import { sql } from 'kysely'
 import pg from 'pg'
 import { type BrokerSide, connectBroker } from './broker'
-import { profileEnv, type RunnerConfig } from './config'
+import { profileEnv, type RunnerConfig, realModeRefusal } from './config'
 import type { RunnerDatabase } from './database'
 import { migrate, openDatabase } from './database'
+import { createDemoQuoter } from './demo-quoter'
 import { startOperatorHttp } from './http'
+import { AppkeyLiveness, livenessCheck } from './liveness'
 import { RunnerMetrics } from './metrics'
 import { enterPhase, PhaseGate } from './phase'
 import { emptyTelemetry, type RunReport, recordAdapterEvent, summarize } from './report'
 import { untilAnswered } from './retry'
 import { TradingSession } from './session'
-
-const STRATEGY = 'demo-quoter'
+import { loadStrategy } from './strategy'
 
 /**
  * The database went away during a session: trading stopped at once, without a drain (a cancel
@@ -108,21 +109,24 @@ export interface RunOptions {
  */
 export async function run(config: RunnerConfig, options: RunOptions): Promise<RunReport> {
   const { log } = options
-  if (config.mode === 'real') {
-    // The pieces exist (master-file reference data, the appkey lease, fenced writes), but this
-    // runner has not traded KIS real with a person watching: refuse rather than find out with money.
+  const refusal = realModeRefusal(config)
+  if (refusal) throw new Error(refusal)
+  if (config.rehearsalSimUrl && config.mode === 'sim') {
+    throw new Error('VELLAB_REHEARSAL_SIM applies to VELLAB_MODE=paper or real only')
+  }
+  if (config.accounts.length > 0 && config.mode === 'sim') {
     throw new Error(
-      'mode real is not enabled in this runner yet: it has not been exercised against KIS real under supervision; use VELLAB_MODE=sim or paper',
+      'VELLAB_ACCOUNTS (sharding across account profiles) applies to VELLAB_MODE=paper or real: the in-process simulator has one account',
     )
   }
-  if (config.rehearsalSimUrl && config.mode !== 'paper') {
-    throw new Error('VELLAB_REHEARSAL_SIM applies to VELLAB_MODE=paper only')
-  }
-  if (config.accounts.length > 0 && config.mode !== 'paper') {
-    throw new Error(
-      'VELLAB_ACCOUNTS (sharding across account profiles) applies to VELLAB_MODE=paper only: the in-process simulator has one account',
-    )
-  }
+  // User code first: a strategy module that cannot be loaded fails the start in its first second.
+  const strategy = await loadStrategy(
+    config.strategy,
+    { symbols: config.symbols, quantity: config.orderQuantity, params: config.strategyParams },
+    { 'demo-quoter': createDemoQuoter },
+  )
+  const STRATEGY = strategy.id
+  log(`strategy ${STRATEGY}${config.strategy === STRATEGY ? ' (built in)' : ` from ${config.strategy}`}`)
   const database = await openDatabase({
     ...(config.databaseUrl ? { url: config.databaseUrl } : {}),
     ...(config.dataDir ? { dataDir: config.dataDir } : {}),
@@ -187,6 +191,15 @@ export async function run(config: RunnerConfig, options: RunOptions): Promise<Ru
       return { master: map, day: kstCompactDate(side.clock.now()) }
     }
     let { master, day: masterDay } = await loadMaster(candidates[0]!)
+    if (config.mode === 'real') {
+      const unconfirmed = candidates.map((c) => c.account).filter((a) => !config.realConfirm.includes(a))
+      if (unconfirmed.length) {
+        throw new Error(
+          `mode real: VELLAB_REAL_CONFIRM does not name ${unconfirmed.join(', ')}; name every account this runner may trade with real money`,
+        )
+      }
+      log(`REAL MONEY: accounts ${candidates.map((c) => c.account).join(', ')}, phase ${config.phase}`)
+    }
     // One active runner per appkey: a standby waits here (migrations done, broker reachable) and
     // takes over when the leader dies or falls silent past the TTL. Everything after this line —
     // the WebSocket session, the token, the rate budget, every write — belongs to the leader.
@@ -283,11 +296,41 @@ export async function run(config: RunnerConfig, options: RunOptions): Promise<Ru
       },
       killSwitches: () => board?.list() ?? [],
       session: () => session?.stats ?? { sent: 0, riskRejects: {} },
+      parents: async () => {
+        const views = session ? await session.engine.list({ active: true }) : []
+        return {
+          active: views.length,
+          filled: views.reduce((n, v) => n + v.progress.filled, 0),
+          remaining: views.reduce((n, v) => n + v.progress.remaining, 0),
+        }
+      },
       openTickets: async () =>
         reconcilerRef
           ? (await reconcilerRef.tickets.list({ account, state: ['open', 'acknowledged'] })).length
           : 0,
     })
+    // The appkey's service period and inactivity deactivation, checked monthly on real days (a
+    // rehearsal's clock is the simulator's morning). Not tracked for the simulator's own appkey.
+    const liveness =
+      config.mode === 'sim'
+        ? undefined
+        : new AppkeyLiveness({
+            db: database.db,
+            servicePeriodDays: config.kisServicePeriodDays,
+            inactivityDays: config.kisInactivityDays,
+            warnDays: config.kisLivenessWarnDays,
+            onError: (e) => log(`appkey liveness: use not recorded (${e.message})`),
+          })
+    if (liveness) {
+      // With several profiles one date cannot be right for every appkey: set it per profile later.
+      if (config.accounts.length <= 1) await liveness.configure(lease.key, config.kisServiceStartedOn)
+      const stopLiveness = liveness.startMonthly({
+        clock: systemClock,
+        leaseKey: lease.key,
+        onResult: (a) => log(`appkey liveness ${a.level}: ${a.messages.join('; ')}`),
+      })
+      cleanups.push(async () => stopLiveness())
+    }
     const gateway = createKisGateway({
       config: broker.kisConfig,
       clock,
@@ -296,6 +339,12 @@ export async function run(config: RunnerConfig, options: RunOptions): Promise<Ru
       // Not one REST request (and so none of the appkey's rate budget) once the lease may be lost.
       beforeRequest: () => lease.assertFresh(),
       onEvent: (e) => {
+        // A use keeps the appkey from going dormant; a token reused from the store is not one.
+        if (
+          (e.type === 'token.acquired' && e.source === 'broker') ||
+          (e.type === 'rest.request' && e.outcome === 'ok')
+        )
+          liveness?.noteUse(lease.key, systemClock.now())
         recordAdapterEvent(telemetry, e)
         metrics.onAdapterEvent(e)
         if (
@@ -407,6 +456,9 @@ export async function run(config: RunnerConfig, options: RunOptions): Promise<Ru
           'appkey lease': lease.held
             ? { ok: true, detail: `leads ${lease.key} (account ${account}) at epoch ${lease.epoch}` }
             : { ok: false, detail: `lost: ${lease.lostReason ?? 'unknown'}` },
+          'appkey liveness': liveness
+            ? livenessCheck(liveness.current(lease.key, systemClock.now()))
+            : { ok: true, detail: 'the simulator’s appkey: not tracked' },
           'kill switches': {
             ok: loadedBoard.list().length === 0,
             detail: loadedBoard.list().length ? `${loadedBoard.list().length} engaged` : 'none engaged',
@@ -471,12 +523,14 @@ export async function run(config: RunnerConfig, options: RunOptions): Promise<Ru
     session = new TradingSession({
       gateway,
       store,
+      db: database.db,
       risk,
       riskState,
       account,
-      strategyId: STRATEGY,
+      strategy,
       symbols: config.symbols,
       quantity: config.orderQuantity,
+      params: config.strategyParams,
       clock,
       runId: `${Date.now().toString(36)}${randomBytes(2).toString('hex')}`,
       log,
@@ -484,8 +538,12 @@ export async function run(config: RunnerConfig, options: RunOptions): Promise<Ru
       barrier: () => reconciler.barrier(account),
       guard: (intent) => reconciler.guard.check(intent),
       beforeSend: () => lease.assertFresh(),
+      // Parents and children carry the lease epoch like every order write.
+      fence: () => lease.fence(),
+      isFatal: (err) => isLeaseLost(err) || isOutage(err) || err instanceof LeaseLostStopError,
+      onExecutionEvent: (e) => metrics.onExecutionEvent(e),
     })
-    session.start()
+    await session.start()
     const abandoned = await session.abandonUnsent('never sent: a previous process stopped before claiming it')
     if (abandoned)
       log(`order store: ${abandoned} intent(s) never sent by a previous process, canceled locally`)

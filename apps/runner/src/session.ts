@@ -3,26 +3,42 @@ import {
   type BrokerGateway,
   type BrokerOrderEvent,
   type Clock,
-  type OrderIntent,
-  OrderIntentSchema,
   type Quote,
 } from '@vellab/broker-gateway'
+import {
+  type ChildRiskRequest,
+  type DuplicateGuard,
+  ExecutionEngine,
+  type ExecutionEvent,
+  type ExecutionTables,
+  ParentConflictError,
+  type ParentView,
+  type RiskVerdict,
+} from '@vellab/execution'
 import type { Order, OrderStore } from '@vellab/order-fsm'
 import type { RiskGateway, RiskState } from '@vellab/risk-kr'
+import type { Kysely } from 'kysely'
+import { ZodError } from 'zod'
 import type { PhaseGate } from './phase'
+import type { Strategy, StrategyContext, StrategyParent } from './strategy'
 
 export interface TradingSessionOptions {
   gateway: BrokerGateway
   store: OrderStore
+  /** The database of the execution engine's tables (parents and children). */
+  db: Kysely<ExecutionTables>
   risk: RiskGateway
   riskState: RiskState
   account: string
-  strategyId: string
+  /** The strategy: user code (see `./strategy`), `demo-quoter` by default. */
+  strategy: Strategy
   symbols: readonly string[]
   quantity: number
+  /** The strategy's parameters from the configuration. */
+  params?: Readonly<Record<string, unknown>>
   /** Exchange time: what sessions, quotes and order timestamps are measured in. */
   clock: Clock
-  /** Distinguishes this run's intent ids from earlier runs on the same database. */
+  /** Distinguishes this run's parent ids from earlier runs on the same database. */
   runId: string
   log: (line: string) => void
   /** The rollout phase's caps, checked after risk and before anything is durable or sent. */
@@ -33,16 +49,27 @@ export interface TradingSessionOptions {
    */
   barrier?: () => Promise<unknown>
   /** Refuses an intent like one whose outcome is still unknown (reconcile's fingerprint guard). */
-  guard?: (intent: OrderIntent) => Promise<{ allowed: boolean; reason?: string }>
+  guard?: DuplicateGuard['check']
   /**
-   * Called right before every request to the broker (orders and cancels); throws to stop it. The
-   * appkey lease's `assertFresh`: a process that may have lost the lease sends nothing.
+   * Called right before every cancel this session sends itself (the drain); throws to stop it. The
+   * appkey lease's `assertFresh`. Children go through the gateway, whose `beforeRequest` checks it.
    */
   beforeSend?: () => void
+  /** The lease epoch the execution engine's writes carry (`lease.fence()`). */
+  fence?: () => { key: string; epoch: number }
+  /**
+   * Whether an error stops the session rather than being logged as the strategy's or a parent's
+   * own failure: the lease lost, the database gone. @default never
+   */
+  isFatal?: (err: unknown) => boolean
+  /** Told of every execution event (metrics). */
+  onExecutionEvent?: (event: ExecutionEvent) => void
 }
 
 export interface SessionStats {
   decisions: number
+  /** Parent orders the strategy submitted (accepted by the engine). */
+  parents: number
   intents: number
   riskRejects: Record<string, number>
   /** Orders the rollout phase stopped before they were sent, by reason. */
@@ -55,17 +82,24 @@ export interface SessionStats {
   cancelsSent: number
   eventsApplied: number
   eventErrors: number
+  /** Calls into the strategy that threw (logged; the session went on). */
+  strategyErrors: number
 }
 
+/** A quote read this long ago (exchange time) serves the engine's child pricing without a request. */
+const QUOTE_REUSE_MS = 500
+
 /**
- * A small quoting strategy, run the way every order in this stack must run: risk check →
- * durable intent (write-ahead) → one send → the answer recorded; broker events applied to the
- * order store exactly once. It bids at the last price when flat and offers there when it holds
- * shares; a resting order the market has walked more than a tick away from is canceled and re-quoted.
+ * One trading session of a strategy, run the way every order in this stack must run: the
+ * strategy decides on quotes and balances and submits parent orders; `@vellab/execution` slices
+ * them into children, each through risk → the rollout phase → the duplicate guard → the reconcile
+ * barrier → durable intent (write-ahead) → one send → the answer recorded; broker events are
+ * applied to the order store exactly once.
  */
 export class TradingSession {
   readonly stats: SessionStats = {
     decisions: 0,
+    parents: 0,
     intents: 0,
     riskRejects: {},
     phaseStops: {},
@@ -77,23 +111,99 @@ export class TradingSession {
     cancelsSent: 0,
     eventsApplied: 0,
     eventErrors: 0,
+    strategyErrors: 0,
   }
   readonly #o: TradingSessionOptions
+  readonly #engine: ExecutionEngine<ExecutionTables>
+  readonly #ctx: StrategyContext
   #seq = 0
   #events: Promise<void> = Promise.resolve()
   #stopEvents: (() => void) | undefined
+  #stopTicks: (() => void) | undefined
+  #quotes = new Map<string, Quote>()
+  #sellable = new Map<string, number>()
+  /** A failure inside the engine's step that must stop the session (lease, database). */
+  #fatal: unknown
+  #stopping = false
+  /** Children sent and not yet answered: for the "order" log line of their ack. */
+  #sending = new Map<string, { side: string; symbol: string; quantity: number; limitPrice: number }>()
+  /** Side and symbol of the parents this process knows (submitted or resumed). */
+  #parents = new Map<string, { side: string; symbol: string }>()
 
   constructor(options: TradingSessionOptions) {
     this.#o = options
+    const o = options
+    // The engine prices children on a fresh quote; one read this round is reused, and every quote
+    // read goes to risk (bands, halts, freshness) and the phase's marks.
+    const gateway = new Proxy(o.gateway, {
+      get: (target, prop, receiver) => {
+        if (prop !== 'getQuote') {
+          const v = Reflect.get(target, prop, receiver)
+          return typeof v === 'function' ? v.bind(target) : v
+        }
+        return async (symbol: string) => {
+          const known = this.#quotes.get(symbol)
+          if (known && o.clock.now() - known.at <= QUOTE_REUSE_MS) return known
+          return this.#readQuote(symbol)
+        }
+      },
+    })
+    this.#engine = new ExecutionEngine<ExecutionTables>({
+      db: o.db,
+      store: o.store,
+      gateway,
+      check: (request) => this.#check(request),
+      sent: o.riskState,
+      ...(o.guard ? { guard: { check: o.guard } } : {}),
+      ...(o.barrier ? { barrier: () => o.barrier!() } : {}),
+      clock: o.clock,
+      actor: 'runner:execution',
+      ...(o.fence ? { fence: o.fence } : {}),
+      onEvent: (e) => this.#onExecutionEvent(e),
+    })
+    const strategyId = o.strategy.id
+    const log = (line: string) => o.log(`${strategyId.padEnd(7)} ${line}`)
+    this.#ctx = {
+      strategyId,
+      account: o.account,
+      symbols: o.symbols,
+      quantity: o.quantity,
+      params: o.params ?? {},
+      clock: o.clock,
+      quote: (symbol) => this.#quotes.get(symbol),
+      sellable: (symbol) => this.#sellable.get(symbol) ?? 0,
+      submit: (parent) => this.#submit(parent),
+      cancel: (parentId) => this.#engine.cancel(parentId),
+      active: () => this.#engine.list({ active: true, strategyId }),
+      log,
+    }
   }
 
-  /** Subscribe to order events; each is applied to the store and the risk state, in arrival order. */
-  start(): void {
-    const { gateway, store, riskState, account } = this.#o
+  /** The execution engine hosting the strategy's parents (for status pages). */
+  get engine(): ExecutionEngine<ExecutionTables> {
+    return this.#engine
+  }
+
+  /**
+   * Subscribe to order events (each applied to the store and the risk state, in arrival order) and,
+   * if the strategy takes them, to trade prints; load the parents a previous process left working.
+   */
+  async start(): Promise<void> {
+    const { gateway, store, riskState, account, strategy } = this.#o
     this.#stopEvents = gateway.streamOrderEvents(account, (e) => {
       // Serialise: the store is safe under concurrency, but arrival order keeps the audit readable.
       this.#events = this.#events.then(() => this.#applyEvent(e, store, riskState))
     })
+    if (strategy.onTick) {
+      this.#stopTicks = gateway.streamTicks([...this.#o.symbols], (t) => {
+        riskState.applyTick(t)
+        this.#engine.onTrade(t)
+        this.#call('onTick', () => strategy.onTick?.(t, this.#ctx))
+      })
+    }
+    const resumed = await this.#engine.resume()
+    for (const v of await this.#engine.list()) this.#parents.set(v.parent.parentId, v.parent)
+    if (resumed) this.#o.log(`execution: ${resumed} parent(s) of a previous process resumed`)
   }
 
   async #applyEvent(e: BrokerOrderEvent, store: OrderStore, riskState: RiskState): Promise<void> {
@@ -113,20 +223,23 @@ export class TradingSession {
     }
   }
 
-  /** One decision round over every symbol. */
   #positionsError = { key: '', at: 0 }
 
+  /**
+   * One decision round: balances and quotes read, the strategy asked, then one step of the
+   * execution engine (children planned, sent, re-priced, canceled at deadlines).
+   */
   async decide(): Promise<void> {
     this.stats.decisions += 1
     // Sellable quantities are the broker's to say (settlement, reservations): refresh each round,
     // for risk and for the strategy's own inventory.
-    const sellable = new Map<string, number>()
     try {
       const positions = await this.#o.gateway.getPositions(this.#o.account)
       this.#positionsError.key = ''
       this.#o.riskState.setPositions(this.#o.account, positions)
-      for (const p of positions) sellable.set(p.symbol, p.sellableQuantity)
+      this.#sellable = new Map(positions.map((p) => [p.symbol, p.sellableQuantity]))
     } catch (err) {
+      if (this.#o.isFatal?.(err)) throw err
       // Once per cause and at most every 10 s: a throttled token fails every round for a minute.
       const key = BrokerError.isInstance(err)
         ? `${err.kind}:${err.brokerCode ?? err.operation ?? ''}`
@@ -139,120 +252,161 @@ export class TradingSession {
       return // no inventory view this round: decide nothing rather than guess
     }
     for (const symbol of this.#o.symbols) {
-      let quote: Quote
       try {
-        quote = await this.#o.gateway.getQuote(symbol)
+        await this.#readQuote(symbol)
       } catch (err) {
+        if (this.#o.isFatal?.(err)) throw err
+        this.#quotes.delete(symbol)
         this.#o.log(`quote   ${symbol}: ${(err as Error).message}`)
-        continue
       }
-      this.#o.riskState.applyQuote(quote)
-      this.#o.gate?.mark(symbol, quote.lastPrice)
-      const open = await this.#o.store.listOpen({
-        account: this.#o.account,
-        symbol,
-        strategyId: this.#o.strategyId,
-      })
-      const stale = open.filter(
-        (o) => o.limitPrice !== null && Math.abs(o.limitPrice - quote.lastPrice) > quote.tickSize,
-      )
-      for (const o of stale) await this.#cancel(o)
-      if (open.length - stale.length > 0) continue
-      await this.#quote(symbol, quote, sellable.get(symbol) ?? 0)
     }
+    if (!this.#stopping) await this.#callAsync('onDecision', () => this.#o.strategy.onDecision(this.#ctx))
+    await this.#engine.step()
+    this.#throwIfFatal()
   }
 
-  async #quote(symbol: string, quote: Quote, sellable: number): Promise<void> {
-    const side = sellable >= this.#o.quantity ? 'sell' : 'buy'
-    const limitPrice = quote.lastPrice
-    const intent = OrderIntentSchema.parse({
-      intentId: `${this.#o.strategyId}-${this.#o.runId}-${++this.#seq}`,
-      account: this.#o.account,
-      strategyId: this.#o.strategyId,
-      symbol,
-      side,
-      quantity: this.#o.quantity,
-      orderType: 'limit',
-      limitPrice: Math.max(quote.lowerLimit, Math.min(quote.upperLimit, limitPrice)),
-    })
+  async #readQuote(symbol: string): Promise<Quote> {
+    const quote = await this.#o.gateway.getQuote(symbol)
+    this.#o.riskState.applyQuote(quote)
+    this.#o.gate?.mark(symbol, quote.lastPrice)
+    this.#quotes.set(symbol, quote)
+    return quote
+  }
+
+  async #submit(input: StrategyParent): Promise<ParentView> {
+    if (this.#stopping) throw new Error('the session is stopping: no new parent orders')
     const now = this.#o.clock.now()
-    const decision = this.#o.risk.check({ kind: 'new', intent }, this.#o.riskState.advanceTo(now))
-    if (decision.outcome !== 'allow') {
-      for (const r of decision.reasons)
-        this.stats.riskRejects[r.code] = (this.stats.riskRejects[r.code] ?? 0) + 1
-      return
-    }
-    const stop = this.#o.gate?.admit(intent)
-    if (stop) {
-      this.stats.phaseStops[stop] = (this.stats.phaseStops[stop] ?? 0) + 1
-      this.#o.log(
-        stop === 'SHADOW_NOT_SENT'
-          ? `shadow  would ${side} ${symbol} ${intent.quantity} @ ${intent.limitPrice} (risk: allow; not sent)`
-          : `phase   ${side} ${symbol} ${intent.quantity} @ ${intent.limitPrice} stopped before sending: ${stop}`,
-      )
-      return
-    }
-    if (this.#o.guard) {
-      const g = await this.#o.guard(intent)
-      if (!g.allowed) {
-        // A pre-trade refusal like risk's, with its own code.
-        this.stats.riskRejects.DUPLICATE_FINGERPRINT = (this.stats.riskRejects.DUPLICATE_FINGERPRINT ?? 0) + 1
-        this.#o.log(`guard   ${side} ${symbol}: ${g.reason ?? 'an intent like it awaits reconciliation'}`)
-        return
-      }
-    }
-    await this.#o.barrier?.()
-    this.stats.intents += 1
-    await this.#o.store.createIntent(intent, { actor: 'runner:strategy' })
-    // Write-ahead: durable and marked as being submitted before the request leaves the process.
-    const claim = await this.#o.store.beginSubmit(intent.intentId, { actor: 'runner:strategy' })
-    if (!claim.proceed) return
-    // The lease may have been lost between the claim and here (a freeze): the claim stays
-    // SUBMITTED for the new leader's recovery, and nothing leaves this process.
-    this.#o.beforeSend?.()
-    this.#o.riskState.recordSent({ kind: 'new', intent }, now)
-    this.stats.sent += 1
-    let ack: Awaited<ReturnType<BrokerGateway['placeOrder']>>
-    try {
-      ack = await this.#o.gateway.placeOrder(intent)
-    } catch (err) {
-      await this.#recordSubmitFailure(intent.intentId, err)
-      return
-    }
-    this.stats.acked += 1
-    this.#o.riskState.recordAck(intent.intentId, ack.brokerOrderId)
-    this.#o.log(`order   ${side} ${symbol} ${intent.quantity} @ ${intent.limitPrice} → ${ack.brokerOrderId}`)
-    // A failure to record the answer (the database went away) is not a broker failure: it
-    // propagates and stops the session; the order stays SUBMITTED and recovery explains it.
-    await this.#o.store.recordAck(ack, { actor: 'runner:strategy' })
+    const view = await this.#engine.submit({
+      ...input,
+      parentId: input.parentId ?? `${this.#o.strategy.id.slice(0, 12)}-${this.#o.runId}-${++this.#seq}`,
+      account: this.#o.account,
+      strategyId: this.#o.strategy.id,
+      startAt: input.startAt ?? now,
+    })
+    this.stats.parents += 1
+    this.#parents.set(view.parent.parentId, view.parent)
+    return view
   }
 
-  async #recordSubmitFailure(intentId: string, err: unknown): Promise<void> {
-    const actor = { actor: 'runner:strategy' }
-    if (BrokerError.isKind(err, 'unknown_outcome')) {
-      // The order may exist at the broker: never re-send; reconciliation decides.
-      this.stats.unknownOutcomes += 1
-      await this.#o.store.recordOutcomeUnknown(intentId, { operation: 'submit', reason: err.message }, actor)
-    } else if (
-      BrokerError.isInstance(err) &&
-      (err.kind === 'rejected' || err.kind === 'invalid_request' || err.kind === 'auth')
-    ) {
-      this.stats.brokerRejects += 1
-      await this.#o.store.recordReject(
-        intentId,
-        { reason: err.message, ...(err.brokerCode ? { code: err.brokerCode } : {}) },
-        actor,
-      )
-      this.#o.log(`reject  ${intentId}: ${err.message}`)
-    } else if (BrokerError.isInstance(err) && (err.kind === 'rate_limited' || err.kind === 'unavailable')) {
-      // Definitely not placed: the order is closed as rejected rather than retried under the same
-      // intent; the strategy re-decides next round with fresh prices.
-      this.stats.rateLimited += 1
-      await this.#o.store.recordReject(intentId, { reason: `${err.kind}: ${err.message}` }, actor)
-    } else {
-      this.stats.unknownOutcomes += 1
-      await this.#o.store.recordOutcomeUnknown(intentId, { operation: 'submit', reason: String(err) }, actor)
+  /** Risk first, then the rollout phase (new orders only): the engine's pre-trade check. */
+  #check(request: ChildRiskRequest): RiskVerdict {
+    const now = this.#o.clock.now()
+    const verdict = this.#o.risk.check(request, this.#o.riskState.advanceTo(now))
+    if (verdict.outcome !== 'allow') {
+      if (request.kind === 'new')
+        for (const r of verdict.reasons)
+          this.stats.riskRejects[r.code] = (this.stats.riskRejects[r.code] ?? 0) + 1
+      return verdict
     }
+    if (request.kind !== 'new') return verdict
+    const { intent } = request
+    const stop = this.#o.gate?.admit(intent)
+    if (!stop) return verdict
+    this.stats.phaseStops[stop] = (this.stats.phaseStops[stop] ?? 0) + 1
+    this.#o.log(
+      stop === 'SHADOW_NOT_SENT'
+        ? `shadow  would ${intent.side} ${intent.symbol} ${intent.quantity} @ ${intent.limitPrice} (risk: allow; not sent)`
+        : `phase   ${intent.side} ${intent.symbol} ${intent.quantity} @ ${intent.limitPrice} stopped before sending: ${stop}`,
+    )
+    return { outcome: 'reject', reasons: [{ code: stop }] }
+  }
+
+  #onExecutionEvent(e: ExecutionEvent): void {
+    switch (e.type) {
+      case 'child.sent':
+        this.stats.intents += 1
+        this.stats.sent += 1
+        this.#sending.set(e.intentId, {
+          side: this.#parents.get(e.parentId)?.side ?? '?',
+          symbol: this.#parents.get(e.parentId)?.symbol ?? '?',
+          quantity: e.quantity,
+          limitPrice: e.limitPrice,
+        })
+        break
+      case 'child.acked': {
+        this.stats.acked += 1
+        const sent = this.#sending.get(e.intentId)
+        this.#sending.delete(e.intentId)
+        this.#o.log(
+          `order   ${sent?.side ?? '?'} ${sent?.symbol ?? '?'} ${sent?.quantity ?? '?'} @ ${sent?.limitPrice ?? '?'} → ${e.brokerOrderId}`,
+        )
+        break
+      }
+      case 'child.rejected':
+        this.#sending.delete(e.intentId)
+        if (/^(rate_limited|unavailable) after/.test(e.reason)) this.stats.rateLimited += 1
+        else {
+          this.stats.brokerRejects += 1
+          this.#o.log(`reject  ${e.intentId}: ${e.reason}`)
+        }
+        break
+      case 'child.unknown_outcome':
+        this.#sending.delete(e.intentId)
+        this.stats.unknownOutcomes += 1
+        this.#o.log(`unknown ${e.intentId}: ${e.reason} (reconciliation decides; never re-sent)`)
+        break
+      case 'child.cancel_requested':
+        this.stats.cancelsSent += 1
+        break
+      case 'child.blocked':
+        if (e.by === 'guard') {
+          // A pre-trade refusal like risk's, with its own code.
+          this.stats.riskRejects.DUPLICATE_FINGERPRINT =
+            (this.stats.riskRejects.DUPLICATE_FINGERPRINT ?? 0) + 1
+          this.#o.log(`guard   ${e.parentId}: ${e.detail}`)
+        }
+        break
+      case 'parent.state':
+        if (e.state === 'paused') this.#o.log(`parent  ${e.parentId} paused: ${e.reason ?? ''}`)
+        break
+      case 'step.error':
+        if (this.#o.isFatal?.(e.error)) this.#fatal ??= e.error
+        else this.#o.log(`parent  ${e.parentId}: ${e.message}`)
+        break
+    }
+    this.#o.onExecutionEvent?.(e)
+    if (this.#o.strategy.onExecutionEvent)
+      this.#call('onExecutionEvent', () => this.#o.strategy.onExecutionEvent?.(e, this.#ctx))
+  }
+
+  #throwIfFatal(): void {
+    if (this.#fatal !== undefined) throw this.#fatal
+  }
+
+  /** A call into the strategy: its own failure is logged and counted; the lease or database going away is not its. */
+  async #callAsync(what: string, f: () => unknown): Promise<void> {
+    try {
+      await f()
+    } catch (err) {
+      this.#strategyFailed(what, err)
+    }
+  }
+
+  #call(what: string, f: () => unknown): void {
+    try {
+      const r = f() as Promise<unknown> | undefined
+      if (r && typeof r.then === 'function')
+        r.then(undefined, (err: unknown) => this.#strategyFailed(what, err))
+    } catch (err) {
+      this.#strategyFailed(what, err)
+    }
+  }
+
+  #strategyFailed(what: string, err: unknown): void {
+    if (this.#o.isFatal?.(err)) {
+      this.#fatal ??= err
+      return
+    }
+    this.stats.strategyErrors += 1
+    const kind =
+      err instanceof ZodError
+        ? 'invalid parent order'
+        : err instanceof ParentConflictError
+          ? 'parent conflict'
+          : 'error'
+    this.#o.log(
+      `strategy ${this.#o.strategy.id}.${what} failed (${kind}): ${(err as Error).message ?? String(err)}`,
+    )
   }
 
   async #cancel(order: Order): Promise<void> {
@@ -301,7 +455,7 @@ export class TradingSession {
     let n = 0
     for (const o of await this.#o.store.listByState('INTENT_CREATED', {
       account: this.#o.account,
-      strategyId: this.#o.strategyId,
+      strategyId: this.#o.strategy.id,
     })) {
       await this.#o.store.requestCancel(o.intentId, { actor: 'runner:strategy', reason })
       n += 1
@@ -309,19 +463,28 @@ export class TradingSession {
     return n
   }
 
-  /** Cancel everything still working (graceful shutdown) and wait for queued events. */
+  /**
+   * Graceful shutdown: the strategy is told (no new parent after this), every parent of it still
+   * working is canceled (its working children with it), intents never claimed are canceled
+   * locally, and any order still open at the broker is canceled.
+   */
   async drain(): Promise<void> {
+    this.#stopping = true
+    const strategyId = this.#o.strategy.id
+    await this.#callAsync('onStop', () => this.#o.strategy.onStop?.(this.#ctx))
+    for (const v of await this.#engine.list({ active: true, strategyId }))
+      await this.#engine.cancel(v.parent.parentId)
+    this.#throwIfFatal()
     await this.abandonUnsent('never sent: the session stopped before claiming it')
-    for (const o of await this.#o.store.listOpen({
-      account: this.#o.account,
-      strategyId: this.#o.strategyId,
-    })) {
+    for (const o of await this.#o.store.listOpen({ account: this.#o.account, strategyId })) {
       await this.#cancel(o)
     }
   }
 
   async stop(): Promise<void> {
+    this.#stopTicks?.()
     this.#stopEvents?.()
+    await this.#engine.stop()
     await this.#events
   }
 }

@@ -5,6 +5,8 @@ import { formatSummary } from './summary'
 function report(overrides: Partial<RunReport> = {}): RunReport {
   return {
     stats: {
+      parents: 0,
+      strategyErrors: 0,
       decisions: 10,
       intents: 6,
       riskRejects: { RISK_MAX_QTY: 2 },

@@ -45,8 +45,10 @@ describe('TradingSession.abandonUnsent', () => {
     const sent: string[] = []
     const session = new TradingSession({
       store,
+      db: tdb.db(),
       account: '50000000-01',
-      strategyId: 'demo',
+      strategy: { id: 'demo', onDecision() {} },
+      clock,
       // Nothing may reach the broker: every gateway call would be recorded here.
       gateway: new Proxy({}, { get: (_t, p) => () => sent.push(String(p)) }),
     } as unknown as TradingSessionOptions)

@@ -50,7 +50,7 @@ describe('operator HTTP (sim session)', () => {
     // Who leads the appkey, with the epoch (the key is a hash: no appkey in the page).
     expect(JSON.parse(readyBody).checks['appkey lease']).toMatchObject({
       ok: true,
-      detail: expect.stringMatching(/^leads appkey:[0-9a-f]{24} at epoch 1$/),
+      detail: expect.stringMatching(/^leads appkey:[0-9a-f]{24} \(account \d{8}-\d{2}\) at epoch 1$/),
     })
     expect(JSON.parse(readyBody).checks.reconciliation).toMatchObject({
       ok: true,

@@ -76,7 +76,7 @@ describe('runner, paper mode against a kis-sim process (rehearsal)', () => {
   it('refuses a rehearsal URL outside paper mode, and KIS_ENV disagreeing with the mode', async () => {
     await expect(
       run({ ...loadRunnerConfig({ VELLAB_REHEARSAL_SIM: 'http://127.0.0.1:1' }) }, { log: () => {} }),
-    ).rejects.toThrow(/VELLAB_REHEARSAL_SIM applies to VELLAB_MODE=paper only/)
+    ).rejects.toThrow(/VELLAB_REHEARSAL_SIM applies to VELLAB_MODE=paper or real only/)
     await expect(
       run(
         { ...loadRunnerConfig({ VELLAB_MODE: 'paper' }), databaseUrl: db.url },
@@ -84,4 +84,70 @@ describe('runner, paper mode against a kis-sim process (rehearsal)', () => {
       ),
     ).rejects.toThrow(/KIS_ENV=real: they must agree/)
   })
+
+  it('real mode, confirmed, in phase pilot with every cap: trades the real environment within the caps', async () => {
+    const r = await startPaperRehearsal()
+    try {
+      const apps =
+        await r.get<
+          {
+            env: string
+            appkey: string
+            appsecret: string
+            htsId: string
+            accounts: { cano: string; productCode: string }[]
+          }[]
+        >('/__sim/apps')
+      const real = apps.find((a) => a.env === 'real')!
+      const account = `${real.accounts[0]!.cano}-${real.accounts[0]!.productCode}`
+      await r.post('/__sim/account', {
+        cano: real.accounts[0]!.cano,
+        productCode: real.accounts[0]!.productCode,
+        cash: 100_000_000,
+      })
+      const env = {
+        ...r.env,
+        VELLAB_MODE: 'real',
+        KIS_APP_KEY: real.appkey,
+        KIS_APP_SECRET: real.appsecret,
+        KIS_ACCOUNT: account,
+        KIS_HTS_ID: real.htsId,
+        KIS_WS_URL: r.env.KIS_WS_URL!.replace('/tryitout', ''),
+        VELLAB_PHASE: 'pilot',
+        VELLAB_PILOT_SYMBOLS: '005930',
+        VELLAB_MAX_ORDER_NOTIONAL: '100000',
+        VELLAB_MAX_DAILY_NOTIONAL: '1000000',
+        VELLAB_MAX_DAILY_LOSS: '50000',
+        VELLAB_APPROVED_STRATEGIES: 'demo-quoter',
+      }
+      // Confirming another account is no confirmation.
+      await expect(
+        run(
+          { ...loadRunnerConfig({ ...env, VELLAB_REAL_CONFIRM: '99999999-01' }), databaseUrl: db.url },
+          { log: () => {}, env },
+        ),
+      ).rejects.toThrow(new RegExp(`VELLAB_REAL_CONFIRM does not name ${account}`))
+      const lines: string[] = []
+      const config = {
+        ...loadRunnerConfig({ ...env, VELLAB_REAL_CONFIRM: account }),
+        databaseUrl: db.url,
+        runSeconds: 5,
+        decisionIntervalMs: 500,
+      }
+      const report = await run(config, { log: (l) => lines.push(l), env })
+      expect(lines).toContain(`REAL MONEY: accounts ${account}, phase pilot`)
+      expect(lines.some((l) => l.startsWith('KIS real rehearsal against kis-sim'))).toBe(true)
+      expect(report.stats.sent).toBeGreaterThan(0)
+      // Only the allowlisted symbol reached the broker; the other was stopped by the phase.
+      const ledger = await r.get<{
+        orders: { appkey: string; kind: string; pdno?: string; symbol?: string }[]
+      }>('/__sim/ledger')
+      const ours = ledger.orders.filter((o) => o.appkey === real.appkey && o.kind === 'new')
+      expect(ours).toHaveLength(report.stats.sent)
+      expect(report.stats.phaseStops.PILOT_SYMBOL_NOT_ALLOWED ?? 0).toBeGreaterThan(0)
+      for (const check of report.checks) expect(check, check.detail).toMatchObject({ ok: true })
+    } finally {
+      expect(await r.sim.stop()).toBe(0)
+    }
+  }, 90_000)
 })

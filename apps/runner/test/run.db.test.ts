@@ -1,8 +1,15 @@
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { fileURLToPath } from 'node:url'
+import { createOrderStore } from '@vellab/order-fsm'
 import { createTestDatabase, type TestDatabase } from '@vellab/testkit/postgres'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { loadRunnerConfig } from '../src/config'
 import type { RunnerDatabase } from '../src/database'
 import { run } from '../src/run'
+
+const fixture = (name: string) => fileURLToPath(new URL(`./fixtures/${name}`, import.meta.url))
 
 // The main job end to end: real PostgreSQL, the in-process simulator over real HTTP and WebSocket,
 // the KIS adapter, risk and the order store. The report's checks compare our books with the
@@ -134,9 +141,109 @@ describe('runner session (sim mode)', () => {
     await own.drop()
   })
 
-  it('refuses real money until it has been exercised against KIS real under supervision', async () => {
-    await expect(run({ ...loadRunnerConfig({}), mode: 'real' }, { log: () => {} })).rejects.toThrow(
-      /mode real is not enabled/,
+  it.each([
+    [{ VELLAB_MODE: 'real' }, /phase paper trades paper accounts/],
+    [
+      { VELLAB_MODE: 'real', VELLAB_PHASE: 'pilot', VELLAB_PILOT_SYMBOLS: '005930' },
+      /set VELLAB_MAX_ORDER_NOTIONAL, VELLAB_MAX_DAILY_NOTIONAL, VELLAB_MAX_DAILY_LOSS/,
+    ],
+    [{ VELLAB_MODE: 'real', VELLAB_PHASE: 'shadow' }, /set VELLAB_REAL_CONFIRM to the account number/],
+  ])('refuses real money without every cap and an explicit confirmation (%j)', async (env, message) => {
+    const lines: string[] = []
+    await expect(run(loadRunnerConfig(env), { log: (l) => lines.push(l) })).rejects.toThrow(message)
+    // Refused before anything started: no database, no broker.
+    expect(lines.filter((l) => !l.startsWith('strategy '))).toEqual([])
+  })
+
+  it('runs a user strategy module: its parent is sliced into children through the whole order path', async () => {
+    const lines: string[] = []
+    const own = await createTestDatabase()
+    const config = {
+      ...loadRunnerConfig({
+        VELLAB_STRATEGY: fixture('twap-once.mjs'),
+        VELLAB_STRATEGY_PARAMS: JSON.stringify({ shares: 3, slices: 3, windowMs: 2_000 }),
+      }),
+      databaseUrl: own.url,
+      runSeconds: 5,
+      decisionIntervalMs: 250,
+    }
+    const report = await run(config, { log: (l) => lines.push(l) })
+    expect(lines.some((l) => /strategy twap-once from .*twap-once\.mjs/.test(l))).toBe(true)
+    expect(lines.some((l) => l.includes('twap-once submitted 3 shares in 3 slices'))).toBe(true)
+    expect(report.stats.parents).toBe(1)
+    // Three slices, each a child order of the strategy, every one acknowledged and filled.
+    expect(report.stats.sent).toBe(3)
+    expect(report.ordersByState).toEqual({ FILLED: 3 })
+    const children = await own
+      .db<RunnerDatabase>()
+      .selectFrom('exec_children')
+      .select(['intent_id'])
+      .execute()
+    expect(children).toHaveLength(3)
+    const store = createOrderStore({ db: own.db<RunnerDatabase>() })
+    for (const c of children) expect((await store.get(c.intent_id))?.intent.strategyId).toBe('twap-once')
+    expect(lines.some((l) => l.includes('twap-once parent completed'))).toBe(true)
+    for (const check of report.checks) expect(check, check.detail).toMatchObject({ ok: true })
+    await own.drop()
+  })
+
+  it("the README's strategy example runs as written", async () => {
+    const readme = readFileSync(fileURLToPath(new URL('../../../README.md', import.meta.url)), 'utf8')
+    const source = /### Strategies[\s\S]*?```js\n([\s\S]*?)```/.exec(readme)?.[1]
+    expect(source).toBeDefined()
+    const dir = mkdtempSync(join(tmpdir(), 'vellab-readme-strategy-'))
+    writeFileSync(join(dir, 'twap-once.mjs'), source!)
+    const lines: string[] = []
+    // A database of its own: the in-process simulator numbers its orders from 1001 every run.
+    const own = await createTestDatabase()
+    const report = await run(
+      {
+        ...loadRunnerConfig({ VELLAB_STRATEGY: join(dir, 'twap-once.mjs') }),
+        databaseUrl: own.url,
+        runSeconds: 3,
+        decisionIntervalMs: 250,
+      },
+      { log: (l) => lines.push(l) },
     )
+    // The first of three slices goes at once (the others are due minutes later); the stop cancels the parent.
+    expect(report.stats.parents).toBe(1)
+    expect(report.stats.sent).toBe(1)
+    expect(lines.some((l) => /^order {3}buy 005930 10 @ \d+ → \d+$/.test(l))).toBe(true)
+    expect(lines.some((l) => l.includes('twap-once parent canceled'))).toBe(true)
+    for (const check of report.checks) expect(check, check.detail).toMatchObject({ ok: true })
+    await own.drop()
+  })
+
+  it('a strategy that throws is logged and counted; the session goes on and ends clean', async () => {
+    const lines: string[] = []
+    const own = await createTestDatabase()
+    const config = {
+      ...loadRunnerConfig({ VELLAB_STRATEGY: fixture('throws.mjs') }),
+      databaseUrl: own.url,
+      runSeconds: 2,
+      decisionIntervalMs: 250,
+    }
+    const report = await run(config, { log: (l) => lines.push(l) })
+    expect(report.stats.strategyErrors).toBeGreaterThan(2)
+    expect(report.stats.sent).toBe(0)
+    expect(lines.some((l) => l.includes('strategy throws.onDecision failed (error): strategy bug'))).toBe(
+      true,
+    )
+    for (const check of report.checks) expect(check, check.detail).toMatchObject({ ok: true })
+  })
+
+  it('refuses a strategy module it cannot use in its first second, before any database starts', async () => {
+    const lines: string[] = []
+    const started = Date.now()
+    await expect(
+      run(
+        { ...loadRunnerConfig({ VELLAB_STRATEGY: './no/such/strategy.mjs' }) },
+        { log: (l) => lines.push(l) },
+      ),
+    ).rejects.toThrow(
+      /strategy module \.\/no\/such\/strategy\.mjs could not be loaded: .* \(built in: demo-quoter\)/,
+    )
+    expect(Date.now() - started).toBeLessThan(1_000)
+    expect(lines.some((l) => l.includes('database'))).toBe(false)
   })
 })

@@ -374,10 +374,19 @@ export class ExecutionEngine<DB extends ExecutionTables = ExecutionTables> {
     }
   }
 
-  /** Every parent this engine has loaded (after `resume()`, every non-terminal one in the database too). */
-  async list(): Promise<ParentView[]> {
+  /**
+   * The parents this engine holds in memory, with their progress: every non-terminal one (after
+   * `resume()`, those in the database too) and those that ended since the last `step()` (a step
+   * lets ended parents go from memory; `get` still reads any parent from the database).
+   * `filter` narrows the list before any progress is read.
+   */
+  async list(filter: { active?: boolean; strategyId?: string } = {}): Promise<ParentView[]> {
     const out: ParentView[] = []
-    for (const id of this.#live.keys()) out.push(await this.get(id))
+    for (const [id, live] of this.#live) {
+      if (filter.active && TERMINAL_PARENT_STATES.has(live.state)) continue
+      if (filter.strategyId !== undefined && live.parent.strategyId !== filter.strategyId) continue
+      out.push(await this.get(id))
+    }
     return out
   }
 
@@ -435,6 +444,10 @@ export class ExecutionEngine<DB extends ExecutionTables = ExecutionTables> {
 
   /** One scheduling pass over every live parent (the loop calls it; tests call it directly). */
   async step(): Promise<void> {
+    // Ended parents leave memory (their rows stay; `get` reloads one): a long session's step and
+    // `list` cost what is working, not everything it ever did.
+    for (const [id, l] of this.#live)
+      if (TERMINAL_PARENT_STATES.has(l.state) && !l.running) this.#live.delete(id)
     const parents = [...this.#live.values()].filter((l) => !TERMINAL_PARENT_STATES.has(l.state) && !l.running)
     await Promise.all(
       parents.map((live) =>

@@ -5,11 +5,13 @@ import { formatSummary } from '../summary'
 
 export const START_HELP = `vellab start — run a trading session (sim mode by default) and print its summary
 
-Usage: vellab start [--mode sim|paper] [--config <file>] [--json]
+Usage: vellab start [--mode sim|paper|real] [--config <file>] [--json]
 
   --mode     sim (default): the in-process simulator; paper: KIS's paper environment with the
              KIS_* credentials (KIS_APP_KEY[_FILE], KIS_APP_SECRET[_FILE], KIS_ACCOUNT, KIS_HTS_ID;
-             KIS_REST_URL/KIS_WS_URL to point elsewhere). Same as VELLAB_MODE.
+             KIS_REST_URL/KIS_WS_URL to point elsewhere); real: KIS's real environment, real money,
+             only with VELLAB_REAL_CONFIRM naming the account(s) and phase shadow, or pilot/ramp
+             with every cap set. Same as VELLAB_MODE.
   --config   a JSON file with the settings below by name (runSeconds, symbols, phase, caps, …);
              the environment overrides it, and it may not hold secrets. Same as VELLAB_CONFIG.
   --json     print the report as JSON on stdout (progress goes to stderr)
@@ -23,7 +25,10 @@ against a separately started kis-sim: its REST URL; takes its clock and checks a
 VELLAB_SYMBOLS, VELLAB_ORDER_QUANTITY, VELLAB_DECISION_INTERVAL_MS, VELLAB_SIM_START,
 VELLAB_HTTP_PORT (0 = a free port), DATABASE_URL (else an embedded PostgreSQL), VELLAB_DATA_DIR,
 VELLAB_OPERATOR_TOKEN or VELLAB_OPERATOR_TOKEN_FILE (guards the kill-switch endpoints),
-VELLAB_LOG_FORMAT (text; json: one pino record per line, secrets redacted).
+VELLAB_LOG_FORMAT (text; json: one pino record per line, secrets redacted), VELLAB_STRATEGY
+(demo-quoter, or a module path: see the README's "Strategies") and VELLAB_STRATEGY_PARAMS (JSON),
+VELLAB_APPKEY_SERVICE_STARTED_ON (YYYY-MM-DD: the appkey's one-year service period is watched,
+and its inactivity; warnings in the log, vellab status and the dashboard).
 The first Ctrl-C (or SIGTERM) drains and reports; a second one exits at once.
 Exit codes: 0 every check passed, 1 a check failed (or an error), 2 bad usage, 3 the database went
 away mid-session (trading stopped at once; start again when it is back), 4 the appkey lease was
@@ -45,7 +50,7 @@ export async function startCommand(args: readonly string[]): Promise<number> {
   const modeAt = args.indexOf('--mode')
   const mode = modeAt >= 0 ? args[modeAt + 1] : undefined
   if (modeAt >= 0 && (mode === undefined || mode.startsWith('-'))) {
-    console.error('vellab start: --mode needs a value: sim or paper')
+    console.error('vellab start: --mode needs a value: sim, paper or real')
     return 2
   }
   const configAt = args.indexOf('--config')
