@@ -421,6 +421,11 @@ const runnerEnv: NodeJS.ProcessEnv = {
   VELLAB_RUN_SECONDS: '0',
   VELLAB_SYMBOLS: SYMBOLS.join(','),
   VELLAB_DECISION_INTERVAL_MS: '150',
+  // The full soak's volume (5,000 orders in a session) is above the default risk limit of 120 a minute.
+  VELLAB_MAX_ORDERS_PER_MINUTE: '400',
+  // Volume from the symbols that cross the spread, resting orders from the others.
+  VELLAB_STRATEGY: fileURLToPath(new URL('./soak-strategy.mjs', import.meta.url)),
+  VELLAB_STRATEGY_PARAMS: JSON.stringify({ cross: ['005930', '000660', '035720'] }),
   VELLAB_RECONCILE_REPORTING_DELAY_MS: '2000',
   VELLAB_LEASE_TTL_MS: '3000',
   // The machine's own clock formats only; no colour codes in captured logs.

@@ -8,6 +8,7 @@ describe('loadRunnerConfig', () => {
       runSeconds: 20,
       symbols: ['005930', '000660'],
       orderQuantity: 1,
+      maxOrdersPerMinute: 120,
       decisionIntervalMs: 1_000,
       simStart: '2026-11-24 09:05:00',
       simEnvironment: 'real',

@@ -28,6 +28,8 @@ export const RunnerConfigSchema = z.object({
     .default('005930,000660')
     .transform((s) => s.split(',').map((x) => x.trim()))
     .pipe(z.array(z.string().regex(/^[0-9A-Z]{6}$/)).min(1)),
+  /** Pre-trade risk limit: orders per minute the strategy may send (`@vellab/risk-kr`). @default 120 */
+  maxOrdersPerMinute: z.coerce.number().int().positive().default(120),
   /** Shares per demo order. @default 1 */
   orderQuantity: z.coerce.number().int().positive().default(1),
   /** Milliseconds between strategy decisions. @default 1000 */
@@ -250,6 +252,7 @@ export function loadRunnerConfig(
     runSeconds: env.VELLAB_RUN_SECONDS,
     symbols: env.VELLAB_SYMBOLS,
     orderQuantity: env.VELLAB_ORDER_QUANTITY,
+    maxOrdersPerMinute: env.VELLAB_MAX_ORDERS_PER_MINUTE,
     decisionIntervalMs: env.VELLAB_DECISION_INTERVAL_MS,
     simStart: env.VELLAB_SIM_START,
     simEnvironment: env.VELLAB_SIM_ENV,

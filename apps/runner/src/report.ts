@@ -10,8 +10,16 @@ import type { SessionStats } from './session'
 
 /** The subset of the simulator's ledger the report reads. */
 export interface LedgerView {
-  ordersByAppkey: Record<string, number>
+  /** Every order request the broker got: refused ones too (no number handed out). */
+  orders: readonly { appkey: string; odno: string; outcome: string }[]
   rateViolations: readonly unknown[]
+}
+
+/** Orders that exist at the broker for an appkey: requests it gave a number, accepted or not answered. */
+function ordersAtBroker(ledger: LedgerView | undefined, appkey: string): number {
+  return (ledger?.orders ?? []).filter(
+    (o) => o.appkey === appkey && o.odno !== '' && o.outcome !== 'rejected',
+  ).length
 }
 
 /** What the KIS adapter reported through its events during the session. */
@@ -170,8 +178,8 @@ export async function summarize(input: {
     }
   }
   const ledger = input.ledger
-  const received =
-    (ledger?.ordersByAppkey[input.appkey] ?? 0) - (input.ledgerAtStart?.ordersByAppkey[input.appkey] ?? 0)
+  // Requests the broker refused (a reject, EGW00201) made no order there: only numbered ones count.
+  const received = ordersAtBroker(ledger, input.appkey) - ordersAtBroker(input.ledgerAtStart, input.appkey)
   const egw00201 = input.adapter.rejectsByCode.EGW00201 ?? 0
   const violations = (ledger?.rateViolations.length ?? 0) - (input.ledgerAtStart?.rateViolations.length ?? 0)
   const { stats } = input
@@ -182,7 +190,7 @@ export async function summarize(input: {
       ? {
           name: 'nothing sent twice',
           ok: received <= expectedAtBroker + stats.cancelsSent,
-          detail: `broker received ${received} order requests; we sent ${stats.sent} orders and ${stats.cancelsSent} cancels`,
+          detail: `broker holds ${received} orders and cancels of ours; we sent ${stats.sent} orders (${stats.acked} acked, ${stats.unknownOutcomes} unknown, ${stats.brokerRejects} refused) and ${stats.cancelsSent} cancels`,
         }
       : {
           name: 'nothing sent twice',

@@ -476,7 +476,9 @@ export async function run(config: RunnerConfig, options: RunOptions): Promise<Ru
     options.onHttp?.(http.url)
     const risk = createRiskGateway({
       strategies: { [STRATEGY]: { sessions: ['regular'], entryCutoffMs: 60_000 } },
-      limits: { strategies: { [STRATEGY]: { maxOrderQuantity: 100, maxOrdersPerMinute: 120 } } },
+      limits: {
+        strategies: { [STRATEGY]: { maxOrderQuantity: 100, maxOrdersPerMinute: config.maxOrdersPerMinute } },
+      },
     })
     const riskState = new RiskState({ killSwitches: board, guards: risk.options.guards })
     riskState.upsertAccount({

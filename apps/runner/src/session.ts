@@ -22,6 +22,9 @@ import { ZodError } from 'zod'
 import type { PhaseGate } from './phase'
 import type { Strategy, StrategyContext, StrategyParent } from './strategy'
 
+/** After one of our fills the balance is read again this soon (not sooner), so risk sees it. */
+const FILL_REREAD_MS = 250
+
 export interface TradingSessionOptions {
   gateway: BrokerGateway
   store: OrderStore
@@ -64,6 +67,13 @@ export interface TradingSessionOptions {
   isFatal?: (err: unknown) => boolean
   /** Told of every execution event (metrics). */
   onExecutionEvent?: (event: ExecutionEvent) => void
+  /**
+   * A symbol's quote is read again once it is this old (exchange time); a round in between uses
+   * the last one. Keeps a fast decision loop inside the appkey's request budget. @default 1000
+   */
+  quoteRefreshMs?: number
+  /** The account's positions are read again once this old. @default 1000 */
+  positionsRefreshMs?: number
 }
 
 export interface SessionStats {
@@ -85,9 +95,6 @@ export interface SessionStats {
   /** Calls into the strategy that threw (logged; the session went on). */
   strategyErrors: number
 }
-
-/** A quote read this long ago (exchange time) serves the engine's child pricing without a request. */
-const QUOTE_REUSE_MS = 500
 
 /**
  * One trading session of a strategy, run the way every order in this stack must run: the
@@ -133,8 +140,8 @@ export class TradingSession {
   constructor(options: TradingSessionOptions) {
     this.#o = options
     const o = options
-    // The engine prices children on a fresh quote; one read this round is reused, and every quote
-    // read goes to risk (bands, halts, freshness) and the phase's marks.
+    // The engine prices children on a fresh quote: one read within `quoteRefreshMs` is reused, and
+    // every quote read goes to risk (bands, halts, freshness) and the phase's marks.
     const gateway = new Proxy(o.gateway, {
       get: (target, prop, receiver) => {
         if (prop !== 'getQuote') {
@@ -143,7 +150,7 @@ export class TradingSession {
         }
         return async (symbol: string) => {
           const known = this.#quotes.get(symbol)
-          if (known && o.clock.now() - known.at <= QUOTE_REUSE_MS) return known
+          if (known && o.clock.now() - known.at < (o.quoteRefreshMs ?? 1_000)) return known
           return this.#readQuote(symbol)
         }
       },
@@ -211,7 +218,18 @@ export class TradingSession {
       riskState.applyOrderEvent(e)
       await store.applyBrokerEvent(e, { actor: 'runner:events' })
       this.stats.eventsApplied += 1
-      if (e.type === 'filled') this.#o.gate?.onFill(e.symbol, e.side, e.fillQuantity, e.fillPrice)
+      if (e.type === 'filled') {
+        this.#o.gate?.onFill(e.symbol, e.side, e.fillQuantity, e.fillPrice)
+        // The strategy's sellable view moves with our fills (a share bought today can be sold
+        // today on KRX), and the broker's own figure, which risk checks sells against, is read
+        // again soon (`#fillSinceRead`): until then risk may hold a sell the view already allows.
+        const held = this.#sellable.get(e.symbol) ?? 0
+        this.#sellable.set(
+          e.symbol,
+          Math.max(0, held + (e.side === 'buy' ? e.fillQuantity : -e.fillQuantity)),
+        )
+        this.#fillSinceRead = true
+      }
       if (e.type === 'filled')
         this.#o.log(
           `fill    ${e.side} ${e.symbol} ${e.fillQuantity} @ ${e.fillPrice} (${e.brokerOrderId}, cum ${e.cumulativeQuantity})`,
@@ -224,6 +242,10 @@ export class TradingSession {
   }
 
   #positionsError = { key: '', at: 0 }
+  #positionsAt = Number.NEGATIVE_INFINITY
+  #fillSinceRead = false
+  /** (intent, code) pairs already counted: a child risk holds is counted once, not at every step. */
+  #held = new Set<string>()
 
   /**
    * One decision round: balances and quotes read, the strategy asked, then one step of the
@@ -231,27 +253,35 @@ export class TradingSession {
    */
   async decide(): Promise<void> {
     this.stats.decisions += 1
-    // Sellable quantities are the broker's to say (settlement, reservations): refresh each round,
-    // for risk and for the strategy's own inventory.
-    try {
-      const positions = await this.#o.gateway.getPositions(this.#o.account)
-      this.#positionsError.key = ''
-      this.#o.riskState.setPositions(this.#o.account, positions)
-      this.#sellable = new Map(positions.map((p) => [p.symbol, p.sellableQuantity]))
-    } catch (err) {
-      if (this.#o.isFatal?.(err)) throw err
-      // Once per cause and at most every 10 s: a throttled token fails every round for a minute.
-      const key = BrokerError.isInstance(err)
-        ? `${err.kind}:${err.brokerCode ?? err.operation ?? ''}`
-        : 'other'
-      const now = Date.now()
-      if (key !== this.#positionsError.key || now - this.#positionsError.at >= 10_000) {
-        this.#positionsError = { key, at: now }
-        this.#o.log(`positions: ${(err as Error).message}`)
+    const now = this.#o.clock.now()
+    // Sellable quantities are the broker's to say (settlement, reservations): refreshed for risk
+    // and for the strategy's own inventory once they are `positionsRefreshMs` old.
+    const age = now - this.#positionsAt
+    if (age >= (this.#o.positionsRefreshMs ?? 1_000) || (this.#fillSinceRead && age >= FILL_REREAD_MS)) {
+      try {
+        this.#fillSinceRead = false
+        const positions = await this.#o.gateway.getPositions(this.#o.account)
+        this.#positionsAt = now
+        this.#positionsError.key = ''
+        this.#o.riskState.setPositions(this.#o.account, positions)
+        this.#sellable = new Map(positions.map((p) => [p.symbol, p.sellableQuantity]))
+      } catch (err) {
+        if (this.#o.isFatal?.(err)) throw err
+        this.#positionsAt = Number.NEGATIVE_INFINITY
+        // Once per cause and at most every 10 s: a throttled token fails every round for a minute.
+        const key = BrokerError.isInstance(err)
+          ? `${err.kind}:${err.brokerCode ?? err.operation ?? ''}`
+          : 'other'
+        if (key !== this.#positionsError.key || Date.now() - this.#positionsError.at >= 10_000) {
+          this.#positionsError = { key, at: Date.now() }
+          this.#o.log(`positions: ${(err as Error).message}`)
+        }
+        return // no inventory view this round: decide nothing rather than guess
       }
-      return // no inventory view this round: decide nothing rather than guess
     }
     for (const symbol of this.#o.symbols) {
+      const known = this.#quotes.get(symbol)
+      if (known && now - known.at < (this.#o.quoteRefreshMs ?? 1_000)) continue
       try {
         await this.#readQuote(symbol)
       } catch (err) {
@@ -260,6 +290,10 @@ export class TradingSession {
         this.#o.log(`quote   ${symbol}: ${(err as Error).message}`)
       }
     }
+    // A step first (parents that completed or ended since the last round show so to the
+    // strategy), the strategy, then a step again (its new parents' first children go now).
+    await this.#engine.step()
+    this.#throwIfFatal()
     if (!this.#stopping) await this.#callAsync('onDecision', () => this.#o.strategy.onDecision(this.#ctx))
     await this.#engine.step()
     this.#throwIfFatal()
@@ -294,14 +328,21 @@ export class TradingSession {
     const verdict = this.#o.risk.check(request, this.#o.riskState.advanceTo(now))
     if (verdict.outcome !== 'allow') {
       if (request.kind === 'new')
-        for (const r of verdict.reasons)
+        for (const r of verdict.reasons) {
+          const key = `${request.intent.intentId}|${r.code}`
+          if (this.#held.has(key)) continue
+          this.#held.add(key)
           this.stats.riskRejects[r.code] = (this.stats.riskRejects[r.code] ?? 0) + 1
+        }
       return verdict
     }
     if (request.kind !== 'new') return verdict
     const { intent } = request
     const stop = this.#o.gate?.admit(intent)
     if (!stop) return verdict
+    const key = `${intent.intentId}|${stop}`
+    if (this.#held.has(key)) return { outcome: 'reject', reasons: [{ code: stop }] }
+    this.#held.add(key)
     this.stats.phaseStops[stop] = (this.stats.phaseStops[stop] ?? 0) + 1
     this.#o.log(
       stop === 'SHADOW_NOT_SENT'
