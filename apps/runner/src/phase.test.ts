@@ -2,9 +2,10 @@ import { OrderIntentSchema } from '@vellab/broker-gateway'
 import { describe, expect, it } from 'vitest'
 import { PhaseCapsSchema, PhaseGate } from './phase'
 
-const intent = (symbol: string, quantity: number, limitPrice: number) =>
+let n = 0
+const intent = (symbol: string, quantity: number, limitPrice: number, intentId = `i-${++n}`) =>
   OrderIntentSchema.parse({
-    intentId: `i-${symbol}-${quantity}-${limitPrice}`,
+    intentId,
     account: '50000001-01',
     strategyId: 's',
     symbol,
@@ -35,6 +36,14 @@ describe('PhaseGate', () => {
     expect(g.admit(intent('005930', 14, 70_000))).toBeUndefined() // 1,960,000
     expect(g.admit(intent('005930', 14, 70_000))).toBe('PILOT_DAILY_NOTIONAL') // would be 2,940,000
     expect(g.admit(intent('005930', 7, 70_000))).toBeUndefined() // 2,450,000
+  })
+
+  it('pilot: an intent asked about again (the engine re-checks a held child) counts once', () => {
+    const g = new PhaseGate('pilot', caps)
+    const same = intent('005930', 14, 70_000, 'held-child')
+    for (let i = 0; i < 5; i++) expect(g.admit(same)).toBeUndefined() // 980,000 once, not 4,900,000
+    expect(g.admit(intent('005930', 14, 70_000))).toBeUndefined() // 1,960,000
+    expect(g.admit(intent('005930', 14, 70_000))).toBe('PILOT_DAILY_NOTIONAL')
   })
 
   it('pilot: the day’s marked-to-market loss stops new orders at the cap', () => {

@@ -39,6 +39,7 @@ export class PhaseGate {
   readonly phase: Phase
   readonly caps: PhaseCaps
   #sentNotional = 0
+  readonly #counted = new Set<string>()
   /** Per symbol: net shares and cash flow of today's fills, and the last price seen. */
   readonly #book = new Map<string, { shares: number; cash: number; last: number }>()
 
@@ -66,11 +67,18 @@ export class PhaseGate {
       const notional = intent.quantity * (intent.limitPrice ?? 0)
       const perOrder = this.#cap(this.caps.maxOrderNotional)
       if (perOrder !== undefined && notional > perOrder) return 'PILOT_ORDER_NOTIONAL'
+      // An intent asked about again (the execution engine checks a held child at every step)
+      // counts once.
+      const counted = this.#counted.has(intent.intentId)
       const daily = this.#cap(this.caps.maxDailyNotional)
-      if (daily !== undefined && this.#sentNotional + notional > daily) return 'PILOT_DAILY_NOTIONAL'
+      if (daily !== undefined && this.#sentNotional + (counted ? 0 : notional) > daily)
+        return 'PILOT_DAILY_NOTIONAL'
       const loss = this.#cap(this.caps.maxDailyLoss)
       if (loss !== undefined && -this.pnl >= loss) return 'PILOT_DAILY_LOSS'
-      this.#sentNotional += notional
+      if (!counted) {
+        this.#counted.add(intent.intentId)
+        this.#sentNotional += notional
+      }
     }
     return undefined
   }
