@@ -10,10 +10,10 @@ import {
   type Tick,
 } from '@vellab/broker-gateway'
 import type { Order, OrderState, OrderStore } from '@vellab/order-fsm'
+import { checkFence, fencedWrite } from '@vellab/order-fsm'
 import type { Kysely } from 'kysely'
 import pLimit from 'p-limit'
 import { ExecutionFencedError, ParentConflictError, ParentNotFoundError } from './errors'
-import { checkFence, fencedWrite } from './fence'
 import type { ExecutionTables } from './migrations'
 import {
   type ParentAmend,

@@ -7,14 +7,13 @@ import {
   systemClock,
   systemRandom,
 } from '@vellab/broker-gateway'
-import { isTerminal, ORDER_STATES, OrderFsmError, type OrderStore } from '@vellab/order-fsm'
+import { fencedWrite, isTerminal, ORDER_STATES, OrderFsmError, type OrderStore } from '@vellab/order-fsm'
 import type { Insertable, Kysely } from 'kysely'
 import pLimit from 'p-limit'
 import { type BookTolerances, compareBook, type OpeningBook } from './book'
 import type { Finding } from './breaks'
 import { fencedError, ReconcileError } from './errors'
 import type { PassStatus, PassTrigger, ReconcileEvent } from './events'
-import { fencedWrite } from './fence'
 import { createFingerprintGuard, type FingerprintGuard } from './guard'
 import { defaultKillSwitchPolicy, type KillSwitchPolicy, type KillSwitchPort } from './kill-switch'
 import { reconcileOrders } from './orders'

@@ -1,7 +1,7 @@
+import { type Fence, fencedWrite } from '@vellab/order-fsm'
 import { type Kysely, type Selectable, sql } from 'kysely'
 import type { Break, BreakKind } from './breaks'
 import { fencedError, ReconcileError } from './errors'
-import { type Fence, fencedWrite } from './fence'
 import type { ReconcileTables, ReconTicketsTable } from './schema'
 
 /** A break a person has to look at. `open` → `acknowledged` → `resolved`, each step with who and why. */

@@ -12,12 +12,13 @@ export interface FenceRefusal {
 
 /**
  * Hold the lease row at the carried epoch for the rest of the transaction `trx`, or throw
- * `refuse(...)`. The same check as order-fsm's `order_fsm_check_fence` (its migration 0002): the row
- * of `vellab_leases` (@vellab/lease's table, read by name: no dependency) must still carry the
- * epoch, and FOR SHARE makes a takeover (which updates the row) wait for this transaction, so a
- * write after it sees the new epoch. Plain SQL rather than order-fsm's function: this package does
- * not rely on another package's migrations for its own writes. When the table does not exist the
- * driver's error (42P01) propagates, as it does from order-fsm's fenced writes.
+ * `refuse(...)`: for packages that fence writes to tables of their own (reconcile, execution).
+ * The same check as the store's `order_fsm_check_fence` (migration 0002): the row of
+ * `vellab_leases` (@vellab/lease's table, read by name: no dependency) must still carry the epoch,
+ * and FOR SHARE makes a takeover (which updates the row) wait for this transaction, so a write
+ * after it sees the new epoch. Plain SQL rather than that function, so a caller's writes need none
+ * of this package's migrations. When the table does not exist the driver's error (42P01)
+ * propagates, as it does from the store's fenced writes.
  */
 export async function checkFence<DB>(
   trx: Kysely<DB>,
