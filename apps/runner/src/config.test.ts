@@ -9,6 +9,8 @@ describe('loadRunnerConfig', () => {
       symbols: ['005930', '000660'],
       orderQuantity: 1,
       maxOrdersPerMinute: 120,
+      quoteRefreshMs: 1_000,
+      positionsRefreshMs: 1_000,
       decisionIntervalMs: 1_000,
       simStart: '2026-11-24 09:05:00',
       simEnvironment: 'real',

@@ -30,6 +30,13 @@ export const RunnerConfigSchema = z.object({
     .pipe(z.array(z.string().regex(/^[0-9A-Z]{6}$/)).min(1)),
   /** Pre-trade risk limit: orders per minute the strategy may send (`@vellab/risk-kr`). @default 120 */
   maxOrdersPerMinute: z.coerce.number().int().positive().default(120),
+  /**
+   * A symbol's quote is read again once this old (exchange time); decisions in between use the
+   * last one, and so does the pricing of children. Risk refuses quotes older than 5 s. @default 1000
+   */
+  quoteRefreshMs: z.coerce.number().int().min(50).max(4_000).default(1_000),
+  /** The account's balance (sellable quantities) is read again once this old. @default 1000 */
+  positionsRefreshMs: z.coerce.number().int().min(50).default(1_000),
   /** Shares per demo order. @default 1 */
   orderQuantity: z.coerce.number().int().positive().default(1),
   /** Milliseconds between strategy decisions. @default 1000 */
@@ -253,6 +260,8 @@ export function loadRunnerConfig(
     symbols: env.VELLAB_SYMBOLS,
     orderQuantity: env.VELLAB_ORDER_QUANTITY,
     maxOrdersPerMinute: env.VELLAB_MAX_ORDERS_PER_MINUTE,
+    quoteRefreshMs: env.VELLAB_QUOTE_REFRESH_MS,
+    positionsRefreshMs: env.VELLAB_POSITIONS_REFRESH_MS,
     decisionIntervalMs: env.VELLAB_DECISION_INTERVAL_MS,
     simStart: env.VELLAB_SIM_START,
     simEnvironment: env.VELLAB_SIM_ENV,

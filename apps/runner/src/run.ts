@@ -544,6 +544,8 @@ export async function run(config: RunnerConfig, options: RunOptions): Promise<Ru
       fence: () => lease.fence(),
       isFatal: (err) => isLeaseLost(err) || isOutage(err) || err instanceof LeaseLostStopError,
       onExecutionEvent: (e) => metrics.onExecutionEvent(e),
+      quoteRefreshMs: config.quoteRefreshMs,
+      positionsRefreshMs: config.positionsRefreshMs,
     })
     await session.start()
     const abandoned = await session.abandonUnsent('never sent: a previous process stopped before claiming it')

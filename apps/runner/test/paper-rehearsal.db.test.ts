@@ -88,23 +88,8 @@ describe('runner, paper mode against a kis-sim process (rehearsal)', () => {
   it('real mode, confirmed, in phase pilot with every cap: trades the real environment within the caps', async () => {
     const r = await startPaperRehearsal()
     try {
-      const apps =
-        await r.get<
-          {
-            env: string
-            appkey: string
-            appsecret: string
-            htsId: string
-            accounts: { cano: string; productCode: string }[]
-          }[]
-        >('/__sim/apps')
-      const real = apps.find((a) => a.env === 'real')!
-      const account = `${real.accounts[0]!.cano}-${real.accounts[0]!.productCode}`
-      await r.post('/__sim/account', {
-        cano: real.accounts[0]!.cano,
-        productCode: real.accounts[0]!.productCode,
-        cash: 100_000_000,
-      })
+      const real = r.realApp
+      const account = real.account
       const env = {
         ...r.env,
         VELLAB_MODE: 'real',

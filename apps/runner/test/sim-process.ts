@@ -29,6 +29,8 @@ export interface PaperRehearsal {
   app: { appkey: string; appsecret: string; htsId: string }
   /** Every paper app (`--paper-apps n`), the first being `app`, each with its funded account. */
   paperApps: { appkey: string; appsecret: string; htsId: string; account: string }[]
+  /** The real-environment app, its account funded too (real-mode rehearsals). */
+  realApp: { appkey: string; appsecret: string; htsId: string; account: string }
   /** `KIS_*` (credentials and URLs) plus `VELLAB_MODE=paper` and `VELLAB_REHEARSAL_SIM`. */
   env: Record<string, string>
   post(path: string, body: unknown): Promise<Response>
@@ -68,8 +70,9 @@ export async function startPaperRehearsal(extraArgs: string[] = []): Promise<Pap
     >('/__sim/apps')
   const paperApps = apps.filter((a) => a.env === 'paper')
   const app = paperApps[0]
-  if (!app) throw new Error('kis-sim has no paper app')
-  for (const a of paperApps) {
+  const real = apps.find((a) => a.env === 'real')
+  if (!app || !real) throw new Error('kis-sim has no paper or no real app')
+  for (const a of [...paperApps, real]) {
     const acct = a.accounts[0]!
     await post('/__sim/account', { cano: acct.cano, productCode: acct.productCode, cash: 100_000_000 })
   }
@@ -82,6 +85,7 @@ export async function startPaperRehearsal(extraArgs: string[] = []): Promise<Pap
       ...a,
       account: `${a.accounts[0]!.cano}-${a.accounts[0]!.productCode}`,
     })),
+    realApp: { ...real, account: `${real.accounts[0]!.cano}-${real.accounts[0]!.productCode}` },
     post,
     get,
     env: {

@@ -221,8 +221,14 @@ export class AppKeyLease {
   ): Promise<number | undefined> {
     const got = await client.query<{ got: boolean }>(`SELECT pg_try_advisory_lock(${lockSql}) AS got`, [key])
     if (got.rows[0]?.got) {
-      const { rows } = await client.query<{ epoch: string }>(
-        `WITH l AS (
+      // The epoch moves under a row lock that fenced writes of the previous holder share; one in
+      // flight delays it. Never wait on it unboundedly: a writer frozen mid-transaction would hold
+      // this standby with it. Give the lock back and look again at the next poll.
+      let upserted: pg.QueryResult<{ epoch: string }>
+      try {
+        await client.query(`SET lock_timeout = ${Math.max(100, Math.min(1_000, Math.floor(ttlMs / 2)))}`)
+        upserted = await client.query<{ epoch: string }>(
+          `WITH l AS (
            INSERT INTO vellab_leases (lease_key, epoch, holder, backend_pid, acquired_at)
            VALUES ($1, 1, $2, pg_backend_pid(), clock_timestamp())
            ON CONFLICT (lease_key) DO UPDATE SET epoch = vellab_leases.epoch + 1, holder = EXCLUDED.holder,
@@ -234,9 +240,23 @@ export class AppKeyLease {
            ON CONFLICT (lease_key) DO UPDATE SET epoch = EXCLUDED.epoch, heartbeat_at = EXCLUDED.heartbeat_at
          )
          SELECT epoch FROM l`,
-        [key, options.holder],
-      )
-      return Number(rows[0]!.epoch)
+          [key, options.holder],
+        )
+      } catch (err) {
+        if ((err as { code?: string }).code !== '55P03') throw err
+        await client.query(`SELECT pg_advisory_unlock(${lockSql})`, [key])
+        options.onWait?.({
+          key,
+          holder: null,
+          epoch: 0,
+          heartbeatAgeMs: null,
+          error: 'the lease row is held by a write of the previous holder still in flight; trying again',
+        })
+        return undefined
+      } finally {
+        await client.query('SET lock_timeout = 0').catch(() => {})
+      }
+      return Number(upserted.rows[0]!.epoch)
     }
     // Someone holds the lock. Silent for longer than the TTL: end its lock session.
     const { rows } = await client.query<{

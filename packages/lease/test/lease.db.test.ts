@@ -211,4 +211,24 @@ describe('AppKeyLease', () => {
     await expect(AppKeyLease.acquireAny({ ...base, keys: [] })).rejects.toThrow(TypeError)
     await expect(AppKeyLease.acquireAny({ ...base, keys: ['k', 'k'] })).rejects.toThrow(/distinct/)
   })
+
+  it('a takeover that meets a fenced write still in flight gives the lock back and tries again, never hanging on it', async () => {
+    const key = freshKey()
+    const a = keep(await AppKeyLease.acquire(opts('a', key)))
+    // A write of the holder's, in flight: it shares the lease row (what fenced writes do).
+    const writer = new pg.Client({ connectionString: tdb.url })
+    await writer.connect()
+    await writer.query('BEGIN')
+    await writer.query('SELECT epoch FROM vellab_leases WHERE lease_key = $1 FOR SHARE', [key])
+    const errors: string[] = []
+    const b = AppKeyLease.acquire(
+      opts('b', key, { onWait: (w) => void (w.error && errors.push(w.error)) }),
+    ).then(keep)
+    await a.release()
+    await waitUntil('the standby meeting the write in flight', () => errors.length >= 2)
+    expect(errors[0]).toMatch(/held by a write of the previous holder still in flight/)
+    await writer.query('COMMIT')
+    await writer.end()
+    expect((await b).epoch).toBe(2)
+  })
 })

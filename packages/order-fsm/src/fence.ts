@@ -11,6 +11,12 @@ export interface FenceRefusal {
 }
 
 /**
+ * How long a fenced transaction may sit idle between its statements before the server ends it:
+ * far longer than any healthy gap between a transaction's statements, shorter than a lease TTL.
+ */
+export const FENCED_TRANSACTION_IDLE_MS = 2_000
+
+/**
  * Hold the lease row at the carried epoch for the rest of the transaction `trx`, or throw
  * `refuse(...)`: for packages that fence writes to tables of their own (reconcile, execution).
  * The same check as the store's `order_fsm_check_fence` (migration 0002): the row of
@@ -25,6 +31,13 @@ export async function checkFence<DB>(
   fence: { key: string; epoch: number },
   refuse: (refusal: FenceRefusal) => Error,
 ): Promise<void> {
+  // The share lock is held until the transaction ends, across the caller's round trips. A holder
+  // frozen between two of them (SIGSTOP, a stalled VM) would keep it, and with it the standby's
+  // takeover, forever: the server ends such a transaction after this much idleness instead (the
+  // frozen writer then finds its connection gone and writes nothing; found by the chaos soak).
+  await sql`SET LOCAL idle_in_transaction_session_timeout = ${sql.lit(`${FENCED_TRANSACTION_IDLE_MS}ms`)}`.execute(
+    trx,
+  )
   const { rows } = await sql<{ epoch: string }>`
     SELECT epoch FROM vellab_leases WHERE lease_key = ${fence.key} FOR SHARE`.execute(trx)
   const leaseEpoch = rows[0] === undefined ? null : Number(rows[0].epoch)

@@ -42,7 +42,7 @@ export type {
   SubmitStarted,
 } from './events'
 export { ORDER_EVENT_TYPES } from './events'
-export { checkFence, type Fence, type FenceRefusal, fencedWrite } from './fence'
+export { checkFence, FENCED_TRANSACTION_IDLE_MS, type Fence, type FenceRefusal, fencedWrite } from './fence'
 export type { OrderFingerprint } from './fingerprint'
 export { fingerprintKey, fingerprintOfBrokerOrder, fingerprintOfIntent } from './fingerprint'
 export type { MigrateOrderFsmOptions } from './migrations'

@@ -1,6 +1,12 @@
 import { sql } from 'kysely'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { FencedError, OrderFsmError } from '../src'
+import {
+  checkFence,
+  FENCED_TRANSACTION_IDLE_MS,
+  FencedError,
+  OrderFsmError,
+  type OrderFsmTables,
+} from '../src'
 import { anIntent } from '../src/testing'
 import { expectLogExplainsProjection, type Fixture, setupFixture, T0 } from './helpers'
 
@@ -50,5 +56,31 @@ describe('a store fenced by a lease epoch', () => {
   it('refuses a key the lease table does not have', async () => {
     const store = fx.store({ fence: () => ({ key: 'appkey:none', epoch: 1 }) })
     await expect(store.createIntentAndSubmit(anIntent())).rejects.toBeInstanceOf(FencedError)
+  })
+
+  it('a fenced transaction left idle by a frozen writer is ended by the server, so a takeover is not held forever', async () => {
+    await sql`INSERT INTO vellab_leases VALUES ('appkey:frozen', 1)`.execute(fx.db)
+    let thaw: () => void = () => {}
+    const frozen = new Promise<void>((r) => {
+      thaw = r
+    })
+    const started = Date.now()
+    const writer = fx.db.transaction().execute(async (trx) => {
+      await checkFence<OrderFsmTables>(trx, { key: 'appkey:frozen', epoch: 1 }, () => new Error('refused'))
+      await frozen // the writer stops here, its transaction open, holding the row FOR SHARE
+      await sql`SELECT 1`.execute(trx)
+    })
+    const outcome = writer.then(
+      () => 'committed',
+      (e: unknown) => (e as Error).message,
+    )
+    // The takeover waits for the share lock only until the server ends the idle transaction.
+    await sql`UPDATE vellab_leases SET epoch = 2 WHERE lease_key = 'appkey:frozen'`.execute(fx.db)
+    const waited = Date.now() - started
+    expect(waited).toBeGreaterThanOrEqual(FENCED_TRANSACTION_IDLE_MS - 200)
+    expect(waited).toBeLessThan(FENCED_TRANSACTION_IDLE_MS + 8_000)
+    thaw()
+    // Woken, the writer's transaction is gone: nothing it does afterwards commits.
+    expect(await outcome).not.toBe('committed')
   })
 })
