@@ -19,6 +19,7 @@ describe('loadRunnerConfig', () => {
       caps: { symbols: [], rampFactor: 2 },
       approvedStrategies: [],
       reconcileReportingDelayMs: 15_000,
+      reconcileIntervalMs: 60_000,
       leaseTtlMs: 5_000,
       noticesTimeoutMs: 60_000,
       accounts: [],

@@ -119,6 +119,11 @@ export const RunnerConfigSchema = z.object({
    */
   reconcileReportingDelayMs: z.coerce.number().int().nonnegative().default(15_000),
   /**
+   * Mean time between reconciliation passes while trading (besides the passes at start, after
+   * every stream gap and at the close): how long drift nobody reported can go unseen. @default 60000
+   */
+  reconcileIntervalMs: z.coerce.number().int().min(1_000).default(60_000),
+  /**
    * The appkey lease (`@vellab/lease`): a leader silent this long (database clock) is taken over
    * by a standby; the leader itself stops sending after half of it without a heartbeat. @default 5000
    */
@@ -270,6 +275,7 @@ export function loadRunnerConfig(
     leaseTtlMs: env.VELLAB_LEASE_TTL_MS,
     noticesTimeoutMs: env.VELLAB_NOTICES_TIMEOUT_MS,
     reconcileReportingDelayMs: env.VELLAB_RECONCILE_REPORTING_DELAY_MS,
+    reconcileIntervalMs: env.VELLAB_RECONCILE_INTERVAL_MS,
     phase: env.VELLAB_PHASE,
     caps: {
       symbols: env.VELLAB_PILOT_SYMBOLS,

@@ -394,6 +394,7 @@ export async function run(config: RunnerConfig, options: RunOptions): Promise<Ru
       // Its runs, breaks and tickets carry the lease epoch too: a fenced pass rejects (lease lost).
       fence: () => lease.fence(),
       reportingDelayMs: config.reconcileReportingDelayMs,
+      intervalMs: config.reconcileIntervalMs,
       onEvent: (e) => {
         if (e.type === 'run_finished') {
           metrics.reconcileBreaks.inc({ resolution: 'auto_resolved' }, e.breaksResolved)
@@ -568,6 +569,10 @@ export async function run(config: RunnerConfig, options: RunOptions): Promise<Ru
       `reconcile barrier open (${barrier.status})${barrier.reasons.length ? `: ${barrier.reasons.join('; ')}` : ''}`,
     )
     log('execution notices live: trading')
+    // Periodic passes while trading: drift nobody reported (a lost answer, a notice the broker
+    // never sent) is found within `reconcileIntervalMs`, not at the next gap or the close (the
+    // chaos soak's drift MTTR tail was exactly that). A failed background pass is an alarm.
+    reconciler.start()
 
     const deadline = config.runSeconds > 0 ? Date.now() + config.runSeconds * 1_000 : Number.POSITIVE_INFINITY
     while (!options.signal?.aborted && Date.now() < deadline) {

@@ -295,7 +295,7 @@ class ReconcilerImpl implements Reconciler {
       s.timer = null
       if (!this.#started) return
       void this.run(s.account, 'periodic')
-        .catch(ignoreFenced)
+        .catch((e: unknown) => this.#backgroundFailed(s.account, 'periodic', e))
         .finally(() => {
           if (this.#started) this.#schedule(s)
         })
@@ -348,7 +348,9 @@ class ReconcilerImpl implements Reconciler {
     const s = this.#state(account)
     s.epoch++
     s.invalidatedBy = reason
-    void this.run(account, 'stream_gap').catch(ignoreFenced)
+    void this.run(account, 'stream_gap').catch((e: unknown) =>
+      this.#backgroundFailed(account, 'stream_gap', e),
+    )
   }
 
   // ---- one pass --------------------------------------------------------------------------------
@@ -716,6 +718,23 @@ class ReconcilerImpl implements Reconciler {
     return error
   }
 
+  /**
+   * A pass nobody awaits (periodic, after a stream gap) that failed: never an unhandled rejection
+   * in the host process. A fenced one was already reported; anything else (the database gone, a
+   * bug) becomes a critical alarm. The barrier stays as the last finished pass left it.
+   */
+  #backgroundFailed(account: string, trigger: PassTrigger, error: unknown): void {
+    if (ReconcileError.isCode(error, 'fenced')) return
+    this.#emit({
+      type: 'alarm',
+      account,
+      code: 'pass_failed',
+      severity: 'critical',
+      message: `${trigger} pass failed: ${(error as Error)?.message ?? String(error)}`,
+      at: this.#clock.now(),
+    })
+  }
+
   #state(account: string): AccountState {
     const s = this.#accounts.get(account)
     if (!s)
@@ -732,12 +751,4 @@ class ReconcilerImpl implements Reconciler {
       // A faulty listener must not fail a pass (documented on ReconcileEvent).
     }
   }
-}
-
-/**
- * For the passes nobody awaits (periodic, after a stream gap): a fenced pass was reported as an
- * alarm, and the barrier's callers get the error from their own pass. Anything else rejects as before.
- */
-function ignoreFenced(error: unknown): void {
-  if (!ReconcileError.isCode(error, 'fenced')) throw error
 }

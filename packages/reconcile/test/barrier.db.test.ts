@@ -1,6 +1,7 @@
 import type { TestDatabase } from '@vellab/testkit/postgres'
 import { waitUntil } from '@vellab/testkit/wait'
-import type { Kysely } from 'kysely'
+import { Kysely, PostgresDialect } from 'kysely'
+import pg from 'pg'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { ReconcileError } from '../src'
 import { type Db, setupDatabase, World } from './harness'
@@ -78,6 +79,37 @@ describe('barrier and schedule', () => {
         .filter((e) => e.type === 'run_started')
         .every((e) => e.type === 'run_started' && e.trigger === 'periodic'),
     ).toBe(true)
+  })
+
+  it('a periodic or stream-gap pass that fails (the database gone) is a critical alarm, never an unhandled rejection', async () => {
+    const w = new World(db)
+    // A database that is gone: every statement of the pass fails.
+    const gone = new Kysely<Db>({
+      dialect: new PostgresDialect({
+        pool: new pg.Pool({ connectionString: 'postgres://127.0.0.1:1/none', connectionTimeoutMillis: 500 }),
+      }),
+    })
+    const unhandled: unknown[] = []
+    const onUnhandled = (e: unknown) => void unhandled.push(e)
+    process.on('unhandledRejection', onUnhandled)
+    try {
+      w.reconciler = w.makeReconciler({ db: gone, intervalMs: 1_000, jitter: 0 })
+      w.reconciler.start()
+      w.clock.advance(1_000)
+      w.reconciler.invalidate(w.account, 'stream gap: test')
+      await until(() => w.events.filter((e) => e.type === 'alarm' && e.code === 'pass_failed').length >= 2, w)
+      const alarms = w.events.flatMap((e) => (e.type === 'alarm' && e.code === 'pass_failed' ? [e] : []))
+      expect(alarms.map((a) => a.severity)).toEqual(['critical', 'critical'])
+      expect(alarms.map((a) => a.message.split(' ')[0]).sort()).toEqual(['periodic', 'stream_gap'])
+      // The barrier stays closed: no pass finished after the gap.
+      expect(w.reconciler.barrierState(w.account).open).toBe(false)
+      await w.reconciler.stop()
+      await new Promise((r) => setImmediate(r))
+      expect(unhandled).toEqual([])
+    } finally {
+      process.off('unhandledRejection', onUnhandled)
+      await gone.destroy()
+    }
   })
 
   it('joins concurrent on-demand calls: one running pass plus at most one queued', async () => {

@@ -23,6 +23,7 @@ VELLAB_MAX_DAILY_NOTIONAL, VELLAB_MAX_DAILY_LOSS, VELLAB_RAMP_FACTOR, and the st
 VELLAB_APPROVED_STRATEGIES; every phase change is audited), VELLAB_REHEARSAL_SIM (paper mode
 against a separately started kis-sim: its REST URL; takes its clock and checks against its ledger),
 VELLAB_SYMBOLS, VELLAB_ORDER_QUANTITY, VELLAB_MAX_ORDERS_PER_MINUTE (120, a risk limit),
+VELLAB_RECONCILE_INTERVAL_MS (60000: a pass while trading),
 VELLAB_DECISION_INTERVAL_MS, VELLAB_QUOTE_REFRESH_MS and VELLAB_POSITIONS_REFRESH_MS (1000 each:
 how old a quote or the balance may get before it is read again), VELLAB_SIM_START,
 VELLAB_HTTP_PORT (0 = a free port), DATABASE_URL (else an embedded PostgreSQL), VELLAB_DATA_DIR,
