@@ -397,6 +397,13 @@ export async function run(config: RunnerConfig, options: RunOptions): Promise<Ru
       intervalMs: config.reconcileIntervalMs,
       onEvent: (e) => {
         if (e.type === 'run_finished') {
+          // What the pass settled in the store, risk learns too (its open orders and numbers).
+          void session
+            ?.syncRiskWithStore()
+            .then((n) => n && log(`risk: ${n} open order(s) brought in line with the order store`))
+            .catch((err: unknown) =>
+              log(`risk: could not sync with the order store: ${(err as Error).message}`),
+            )
           metrics.reconcileBreaks.inc({ resolution: 'auto_resolved' }, e.breaksResolved)
           metrics.reconcileBreaks.inc({ resolution: 'ticketed' }, e.ticketsOpened)
         }

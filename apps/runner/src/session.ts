@@ -15,7 +15,7 @@ import {
   type ParentView,
   type RiskVerdict,
 } from '@vellab/execution'
-import type { Order, OrderStore } from '@vellab/order-fsm'
+import { isTerminal, type Order, type OrderStore } from '@vellab/order-fsm'
 import type { RiskGateway, RiskState } from '@vellab/risk-kr'
 import type { Kysely } from 'kysely'
 import { ZodError } from 'zod'
@@ -184,6 +184,27 @@ export class TradingSession {
       active: () => this.#engine.list({ active: true, strategyId }),
       log,
     }
+  }
+
+  /**
+   * Bring risk's open orders in line with the order store, after a reconciliation pass: an order
+   * risk holds open that the store has ended (found absent, or its end came while the stream was
+   * down) is closed there, and one the store has since linked to a broker number (an unknown
+   * outcome resolved) gets it, so its notices reach risk. Returns how many changed.
+   */
+  async syncRiskWithStore(): Promise<number> {
+    let changed = 0
+    for (const o of this.#o.riskState.openOrders()) {
+      if (o.account !== this.#o.account) continue
+      const stored = await this.#o.store.get(o.intentId)
+      if (!stored || isTerminal(stored.state)) {
+        if (this.#o.riskState.closeOrder(o.intentId)) changed += 1
+      } else if (o.brokerOrderId === undefined && stored.brokerOrderId) {
+        this.#o.riskState.recordAck(o.intentId, stored.brokerOrderId)
+        changed += 1
+      }
+    }
+    return changed
   }
 
   /** The execution engine hosting the strategy's parents (for status pages). */
@@ -375,6 +396,8 @@ export class TradingSession {
       }
       case 'child.rejected':
         this.#sending.delete(e.intentId)
+        // No order exists at the broker: risk must not keep it open (reservation, self-trade guard).
+        this.#o.riskState.closeOrder(e.intentId)
         if (/^(rate_limited|unavailable) after/.test(e.reason)) this.stats.rateLimited += 1
         else {
           this.stats.brokerRejects += 1

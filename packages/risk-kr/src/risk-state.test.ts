@@ -135,6 +135,26 @@ describe('RiskState', () => {
     expect(f.state.globalExposure().openBuyQuantity('005930')).toBe(0)
   })
 
+  it('closes an order the store says is not open (refused, or its end never seen): its reservation and the self-trade guard go with it', async () => {
+    const f = await createRiskFixture({ now: NOW })
+    const buy = f.intent({ quantity: 10, limitPrice: 69_000 })
+    f.state.recordSent({ kind: 'new', intent: buy }, NOW)
+    expect(f.state.openOrders().map((o) => o.intentId)).toEqual([buy.intentId])
+    expect(f.state.globalExposure().openBuyValue).toBe(690_000)
+    // The broker refused it: no order number ever came. A sell at the same price is no self-trade.
+    expect(f.state.closeOrder(buy.intentId)).toBe(true)
+    expect(f.state.closeOrder(buy.intentId)).toBe(false)
+    expect(f.state.openOrders()).toEqual([])
+    expect(f.state.openOrdersOn('005930')).toEqual([])
+    expect(f.state.globalExposure().openBuyValue).toBe(0)
+    // An acked one whose cancel notice was never seen: closed by its intent, its number with it.
+    const other = f.intent({ quantity: 5, limitPrice: 69_000 })
+    f.state.recordSent({ kind: 'new', intent: other }, NOW)
+    f.state.recordAck(other.intentId, 'O9')
+    expect(f.state.closeOrder(other.intentId)).toBe(true)
+    expect(f.state.openOrder('O9')).toBeUndefined()
+  })
+
   it('adopts open orders after a restart', async () => {
     const f = await createRiskFixture({ now: NOW })
     f.state.adoptOpenOrder(

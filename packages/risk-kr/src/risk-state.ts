@@ -535,6 +535,25 @@ export class RiskState implements RiskContext {
   }
 
   /**
+   * Close an order this state holds as open that the order store says is not (or never was) open
+   * at the broker: a request the broker refused (no order number), one found absent by
+   * reconciliation, or one whose closing event this process never saw (a stream gap). Without
+   * this such an order stays open here for the day, reserving cash and tripping the self-trade
+   * guard against every order on the other side. Returns whether there was one.
+   */
+  closeOrder(intentId: string): boolean {
+    const o = this.#orders.get(intentId)
+    if (!o) return false
+    this.#removeOrder(o)
+    return true
+  }
+
+  /** Every order this state holds as open (for reconciling it with the order store). */
+  openOrders(): readonly OpenOrder[] {
+    return [...this.#orders.values()]
+  }
+
+  /**
    * An order that was open before a restart, from the broker's open orders plus what the local
    * order store knows about it.
    */
