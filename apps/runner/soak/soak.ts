@@ -427,6 +427,12 @@ const runnerEnv: NodeJS.ProcessEnv = {
   VELLAB_STRATEGY: fileURLToPath(new URL('./soak-strategy.mjs', import.meta.url)),
   VELLAB_STRATEGY_PARAMS: JSON.stringify({ cross: ['005930', '000660', '035720'] }),
   VELLAB_RECONCILE_REPORTING_DELAY_MS: '2000',
+  // The REST budget (15/s here) is what bounds the order rate: quotes every second on 6 symbols
+  // and balances every second took half of it, and each reconciliation pass pages the whole day
+  // (15 rows a page on paper), so later passes cost more. Quotes every 2 s, balances every 3 s
+  // leave the rest to orders.
+  VELLAB_QUOTE_REFRESH_MS: '2000',
+  VELLAB_POSITIONS_REFRESH_MS: '3000',
   VELLAB_LEASE_TTL_MS: '3000',
   // The machine's own clock formats only; no colour codes in captured logs.
   NO_COLOR: '1',
@@ -758,7 +764,10 @@ for (const inc of slots.values()) {
   if (frozenByUs.has(inc.proc) && !inc.proc.exited) inc.proc.child.kill('SIGCONT')
   if (!inc.proc.exited) inc.proc.child.kill('SIGTERM')
 }
-await Promise.race([Promise.all([...slots.values()].map((i) => i.proc.exit)), sleep(60_000)])
+// A stop at the end of a busy day drains, then runs the closing reconciliation and reads the
+// broker's books for the summary; on paper each pages the whole day (15 rows a page), which took
+// about 40 s at 2,400 orders. 150 s, as a unit file would give it (TimeoutStopSec).
+await Promise.race([Promise.all([...slots.values()].map((i) => i.proc.exit)), sleep(150_000)])
 for (const inc of slots.values()) if (!inc.proc.exited) inc.proc.child.kill('SIGKILL')
 
 // The closing reconciliation, as an operator would run it.

@@ -70,7 +70,7 @@ export class RunnerMetrics {
   })
   readonly parentStates = new Counter({
     name: 'vellab_parent_state_changes_total',
-    help: 'Parent order state changes, by the state entered (active, paused, completed, canceled, expired, stopped)',
+    help: 'Parent order state changes, by the state entered (active, paused, canceling, completed, canceled, expired, stopped)',
     labelNames: ['state'],
     registers: [this.registry],
   })

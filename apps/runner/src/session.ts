@@ -412,6 +412,11 @@ export class TradingSession {
       case 'child.cancel_requested':
         this.stats.cancelsSent += 1
         break
+      case 'child.cancel_refused':
+        this.#o.log(
+          `cancel  ${e.intentId} refused: ${e.reason} (asked again in ${Math.round(e.retryInMs / 1000)} s)`,
+        )
+        break
       case 'child.blocked':
         if (e.by === 'guard') {
           // A pre-trade refusal like risk's, with its own code.

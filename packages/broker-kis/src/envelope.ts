@@ -73,6 +73,8 @@ export const PsblRvsecnclRowSchema = z.looseObject({
   sll_buy_dvsn_cd: z.string(),
   ord_dvsn_cd: text,
   excg_id_dvsn_cd: text,
+  // the stop-limit's condition price (reference §4.3); absent or empty → 0
+  stpm_cndt_pric: intString.optional(),
 })
 export type PsblRvsecnclRow = z.output<typeof PsblRvsecnclRowSchema>
 
@@ -97,6 +99,8 @@ export const DailyCcldRowSchema = z.looseObject({
   rjct_qty: intString.optional(),
   excg_id_dvsn_Cd: text,
   excg_id_dvsn_cd: text,
+  // the stop-limit's condition price (reference §4.4); absent or empty → 0
+  stpm_cndt_pric: intString.optional(),
 })
 export type DailyCcldRow = z.output<typeof DailyCcldRowSchema>
 

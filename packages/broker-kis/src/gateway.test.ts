@@ -6,6 +6,7 @@ import { setupServer } from 'msw/node'
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest'
 import type { KisEvent } from './events'
 import { createKisGateway } from './gateway'
+import { FILLS_FROM_ORDERS_MS } from './gateway/queries'
 import {
   encryptNoticePayload,
   fakeKisCredentials,
@@ -286,6 +287,33 @@ describe('KisGateway', () => {
     ])
   })
 
+  it('fills right after an unfiltered orders listing come from that listing: one paging of the day, not two', async () => {
+    const { gw, clock, creds } = setup('paper')
+    const asked: string[] = []
+    server.use(
+      http.get(`${BASE}${T}/inquire-daily-ccld`, ({ request }) => {
+        const ccld = new URL(request.url).searchParams.get('CCLD_DVSN') ?? ''
+        asked.push(ccld)
+        const rows = [
+          daily({ odno: '1', tot_ccld_qty: '0', rmn_qty: '10' }),
+          daily({ odno: '2', tot_ccld_qty: '4', rmn_qty: '6', avg_prvs: '70000' }),
+        ]
+        return ok({ output1: ccld === '01' ? rows.slice(1) : rows, output2: {} })
+      }),
+    )
+    await drive(clock, gw.getOrders(creds.account))
+    const fills = await drive(clock, gw.getFills(creds.account))
+    expect(asked).toEqual(['00'])
+    expect(fills.map((f) => [f.brokerOrderId, f.cumulativeQuantity])).toEqual([['0000000002', 4]])
+    // Later, or filtered: the broker is asked.
+    clock.advance(FILLS_FROM_ORDERS_MS + 1)
+    expect(await drive(clock, gw.getFills(creds.account))).toEqual(fills)
+    await drive(clock, gw.getOrders(creds.account))
+    await drive(clock, gw.getFills(creds.account, { symbol: '005930' }))
+    expect(asked).toEqual(['00', '01', '00', '01'])
+    await gw.close()
+  })
+
   it('forgets what it knew of an order number when the KST day changes (numbers restart daily): tomorrow’s cancel looks the order up', async () => {
     const { gw, clock, creds } = setup('real')
     let lookups = 0
@@ -443,6 +471,19 @@ describe('KisGateway', () => {
           ORD_UNPR: '69900',
         }),
       ])
+    })
+
+    it('a stop-limit (22) listed without its condition price is refused before anything is sent', async () => {
+      // psbl-rvsecncl lists stpm_cndt_pric (reference §4.3); a row without it cannot be modified
+      // as 22 without dropping the stop.
+      const { gw, clock, creds, sent } = realWithOpenOrder('22')
+      const err = await drive(
+        clock,
+        gw.replaceOrder('9', { limitPrice: 69_900 }, { account: creds.account }),
+      ).catch((e: unknown) => e)
+      expect(BrokerError.isKind(err, 'invalid_request')).toBe(true)
+      expect((err as Error).message).toContain('condition price')
+      expect(sent).toEqual([])
     })
 
     it('reducing the quantity: modify q shares, then cancel the rest of the original', async () => {

@@ -62,6 +62,33 @@ describe('kis-sim scenarios', () => {
     expect(open.map((o) => [o.brokerOrderId, o.remainingQuantity])).toEqual([[rack.newBrokerOrderId, 2]])
   })
 
+  it('a stop-limit keeps its condition price through a reprice, also when another process placed it (real: looked up)', async () => {
+    rig = await startRig('real')
+    const r = rig
+    const stop = (id: string) =>
+      r.gateway.placeOrder({
+        intentId: id,
+        account: r.account,
+        strategyId: 'sc',
+        symbol: '005930',
+        side: 'buy',
+        quantity: 3,
+        orderType: 'stop_limit',
+        limitPrice: 72_000,
+        stopPrice: 71_500,
+      })
+    const condOf = (odno: string) => r.sim.control.orders().find((o) => o.odno === odno)?.condPrice
+    const a = await stop('sl-1')
+    const ra = await r.gateway.replaceOrder(a.brokerOrderId, { limitPrice: 72_100 }, { account: r.account })
+    expect(condOf(ra.newBrokerOrderId)).toBe(71_500)
+    // A process that did not place it (a restart) reads the condition price from the broker.
+    const b = await stop('sl-2')
+    const other = r.newGateway()
+    const rb = await other.replaceOrder(b.brokerOrderId, { limitPrice: 72_200 }, { account: r.account })
+    expect(condOf(rb.newBrokerOrderId)).toBe(71_500)
+    expect(r.sim.control.orders().find((o) => o.odno === rb.newBrokerOrderId)?.price).toBe(72_200)
+  })
+
   it('EGW00201 bursts: orders come back rate_limited with zero extra orders; queries retry through', async () => {
     rig = await startRig('real')
     const r = rig

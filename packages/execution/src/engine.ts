@@ -90,6 +90,17 @@ export type ExecutionEvent =
     }
   | { type: 'child.cancel_requested'; parentId: string; intentId: string; why: string }
   | {
+      /**
+       * A child's cancel was refused (by the pre-trade check or the broker) while the child still
+       * works: it is asked again after `retryInMs`, never in a tight loop.
+       */
+      type: 'child.cancel_refused'
+      parentId: string
+      intentId: string
+      reason: string
+      retryInMs: number
+    }
+  | {
       type: 'step.error'
       parentId: string
       message: string
@@ -209,10 +220,15 @@ interface Live {
   notional: number
   /** The session was seen closed at the last step (reported once per closure). */
   sessionClosed: boolean
+  /** Children whose cancel was refused: when to ask again (not persisted; a restart asks at once). */
+  cancelRetry: Map<string, { attempts: number; at: number }>
 }
 
 /** The parts of a parent the engine writes to `exec_parents`. */
 type Persisted = Pick<Live, 'parent' | 'state' | 'reason' | 'arrivalPrice' | 'consecutiveRejects'>
+
+const CANCEL_RETRY_BASE_MS = 1_000
+const CANCEL_RETRY_MAX_MS = 60_000
 
 const ACTIVE_ORDER_STATES: ReadonlySet<OrderState> = new Set([
   'INTENT_CREATED',
@@ -319,6 +335,7 @@ export class ExecutionEngine<DB extends ExecutionTables = ExecutionTables> {
       volume: 0,
       notional: 0,
       sessionClosed: false,
+      cancelRetry: new Map(),
     })
     this.#emit({ type: 'parent.submitted', parentId: parent.parentId })
     return this.get(parent.parentId)
@@ -328,7 +345,7 @@ export class ExecutionEngine<DB extends ExecutionTables = ExecutionTables> {
   async amend(parentId: string, patchInput: ParentAmend): Promise<ParentView> {
     const patch = ParentAmendSchema.parse(patchInput)
     const live = await this.#require(parentId)
-    if (TERMINAL_PARENT_STATES.has(live.state))
+    if (TERMINAL_PARENT_STATES.has(live.state) || live.state === 'canceling')
       throw new ParentConflictError(parentId, `parent is ${live.state}`)
     const next = ParentOrderSchema.parse({ ...live.parent, ...patch })
     const { filled, working } = await this.#allocation(live)
@@ -344,14 +361,17 @@ export class ExecutionEngine<DB extends ExecutionTables = ExecutionTables> {
   }
 
   /**
-   * Cancel a parent: no new child from now on, and a cancel for every working child. Fills that
-   * land before the cancels take effect are still counted in its progress.
+   * Cancel a parent: no new child from now on, and a cancel for every working child. The parent is
+   * `canceling` while any child still works (a refused cancel is asked again at later steps, with
+   * a backoff; a child whose outcome is unknown waits for reconciliation) and `canceled` once none
+   * does, or `completed` if fills that beat the cancels filled it. Fills that land before the
+   * cancels take effect are counted in its progress.
    */
   async cancel(parentId: string): Promise<ParentView> {
     const live = await this.#require(parentId)
     if (!TERMINAL_PARENT_STATES.has(live.state)) {
-      await this.#setState(live, 'canceled', 'canceled by the caller')
-      await this.#cancelWorking(live, 'parent canceled')
+      if (live.state !== 'canceling') await this.#setState(live, 'canceling', 'canceled by the caller')
+      await this.#settleCanceling(live)
     }
     return this.get(parentId)
   }
@@ -480,6 +500,10 @@ export class ExecutionEngine<DB extends ExecutionTables = ExecutionTables> {
 
     if (filled >= p.quantity) {
       await this.#setState(live, 'completed', null)
+      return
+    }
+    if (live.state === 'canceling') {
+      await this.#settleCanceling(live, orders)
       return
     }
     if (unknown) {
@@ -693,6 +717,15 @@ export class ExecutionEngine<DB extends ExecutionTables = ExecutionTables> {
     }
   }
 
+  /** A `canceling` parent: cancel what still works; `canceled` once nothing does. */
+  async #settleCanceling(live: Live, known?: (Order | undefined)[]): Promise<void> {
+    const orders = known ?? (await this.#childOrders(live))
+    const { filled, working, unknown } = allocationOf(live, orders)
+    if (filled >= live.parent.quantity) await this.#setState(live, 'completed', null)
+    else if (working > 0 || unknown) await this.#cancelWorking(live, 'parent canceled', orders)
+    else await this.#setState(live, 'canceled', 'canceled by the caller')
+  }
+
   async #cancelWorking(live: Live, why: string, known?: (Order | undefined)[]): Promise<void> {
     const orders = known ?? (await this.#childOrders(live))
     for (const order of orders) {
@@ -704,6 +737,8 @@ export class ExecutionEngine<DB extends ExecutionTables = ExecutionTables> {
   async #cancelChild(live: Live, order: Order, why: string): Promise<void> {
     const brokerOrderId = order.brokerOrderId
     if (!brokerOrderId) return
+    const retry = live.cancelRetry.get(order.intentId)
+    if (retry && this.#clock.now() < retry.at) return
     const verdict = this.#o.check({ kind: 'cancel', brokerOrderId })
     if (verdict.outcome !== 'allow') {
       this.#emit({
@@ -712,6 +747,7 @@ export class ExecutionEngine<DB extends ExecutionTables = ExecutionTables> {
         by: 'risk',
         detail: `cancel: ${codes(verdict)}`,
       })
+      this.#cancelRefused(live, order.intentId, `pre-trade check: ${codes(verdict)}`)
       return
     }
     const ctx = { actor: this.#o.actor }
@@ -730,6 +766,7 @@ export class ExecutionEngine<DB extends ExecutionTables = ExecutionTables> {
         symbol: live.parent.symbol,
       })
       await this.#o.store.recordCancelAck(order.intentId, ack, ctx)
+      live.cancelRetry.delete(order.intentId)
     } catch (err) {
       if (BrokerError.isKind(err, 'unknown_outcome')) {
         await this.#o.store.recordOutcomeUnknown(
@@ -738,10 +775,20 @@ export class ExecutionEngine<DB extends ExecutionTables = ExecutionTables> {
           ctx,
         )
       } else {
-        // Typically nothing left to cancel: the fill that beat us arrives as a broker event.
+        // Typically nothing left to cancel: the fill that beat us arrives as a broker event. If
+        // the child still works after all, it is asked again later, not at every step.
         await this.#o.store.recordCancelReject(order.intentId, { reason: (err as Error).message }, ctx)
+        this.#cancelRefused(live, order.intentId, (err as Error).message)
       }
     }
+  }
+
+  /** Back off before asking to cancel this child again: 1 s, doubling, at most a minute. */
+  #cancelRefused(live: Live, intentId: string, reason: string): void {
+    const attempts = (live.cancelRetry.get(intentId)?.attempts ?? 0) + 1
+    const retryInMs = Math.min(CANCEL_RETRY_MAX_MS, CANCEL_RETRY_BASE_MS * 2 ** (attempts - 1))
+    live.cancelRetry.set(intentId, { attempts, at: this.#clock.now() + retryInMs })
+    this.#emit({ type: 'child.cancel_refused', parentId: live.parent.parentId, intentId, reason, retryInMs })
   }
 
   // ---- state and persistence ----
@@ -866,6 +913,7 @@ export class ExecutionEngine<DB extends ExecutionTables = ExecutionTables> {
       volume: 0,
       notional: 0,
       sessionClosed: false,
+      cancelRetry: new Map(),
     }
     this.#live.set(parentId, live)
     return live

@@ -76,11 +76,21 @@ export type ParentAmend = z.infer<typeof ParentAmendSchema>
 
 /**
  * `active`: slicing. `paused`: no new child until the pause reason clears (a child with an unknown
- * outcome awaiting reconciliation, a risk `review`, repeated rejects, a kill switch). Terminal:
- * `completed` (all filled), `canceled` (by the caller), `expired` (deadline passed with `stop`),
- * `stopped` (given up; see `reason`).
+ * outcome awaiting reconciliation, a risk `review`, repeated rejects, a kill switch). `canceling`:
+ * the caller canceled it; no new child, and its working children are canceled (a refused cancel is
+ * asked again, with a backoff) until none is left. Terminal: `completed` (all filled), `canceled`
+ * (by the caller, nothing left working), `expired` (deadline passed with `stop`), `stopped` (given
+ * up; see `reason`).
  */
-export const PARENT_STATES = ['active', 'paused', 'completed', 'canceled', 'expired', 'stopped'] as const
+export const PARENT_STATES = [
+  'active',
+  'paused',
+  'canceling',
+  'completed',
+  'canceled',
+  'expired',
+  'stopped',
+] as const
 export type ParentState = (typeof PARENT_STATES)[number]
 
 /** Terminal parent states: nothing is sent for them again. */

@@ -257,6 +257,80 @@ describe('ExecutionEngine (InMemoryBroker, real Postgres, manual clock)', () => 
     expect(r.events.filter((e) => e.type === 'child.sent')).toHaveLength(1)
   })
 
+  it('cancel refused by the broker: the parent stays canceling, asks again after a backoff (not every step), and ends canceled', async () => {
+    const p = await r.engine.submit(timed(r, { urgency: 'low' }))
+    await r.engine.step()
+    await r.settle()
+    r.broker.injectFault('cancelOrder', { kind: 'rejected', brokerCode: 'APBK0915', message: 'try again' })
+    let view = await r.engine.cancel(p.parent.parentId)
+    expect(view.state).toBe('canceling')
+    expect(view.progress.working).toBe(10)
+    const refused = () => r.events.filter((e) => e.type === 'child.cancel_refused')
+    const asked = () => r.events.filter((e) => e.type === 'child.cancel_requested')
+    expect(refused()).toEqual([expect.objectContaining({ retryInMs: 1_000 })])
+    // Steps inside the backoff ask nothing; no new child either.
+    await r.engine.step()
+    await r.engine.step()
+    expect(asked()).toHaveLength(1)
+    expect((await r.engine.get(p.parent.parentId)).state).toBe('canceling')
+    // A second refusal doubles the wait.
+    r.broker.injectFault('cancelOrder', { kind: 'rejected', message: 'try again' })
+    r.clock.setTime(r.clock.now() + 1_000)
+    await r.engine.step()
+    expect(asked()).toHaveLength(2)
+    expect(refused().at(-1)).toMatchObject({ retryInMs: 2_000 })
+    r.clock.setTime(r.clock.now() + 1_000)
+    await r.engine.step()
+    expect(asked()).toHaveLength(2)
+    r.clock.setTime(r.clock.now() + 1_000)
+    await r.engine.step()
+    await r.settle()
+    expect(asked()).toHaveLength(3)
+    await r.engine.step()
+    view = await r.engine.get(p.parent.parentId)
+    expect(view.state).toBe('canceled')
+    expect(view.progress).toMatchObject({ filled: 0, working: 0 })
+    expect(r.events.filter((e) => e.type === 'child.sent')).toHaveLength(1)
+    await expect(r.engine.amend(p.parent.parentId, { quantity: 50 })).rejects.toBeInstanceOf(
+      ParentConflictError,
+    )
+  })
+
+  it('a canceling parent survives a restart: the next engine finishes the cancel', async () => {
+    const p = await r.engine.submit(timed(r, { urgency: 'low' }))
+    await r.engine.step()
+    await r.settle()
+    r.broker.injectFault('cancelOrder', { kind: 'rejected', message: 'try again' })
+    expect((await r.engine.cancel(p.parent.parentId)).state).toBe('canceling')
+    const engine2 = r.newEngine()
+    expect(await engine2.resume()).toBeGreaterThanOrEqual(1)
+    await engine2.step()
+    await r.settle()
+    await engine2.step()
+    const view = await engine2.get(p.parent.parentId)
+    expect(view.state).toBe('canceled')
+    expect(view.progress.working).toBe(0)
+    expect(r.events.filter((e) => e.type === 'child.sent')).toHaveLength(1)
+  })
+
+  it('a cancel refused because the child filled first: the parent ends canceled with the fill counted, not stuck', async () => {
+    const p = await r.engine.submit(timed(r, { urgency: 'low' }))
+    await r.engine.step()
+    await r.settle()
+    const [working] = await r.broker.getOpenOrders(ACCOUNT)
+    r.broker.fill(working!.brokerOrderId, working!.remainingQuantity)
+    r.broker.injectFault('cancelOrder', { kind: 'rejected', message: 'nothing left to cancel' })
+    await r.engine.cancel(p.parent.parentId)
+    await r.settle()
+    await r.engine.step()
+    const view = await r.engine.get(p.parent.parentId)
+    expect(view.state).toBe('canceled')
+    expect(view.progress).toMatchObject({
+      filled: working!.remainingQuantity + working!.filledQuantity,
+      working: 0,
+    })
+  })
+
   it('restart mid-schedule: a new engine resumes from the database and never re-sends a child', async () => {
     const p = await r.engine.submit(timed(r))
     await stepAndFill(r)

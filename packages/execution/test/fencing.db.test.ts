@@ -78,7 +78,7 @@ const PATHS: WritePath[] = [
   },
   {
     name: 'cancel',
-    operation: 'state canceled',
+    operation: 'state canceling',
     setup: async (r, engine) => (await engine.submit(timed(r))).parent.parentId,
     act: (_r, engine, parentId) => refusal(engine.cancel(parentId)),
   },

@@ -23,6 +23,8 @@ export interface KnownOrder {
   venue: string
   symbol: string
   price: number
+  /** CNDT_PRIC of a stop-limit (22): a modify must send it again (reference §4.2). 0 when unknown. */
+  conditionPrice?: number
 }
 
 const LooseArray = z.array(z.unknown())

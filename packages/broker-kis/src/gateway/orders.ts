@@ -117,6 +117,7 @@ export class KisOrders {
       venue: fields.EXCG_ID_DVSN_CD,
       symbol: intent.symbol,
       price: intent.limitPrice ?? 0,
+      conditionPrice: fields.CNDT_PRIC ? Number(fields.CNDT_PRIC) : 0,
     })
     return { intentId: intent.intentId, brokerOrderId: out.odno, acceptedAt: this.#ctx.clock.now() }
   }
@@ -161,6 +162,7 @@ export class KisOrders {
       venue: known?.venue ?? (this.#ctx.config.environment === 'paper' ? 'KRX' : open.venue || 'KRX'),
       symbol: open.symbol,
       price: open.price,
+      conditionPrice: known?.conditionPrice || open.conditionPrice,
       remaining: open.remaining,
     }
   }
@@ -237,6 +239,16 @@ export class KisOrders {
         operation: 'replaceOrder',
       })
     }
+    // A stop-limit (22) modified as 22 carries its condition price again (reference §4.2 CNDT_PRIC);
+    // sent without it, KIS may refuse the modify or drop the stop, so an unknown one is refused here.
+    const conditionPrice = ordDvsn === '22' ? (info.conditionPrice ?? 0) : 0
+    if (ordDvsn === '22' && !(conditionPrice > 0)) {
+      throw new BrokerError(
+        'invalid_request',
+        `order ${odno} is a stop-limit whose condition price is not known here: a modify would drop it; cancel it and place a new order`,
+        { operation: 'replaceOrder' },
+      )
+    }
     const partial = patch.quantity !== undefined && patch.quantity < info.remaining
     const common = {
       ...accountFields(this.#ctx),
@@ -255,6 +267,7 @@ export class KisOrders {
         ORD_QTY: partial ? String(patch.quantity) : '0',
         ORD_UNPR: priceless ? '0' : String(price),
         QTY_ALL_ORD_YN: partial ? 'N' : 'Y',
+        ...(conditionPrice > 0 ? { CNDT_PRIC: String(conditionPrice) } : {}),
       },
     })
     const out = this.#orderOutput(res.body, 'replaceOrder')

@@ -39,9 +39,19 @@ import {
   requireListing,
 } from './context'
 
+/**
+ * How long an unfiltered all-orders listing (CCLD_DVSN 00) answers a fills listing (01) of the same
+ * dates: the filled rows are the listing's rows with a filled quantity. Reconciliation reads orders,
+ * then fills; on paper (15 rows a page) the second listing of a busy day cost as many requests as
+ * the first, and both came from the same inquiry.
+ */
+export const FILLS_FROM_ORDERS_MS = 2_000
+
 /** Today's orders, fills, positions, cash and quotes (REST inquiries, reference §4.3–§4.7). */
 export class KisQueries {
   readonly #ctx: GatewayContext
+  /** The last unfiltered all-orders listing: its dates, rows and when it completed. */
+  #lastAll: { key: string; rows: DailyCcldRow[]; at: number } | undefined
 
   constructor(ctx: GatewayContext) {
     this.#ctx = ctx
@@ -63,6 +73,8 @@ export class KisQueries {
       price: number
       filled: number
       remaining: number
+      /** A stop-limit's condition price; 0 when none or not given. */
+      conditionPrice: number
       at: number
     }[]
   > {
@@ -90,6 +102,7 @@ export class KisQueries {
           price: r.ord_unpr,
           filled: r.tot_ccld_qty,
           remaining: r.psbl_qty,
+          conditionPrice: r.stpm_cndt_pric ?? 0,
           at: kstCompactToEpoch(today, r.ord_tmd) ?? this.#ctx.clock.now(),
         }))
     }
@@ -109,6 +122,7 @@ export class KisQueries {
         price: r.ord_unpr,
         filled: r.tot_ccld_qty,
         remaining: r.rmn_qty,
+        conditionPrice: r.stpm_cndt_pric ?? 0,
         at: kstCompactToEpoch(r.ord_dt, r.ord_tmd) ?? this.#ctx.clock.now(),
       }))
   }
@@ -125,6 +139,17 @@ export class KisQueries {
     lane: 'cancel' | 'reconcile',
     operation: string,
   ): Promise<DailyCcldRow[]> {
+    const unfiltered = !q.side && !q.symbol && !q.odno
+    const key = `${q.from}|${q.to}`
+    const last = this.#lastAll
+    if (
+      q.ccld === '01' &&
+      unfiltered &&
+      last?.key === key &&
+      this.#ctx.clock.now() - last.at <= FILLS_FROM_ORDERS_MS
+    ) {
+      return last.rows.filter((r) => r.tot_ccld_qty > 0)
+    }
     // reference §4.4: ≤3 months TTTC0081R, older CTSC9215R (same path).
     const ageDays =
       (this.#ctx.clock.now() - (kstCompactToEpoch(q.from, '000000') ?? this.#ctx.clock.now())) / 86_400_000
@@ -147,7 +172,9 @@ export class KisQueries {
         EXCG_ID_DVSN_CD: this.#ctx.config.environment === 'paper' ? 'KRX' : 'ALL',
       },
     })
-    return pages.flatMap((p) => parseRows(this.#ctx, DailyCcldRowSchema, p.output1, operation))
+    const rows = pages.flatMap((p) => parseRows(this.#ctx, DailyCcldRowSchema, p.output1, operation))
+    if (q.ccld === '00' && unfiltered) this.#lastAll = { key, rows, at: this.#ctx.clock.now() }
+    return rows
   }
 
   /** Today's orders as the notice tracker's snapshot (reference §4.4, CCLD_DVSN 00). */
