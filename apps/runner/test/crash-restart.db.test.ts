@@ -41,15 +41,32 @@ describe('runner killed with SIGKILL mid-run, then restarted', () => {
       // has reached it, the runner is killed with that order in flight (SUBMITTED in its database,
       // placed at the broker).
       const ledgerOrders = async () =>
-        ((await (await fetch(`${restUrl}/__sim/ledger`)).json()) as { orders: unknown[] }).orders.length
+        ((await (await fetch(`${restUrl}/__sim/ledger`)).json()) as { orders: { odno?: string }[] }).orders
       await post('/__sim/faults', {
         on: 'rest',
         path: 'order-cash',
         effect: { type: 'latency', latency: 5_000, phase: 'after', timebase: 'host' },
       })
-      const before = await ledgerOrders()
+      const before = (await ledgerOrders()).length
+      // An order the broker holds: in its ledger, and still unanswered in the runner's log 500 ms
+      // later (one that reached the broker just before the hold was set is answered at once).
+      const unanswered = async () => {
+        const out = first.out.join('')
+        return (await ledgerOrders())
+          .slice(before)
+          .map((o) => o.odno)
+          .filter((odno): odno is string => !!odno && !out.includes(`→ ${odno}`))
+      }
       const end = Date.now() + 30_000
-      while ((await ledgerOrders()) <= before && Date.now() < end) await new Promise((r) => setTimeout(r, 25))
+      for (;;) {
+        const held = await unanswered()
+        if (held.length > 0) {
+          await new Promise((r) => setTimeout(r, 500))
+          if ((await unanswered()).some((odno) => held.includes(odno))) break
+        }
+        if (Date.now() > end) throw new Error(`no order held by the broker: ${first.out.join('')}`)
+        await new Promise((r) => setTimeout(r, 25))
+      }
       const base = (first.out.join('').match(/^.{13}order {3}/gm) ?? []).length
       first.child.kill('SIGKILL')
       expect(await first.exit).toBe(-1)
