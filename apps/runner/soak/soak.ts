@@ -558,6 +558,8 @@ const frozenResults: { name: string; exitCode: number | null; stepDownMs: number
 
 /** A second client on the same appkey spends its budget: our own requests meet EGW00201 meanwhile. */
 const intruderWindows: [number, number][] = []
+/** Requests the second client got an answer to (the simulator counts them under the same appkey). */
+let intruderRequests = 0
 async function intruderBurst(ms: number) {
   const token = intruderToken
   if (!token) {
@@ -580,6 +582,7 @@ async function intruderBurst(ms: number) {
       `${restUrl}/uapi/domestic-stock/v1/quotations/inquire-price?FID_COND_MRKT_DIV_CODE=J&FID_INPUT_ISCD=000020`,
       { headers },
     ).catch(() => undefined)
+    if (r) intruderRequests += 1
     if (r && r.status >= 500) refused += 1
     await r?.arrayBuffer().catch(() => {})
   }
@@ -806,6 +809,8 @@ type LedgerView = {
   }[]
   wsConnects: { at: number; appkey: string; outcome: string }[]
   orders: { at: number; appkey: string; kind: string; outcome: string; responseLost: boolean }[]
+  requestsByAppkey: Record<string, number>
+  requestsByTrId: Record<string, Record<string, number>>
 }
 const ledger = await control<LedgerView>('GET', '/__sim/ledger')
 const account = await control<{
@@ -1074,6 +1079,17 @@ const stats = {
   recoveryMs: dist(failovers.map((f) => f.tradingMs)),
   driftMttrMs: dist(mttr),
   wsConnects: connects.length,
+  // Where the runners' REST budget went: the appkey's requests less the second client's (all of
+  // them price requests, FHKST01010100).
+  restRequests: {
+    total: (ledger.requestsByAppkey[app.appkey] ?? 0) - intruderRequests,
+    byTrId: Object.fromEntries(
+      Object.entries(ledger.requestsByTrId[app.appkey] ?? {})
+        .map(([tr, n]) => [tr, tr === 'FHKST01010100' ? n - intruderRequests : n] as const)
+        .sort(([, a], [, b]) => b - a),
+    ),
+    secondClient: intruderRequests,
+  },
 }
 
 const ok = checks.every((c) => c.ok)
@@ -1094,6 +1110,17 @@ const report = {
 }
 writeFileSync(reportPath, `${JSON.stringify(report, null, 2)}\n`)
 
+/** The TR ids the runner sends in paper, by what they do (KIS's paper ids start with V). */
+const TR_NAMES: Record<string, string> = {
+  FHKST01010100: 'quotes',
+  VTTC8434R: 'balance',
+  VTTC0012U: 'buys',
+  VTTC0011U: 'sells',
+  VTTC0013U: 'cancels/modifies',
+  VTTC0081R: 'order listings (daily-ccld)',
+  VTTC8908R: 'buying power',
+  CTCA0903R: 'holiday check',
+}
 const fmt = (d: { n: number; p50: number | null; p90: number | null; max: number | null }) =>
   d.n === 0 ? 'none' : `p50 ${d.p50} ms, p90 ${d.p90} ms, max ${d.max} ms (n=${d.n})`
 process.stdout.write(`
@@ -1106,6 +1133,11 @@ Chaos soak — seed ${seed}, ${report.variant}, ${report.durationS} s, ${report.
   failover (lease)      ${fmt(stats.failoverMs)}
   trading again         ${fmt(stats.recoveryMs)}
   drift MTTR            ${fmt(stats.driftMttrMs)}
+  REST requests         ${stats.restRequests.total} (${(stats.restRequests.total / Math.max(1, stats.ordersAtBroker)).toFixed(1)} per new order): ${Object.entries(
+    stats.restRequests.byTrId,
+  )
+    .map(([tr, n]) => `${TR_NAMES[tr] ?? tr} ${n}`)
+    .join(', ')}
 
 ${checks.map((c) => `  ${c.ok ? '✓' : '✗'} ${c.name}\n      ${c.detail.split('\n').join('\n      ')}`).join('\n')}
 

@@ -35,6 +35,18 @@ export const RunnerConfigSchema = z.object({
    * last one, and so does the pricing of children. Risk refuses quotes older than 5 s. @default 1000
    */
   quoteRefreshMs: z.coerce.number().int().min(50).max(4_000).default(1_000),
+  /**
+   * Where a quote's price comes from between REST reads: `stream` prices it from the symbols' trade
+   * prints (H0STCNT0, no REST budget) and reads REST every `quoteStateRefreshMs` for limits and
+   * state (halt, VI), and every `quoteRefreshMs` for a symbol without a print for 3 s; `rest` reads
+   * every symbol every `quoteRefreshMs`. @default 'stream'
+   */
+  quoteSource: z.enum(['stream', 'rest']).default('stream'),
+  /**
+   * With prints streaming, a symbol's REST quote is read again once this old. Risk refuses quotes
+   * older than 5 s and sees the REST quotes only. @default 3000
+   */
+  quoteStateRefreshMs: z.coerce.number().int().min(50).max(4_000).default(3_000),
   /** The account's balance (sellable quantities) is read again once this old. @default 1000 */
   positionsRefreshMs: z.coerce.number().int().min(50).default(1_000),
   /** Shares per demo order. @default 1 */
@@ -266,6 +278,8 @@ export function loadRunnerConfig(
     orderQuantity: env.VELLAB_ORDER_QUANTITY,
     maxOrdersPerMinute: env.VELLAB_MAX_ORDERS_PER_MINUTE,
     quoteRefreshMs: env.VELLAB_QUOTE_REFRESH_MS,
+    quoteSource: env.VELLAB_QUOTE_SOURCE,
+    quoteStateRefreshMs: env.VELLAB_QUOTE_STATE_REFRESH_MS,
     positionsRefreshMs: env.VELLAB_POSITIONS_REFRESH_MS,
     decisionIntervalMs: env.VELLAB_DECISION_INTERVAL_MS,
     simStart: env.VELLAB_SIM_START,

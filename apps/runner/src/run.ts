@@ -11,7 +11,15 @@ import {
 import { AppKeyLease, LeaseLostError, leaseKeyOf, readLeases } from '@vellab/lease'
 import { createOrderStore, isConnectionError, ORDER_STATES, OrderFsmError } from '@vellab/order-fsm'
 import { createReconciler, ReconcileError, type Reconciler } from '@vellab/reconcile'
-import { createRiskGateway, KillSwitchBoard, PostgresKillSwitchStore, RiskState } from '@vellab/risk-kr'
+import {
+  createRiskGateway,
+  type InstrumentKind,
+  KillSwitchBoard,
+  kstDay,
+  PostgresKillSwitchStore,
+  RiskState,
+  TickRules,
+} from '@vellab/risk-kr'
 import { sql } from 'kysely'
 import pg from 'pg'
 import { type BrokerSide, connectBroker } from './broker'
@@ -503,12 +511,15 @@ export async function run(config: RunnerConfig, options: RunOptions): Promise<Ru
       `reference data: ${master.size} symbols from the master files` +
         (missing.length ? `; not listed (orders refused): ${missing.join(', ')}` : ''),
     )
+    const kinds = new Map<string, InstrumentKind>()
+    const tickRules = new TickRules()
     for (const symbol of config.symbols) {
       const r = master.get(symbol)
       if (!r) continue
+      kinds.set(symbol, r.kind === 'other' ? 'stock' : r.kind)
       riskState.upsertSymbol({
         symbol,
-        kind: r.kind === 'other' ? 'stock' : r.kind,
+        kind: kinds.get(symbol)!,
         market: r.market,
         basePrice: r.basePrice,
         liquidation: r.liquidation,
@@ -551,9 +562,21 @@ export async function run(config: RunnerConfig, options: RunOptions): Promise<Ru
       // Parents and children carry the lease epoch like every order write.
       fence: () => lease.fence(),
       isFatal: (err) => isLeaseLost(err) || isOutage(err) || err instanceof LeaseLostStopError,
-      onExecutionEvent: (e) => metrics.onExecutionEvent(e),
+      onExecutionEvent: (e) => {
+        metrics.onExecutionEvent(e)
+        // Its parent waits for reconciliation to say whether the broker has the order: a pass once
+        // the broker's listing can show it, not at the next periodic one.
+        if (e.type === 'child.unknown_outcome') reconciler.soon(account)
+      },
       quoteRefreshMs: config.quoteRefreshMs,
       positionsRefreshMs: config.positionsRefreshMs,
+      quoteSource: config.quoteSource,
+      quoteStateRefreshMs: config.quoteStateRefreshMs,
+      // A print's tick: the symbol's KRX band at that price, as risk checks it.
+      tickSize: (symbol, price) => {
+        const kind = kinds.get(symbol)
+        return kind && tickRules.gridFor(kind, kstDay(clock.now()))?.tickAt(price)
+      },
     })
     await session.start()
     const abandoned = await session.abandonUnsent('never sent: a previous process stopped before claiming it')

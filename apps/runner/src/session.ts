@@ -4,6 +4,7 @@ import {
   type BrokerOrderEvent,
   type Clock,
   type Quote,
+  type Tick,
 } from '@vellab/broker-gateway'
 import {
   type ChildRiskRequest,
@@ -74,6 +75,27 @@ export interface TradingSessionOptions {
   quoteRefreshMs?: number
   /** The account's positions are read again once this old. @default 1000 */
   positionsRefreshMs?: number
+  /**
+   * Where the price of a quote comes from between REST reads. `stream` (the default): the
+   * symbols' trade prints (KIS H0STCNT0, which cost no REST budget) carry the last price; REST is
+   * read every `quoteStateRefreshMs` for what only the broker's quote says (limits, halt, VI), and
+   * every `quoteRefreshMs` again for a symbol without a print for `printsLiveMs` (quiet, or the
+   * stream is down or stale). `rest`: every `quoteRefreshMs`, prints or not. @default 'stream'
+   */
+  quoteSource?: 'stream' | 'rest'
+  /**
+   * With prints streaming, a symbol's REST quote is read again once this old. Keep it under risk's
+   * quote age limit (5 s by default): risk sees REST quotes only. @default 3000
+   */
+  quoteStateRefreshMs?: number
+  /** A symbol's prints count as streaming while the last one is younger than this. @default 3000 */
+  printsLiveMs?: number
+  /**
+   * The tick size at a price for a symbol (its KRX band), for quotes priced from a print; without
+   * it, or when it answers `undefined`, a print whose price differs from the REST quote's is not
+   * used (the REST quote is read again instead).
+   */
+  tickSize?: (symbol: string, price: number) => number | undefined
 }
 
 export interface SessionStats {
@@ -127,7 +149,12 @@ export class TradingSession {
   #events: Promise<void> = Promise.resolve()
   #stopEvents: (() => void) | undefined
   #stopTicks: (() => void) | undefined
+  /** The quote each symbol trades on: the last REST quote, priced from a newer print if any. */
   #quotes = new Map<string, Quote>()
+  /** The last REST quote of each symbol (what risk sees). */
+  #restQuotes = new Map<string, Quote>()
+  /** Exchange time of the last print of each symbol. */
+  #printAt = new Map<string, number>()
   #sellable = new Map<string, number>()
   /** A failure inside the engine's step that must stop the session (lease, database). */
   #fatal: unknown
@@ -150,7 +177,7 @@ export class TradingSession {
         }
         return async (symbol: string) => {
           const known = this.#quotes.get(symbol)
-          if (known && o.clock.now() - known.at < (o.quoteRefreshMs ?? 1_000)) return known
+          if (known && !this.#quoteDue(symbol, o.clock.now())) return known
           return this.#readQuote(symbol)
         }
       },
@@ -222,12 +249,18 @@ export class TradingSession {
       // Serialise: the store is safe under concurrency, but arrival order keeps the audit readable.
       this.#events = this.#events.then(() => this.#applyEvent(e, store, riskState))
     })
-    if (strategy.onTick) {
-      this.#stopTicks = gateway.streamTicks([...this.#o.symbols], (t) => {
-        riskState.applyTick(t)
-        this.#engine.onTrade(t)
-        this.#call('onTick', () => strategy.onTick?.(t, this.#ctx))
-      })
+    if (strategy.onTick || this.#o.quoteSource !== 'rest') {
+      try {
+        this.#stopTicks = gateway.streamTicks([...this.#o.symbols], (t) => {
+          riskState.applyTick(t)
+          this.#engine.onTrade(t)
+          this.#applyPrint(t)
+          if (strategy.onTick) this.#call('onTick', () => strategy.onTick?.(t, this.#ctx))
+        })
+      } catch (err) {
+        // No prints (e.g. the broker's registration limit): quotes come from REST alone.
+        this.#o.log(`prints  not subscribed: ${(err as Error).message}; quotes from REST only`)
+      }
     }
     const resumed = await this.#engine.resume()
     for (const v of await this.#engine.list()) this.#parents.set(v.parent.parentId, v.parent)
@@ -301,8 +334,7 @@ export class TradingSession {
       }
     }
     for (const symbol of this.#o.symbols) {
-      const known = this.#quotes.get(symbol)
-      if (known && now - known.at < (this.#o.quoteRefreshMs ?? 1_000)) continue
+      if (this.#quotes.has(symbol) && !this.#quoteDue(symbol, now)) continue
       try {
         await this.#readQuote(symbol)
       } catch (err) {
@@ -320,12 +352,53 @@ export class TradingSession {
     this.#throwIfFatal()
   }
 
+  /**
+   * Whether a symbol's REST quote must be read again: once `quoteRefreshMs` old, or, while its
+   * prints stream (`quoteSource: 'stream'`), once `quoteStateRefreshMs` old.
+   */
+  #quoteDue(symbol: string, now: number): boolean {
+    const rest = this.#restQuotes.get(symbol)
+    if (!rest || !this.#quotes.has(symbol)) return true
+    const age = now - rest.at
+    if (age < (this.#o.quoteRefreshMs ?? 1_000)) return false
+    if (this.#o.quoteSource === 'rest') return true
+    const printAt = this.#printAt.get(symbol)
+    const streaming = printAt !== undefined && now - printAt < (this.#o.printsLiveMs ?? 3_000)
+    return !streaming || age >= (this.#o.quoteStateRefreshMs ?? 3_000)
+  }
+
   async #readQuote(symbol: string): Promise<Quote> {
     const quote = await this.#o.gateway.getQuote(symbol)
     this.#o.riskState.applyQuote(quote)
     this.#o.gate?.mark(symbol, quote.lastPrice)
+    this.#restQuotes.set(symbol, quote)
     this.#quotes.set(symbol, quote)
     return quote
+  }
+
+  /**
+   * A trade print: the quote's price from now on, until the next REST read (which still decides
+   * limits and state). A print older than the REST quote, or at a price whose tick is not known,
+   * changes nothing.
+   */
+  #applyPrint(t: Tick): void {
+    if (this.#o.quoteSource === 'rest') return
+    const rest = this.#restQuotes.get(t.symbol)
+    if (!rest || t.at < rest.at) return
+    const tickSize = t.price === rest.lastPrice ? rest.tickSize : this.#o.tickSize?.(t.symbol, t.price)
+    if (tickSize === undefined) return
+    this.#printAt.set(t.symbol, t.at)
+    this.#o.gate?.mark(t.symbol, t.price)
+    const current = this.#quotes.get(t.symbol) ?? rest
+    this.#quotes.set(t.symbol, {
+      ...current,
+      lastPrice: t.price,
+      tickSize,
+      high: Math.max(current.high ?? t.price, t.price),
+      low: Math.min(current.low ?? t.price, t.price),
+      volume: Math.max(current.volume ?? 0, t.cumulativeVolume),
+      at: t.at,
+    })
   }
 
   async #submit(input: StrategyParent): Promise<ParentView> {

@@ -229,6 +229,17 @@ export const KisConfigSchema = z.object({
   priceCheck: z.enum(['off', 'quote']).default('off'),
   /** How long a quote read for `priceCheck` is reused. @default 60000 */
   priceCheckQuoteMaxAgeMs: z.number().int().nonnegative().default(60_000),
+  /**
+   * Today's unfiltered order listing (inquire-daily-ccld, every side and symbol, newest first) is
+   * read incrementally: a listing pages only down to the oldest order that was not settled when
+   * last read (settled: nothing remaining, and filled + cancel-confirmed + rejected make up its
+   * quantity) and takes the older, settled rows from the last listing, since such a row does not
+   * change any more (KIS reference §4.4 does not say so: UNVERIFIED; kis-sim's rows behave so).
+   * The whole day is read again once the last whole read is this old; `0` reads the whole day
+   * every time. On paper (15 rows a page) a busy day's reconciliation otherwise costs a request
+   * per 15 orders of the day at every pass. @default 300000
+   */
+  listingFullRefreshMs: z.number().int().nonnegative().default(300_000),
   limits: LimitsSchema.prefault({}),
   timeouts: TimeoutsSchema.prefault({}),
   retry: RetrySchema.prefault({}),

@@ -314,6 +314,79 @@ describe('KisGateway', () => {
     await gw.close()
   })
 
+  it("reads today's listing incrementally: down to the oldest order not settled at the last read, the older rows from that read", async () => {
+    const { gw, clock, creds } = setup('paper')
+    // A broker with 3 rows a page, newest first; the day's orders change between reads.
+    const book = new Map<number, Record<string, string>>()
+    const row = (n: number, o: Record<string, string>) =>
+      book.set(n, daily({ odno: String(n).padStart(10, '0'), ...o }))
+    const filled = { tot_ccld_qty: '10', rmn_qty: '0', avg_prvs: '70000', tot_ccld_amt: '700000' }
+    const open = { tot_ccld_qty: '0', rmn_qty: '10' }
+    for (let n = 1; n <= 9; n++) row(n, n === 4 ? open : filled)
+    let requests = 0
+    let ascending = false
+    server.use(
+      http.get(`${BASE}${T}/inquire-daily-ccld`, ({ request }) => {
+        requests += 1
+        const u = new URL(request.url).searchParams
+        expect(u.get('INQR_DVSN')).toBe('00')
+        const all = [...book.keys()].sort((a, b) => (ascending ? a - b : b - a)).map((n) => book.get(n)!)
+        const at = Number(u.get('CTX_AREA_NK100') || 0)
+        const more = at + 3 < all.length
+        return ok(
+          {
+            output1: all.slice(at, at + 3),
+            output2: {},
+            ctx_area_fk100: 'k',
+            ctx_area_nk100: String(at + 3),
+          },
+          { tr_cont: more ? 'M' : 'D' },
+        )
+      }),
+    )
+    const list = async () =>
+      (await drive(clock, gw.getOrders(creds.account)))
+        .map((o) => [Number(o.brokerOrderId), o.filledQuantity, o.remainingQuantity])
+        .sort((a, b) => a[0]! - b[0]!)
+    const upTo = (n: number) => Array.from({ length: n }, (_, i) => i + 1)
+    // The first read is whole: 9 rows, 3 pages.
+    expect(await list()).toHaveLength(9)
+    expect(requests).toBe(3)
+    // Three new orders, and order 4 fills: pages down to order 4 (the oldest not settled), i.e. 12..10,
+    // 9..7, 6..4, and orders 3..1 come from the last read.
+    for (let n = 10; n <= 12; n++) row(n, filled)
+    row(4, filled)
+    requests = 0
+    clock.advance(10_000)
+    const second = await list()
+    expect(requests).toBe(3)
+    expect(second.map(([n]) => n)).toEqual(upTo(12))
+    expect(second.find(([n]) => n === 4)).toEqual([4, 10, 0])
+    // Everything settled: one page (the newest), which reaches below the newest known order.
+    row(13, open)
+    requests = 0
+    clock.advance(10_000)
+    expect((await list()).map(([n]) => n)).toEqual(upTo(13))
+    expect(requests).toBe(1)
+    // A settled row that changed anyway (which KIS is not known to do) is seen at the next whole
+    // read, listingFullRefreshMs (5 min) after the last one.
+    row(2, { ...filled, tot_ccld_qty: '9', rjct_qty: '1' })
+    clock.advance(10_000)
+    expect((await list()).find(([n]) => n === 2)).toEqual([2, 10, 0])
+    clock.advance(300_000)
+    requests = 0
+    expect((await list()).find(([n]) => n === 2)).toEqual([2, 9, 0])
+    expect(requests).toBe(5)
+    // A broker that lists oldest first although asked for newest first: a whole read, not a gap.
+    ascending = true
+    row(14, filled)
+    requests = 0
+    clock.advance(10_000)
+    expect(await list()).toHaveLength(14)
+    expect(requests).toBe(1 + 5)
+    await gw.close()
+  })
+
   it('forgets what it knew of an order number when the KST day changes (numbers restart daily): tomorrow’s cancel looks the order up', async () => {
     const { gw, clock, creds } = setup('real')
     let lookups = 0

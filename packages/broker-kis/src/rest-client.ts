@@ -407,6 +407,18 @@ export class KisRestClient {
    * `CTX_AREA_FK100`/`CTX_AREA_NK100`.
    */
   async paginate(req: KisRequest, maxPages = 200): Promise<Record<string, unknown>[]> {
+    return (await this.paginateUntil(req, maxPages)).pages
+  }
+
+  /**
+   * Like {@link paginate}, but stops before asking for the next page once `enough` says so for the
+   * page just read; `complete` is false when it stopped so (the broker had more pages).
+   */
+  async paginateUntil(
+    req: KisRequest,
+    maxPages: number,
+    enough?: (body: Record<string, unknown>) => boolean,
+  ): Promise<{ pages: Record<string, unknown>[]; complete: boolean }> {
     const pages: Record<string, unknown>[] = []
     let query = { CTX_AREA_FK100: '', CTX_AREA_NK100: '', ...req.query }
     let trCont = ''
@@ -414,7 +426,8 @@ export class KisRestClient {
     for (let page = 0; page < maxPages; page++) {
       const res = await this.call({ ...req, query, trCont })
       pages.push(res.body)
-      if (res.trCont !== 'F' && res.trCont !== 'M') return pages
+      if (res.trCont !== 'F' && res.trCont !== 'M') return { pages, complete: true }
+      if (enough?.(res.body)) return { pages, complete: false }
       const cursor = CursorSchema.safeParse(res.body)
       const fk = cursor.success ? (cursor.data.ctx_area_fk100 ?? '') : ''
       const nk = cursor.success ? (cursor.data.ctx_area_nk100 ?? '') : ''

@@ -68,6 +68,8 @@ export interface DuplicateOrderGroup {
 export interface LedgerSnapshot {
   requests: number
   requestsByAppkey: Record<string, number>
+  /** REST requests of each appkey by TR id (the path where a request carries none). */
+  requestsByTrId: Record<string, Record<string, number>>
   orders: LedgerOrderEntry[]
   ordersByAppkey: Record<string, number>
   duplicates: DuplicateOrderGroup[]
@@ -107,6 +109,7 @@ export class Ledger {
   private readonly arrivals = new Map<string, { window: number[]; max: number }>()
   private requestTotal = 0
   private readonly requestCounts = new Map<string, number>()
+  private readonly trCounts = new Map<string, Map<string, number>>()
   private readonly maxRequests: number
 
   constructor(private readonly options: LedgerOptions) {
@@ -116,6 +119,13 @@ export class Ledger {
   recordRequest(e: LedgerRequestEntry): void {
     this.requestTotal++
     this.requestCounts.set(e.appkey, (this.requestCounts.get(e.appkey) ?? 0) + 1)
+    let byTr = this.trCounts.get(e.appkey)
+    if (!byTr) {
+      byTr = new Map()
+      this.trCounts.set(e.appkey, byTr)
+    }
+    const tr = e.trId || e.path
+    byTr.set(tr, (byTr.get(tr) ?? 0) + 1)
     this.requests.push(e)
     if (this.requests.length > this.maxRequests)
       this.requests.splice(0, this.requests.length - this.maxRequests)
@@ -176,6 +186,7 @@ export class Ledger {
     return {
       requests: this.requestTotal,
       requestsByAppkey: Object.fromEntries(this.requestCounts),
+      requestsByTrId: Object.fromEntries([...this.trCounts].map(([k, v]) => [k, Object.fromEntries(v)])),
       orders: [...this.orders],
       ordersByAppkey,
       duplicates: this.duplicates(),
@@ -198,6 +209,7 @@ export class Ledger {
     this.wsConnects.length = 0
     this.pongs.clear()
     this.requestCounts.clear()
+    this.trCounts.clear()
     this.arrivals.clear()
     this.requestTotal = 0
   }

@@ -29,6 +29,21 @@ describe('per-appkey REST limits (reference §8, NOTICE-LIMITS 2026-04-20; §3.4
     expect(sim.control.ledger().maxRequestsPerSecond[app.appkey]).toBe(20)
   })
 
+  it('counts requests by appkey and TR id, refused ones included', async () => {
+    sim = await startSim()
+    const app = realApp(sim)
+    const tok = await token(sim, app)
+    for (let i = 0; i < 20; i++) await get(sim, PRICE, q, headers(app, tok, 'FHKST01010100'))
+    const byTr = sim.control.ledger().requestsByTrId[app.appkey]
+    // 18 answered and 2 refused with EGW00201 (token issues are counted apart, in tokenIssues).
+    expect(byTr).toEqual({ FHKST01010100: 20 })
+    expect(Object.values(byTr ?? {}).reduce((a, b) => a + b, 0)).toBe(
+      sim.control.ledger().requestsByAppkey[app.appkey],
+    )
+    sim.control.resetLedger()
+    expect(sim.control.ledger().requestsByTrId).toEqual({})
+  })
+
   it('maxRequestsPerSecond is the worst sliding second, not a calendar second', async () => {
     sim = await startSim()
     const app = realApp(sim)

@@ -2,7 +2,7 @@ import type { BreakResolution, Finding } from './breaks'
 import type { Ticket } from './tickets'
 
 /** How a pass was asked for. */
-export type PassTrigger = 'periodic' | 'on_demand' | 'barrier' | 'stream_gap' | 'startup'
+export type PassTrigger = 'periodic' | 'on_demand' | 'barrier' | 'stream_gap' | 'startup' | 'soon'
 
 /** The outcome of a finished pass. */
 export type PassStatus = 'clean' | 'ticketed' | 'pending' | 'failed'

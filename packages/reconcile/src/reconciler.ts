@@ -142,6 +142,15 @@ export interface Reconciler {
   barrierState(account: string): BarrierState
   /** Close the barrier (a stream gap, a stale stream, a restart) and ask for a pass. */
   invalidate(account: string, reason: string): void
+  /**
+   * Ask for a pass of the account `afterMs` from now rather than at the next periodic one: after
+   * an order's outcome became unknown, say, whose parent waits for reconciliation to say whether
+   * the broker has it. The default waits out `reportingDelayMs` (and half a second), so the order
+   * can show in the broker's listing and the pass decides instead of reporting it pending. Calls
+   * while one is scheduled join it; one that wants a later pass gets a second pass then. A failed
+   * pass raises the `pass_failed` alarm like a periodic one. Does nothing once stopped.
+   */
+  soon(account: string, afterMs?: number): void
   /** Start periodic passes (each account on its own jittered schedule). */
   start(): void
   /** Stop periodic passes and wait for running ones; `barrier` waiters then fail with `stopped`. */
@@ -162,7 +171,12 @@ interface AccountState {
   ticketedStreak: number
   failedStreak: number
   timer: ReturnType<Clock['setTimeout']> | null
+  /** The `soon` pass scheduled, and the latest time a `soon` call asked a pass to start at. */
+  soonTimer: ReturnType<Clock['setTimeout']> | null
+  soonDue: number
 }
+
+const DEFAULT_REPORTING_DELAY_MS = 15_000
 
 const DEFAULT_TOLERANCES: BookTolerances = {
   averagePrice: 1,
@@ -219,6 +233,8 @@ class ReconcilerImpl implements Reconciler {
         ticketedStreak: 0,
         failedStreak: 0,
         timer: null,
+        soonTimer: null,
+        soonDue: 0,
       })
     }
   }
@@ -281,6 +297,8 @@ class ReconcilerImpl implements Reconciler {
     for (const s of this.#accounts.values()) {
       if (s.timer) this.#clock.clearTimeout(s.timer)
       s.timer = null
+      if (s.soonTimer) this.#clock.clearTimeout(s.soonTimer)
+      s.soonTimer = null
     }
     await Promise.allSettled(
       [...this.#accounts.values()].flatMap((s) => [s.running, s.queued].filter((p) => p !== null)),
@@ -342,6 +360,28 @@ class ReconcilerImpl implements Reconciler {
         await sleep(this.#clock, this.#o.barrierRetryMs ?? 5_000, options.signal)
       }
     }
+  }
+
+  soon(account: string, afterMs?: number): void {
+    const s = this.#state(account)
+    if (this.#stopped) return
+    const wait = Math.max(0, afterMs ?? (this.#o.reportingDelayMs ?? DEFAULT_REPORTING_DELAY_MS) + 500)
+    s.soonDue = Math.max(s.soonDue, this.#clock.now() + wait)
+    if (!s.soonTimer) this.#armSoon(s, wait)
+  }
+
+  #armSoon(s: AccountState, wait: number): void {
+    s.soonTimer = this.#clock.setTimeout(() => {
+      const firedAt = this.#clock.now()
+      void this.run(s.account, 'soon')
+        .catch((e: unknown) => this.#backgroundFailed(s.account, 'soon', e))
+        .finally(() => {
+          s.soonTimer = null
+          // Asked again for a later time meanwhile (another unknown outcome): one more pass then.
+          if (!this.#stopped && s.soonDue > firedAt)
+            this.#armSoon(s, Math.max(0, s.soonDue - this.#clock.now()))
+        })
+    }, wait)
   }
 
   invalidate(account: string, reason: string): void {
@@ -407,7 +447,7 @@ class ReconcilerImpl implements Reconciler {
           account,
           actor: this.#o.actor ?? 'reconcile',
           now: () => this.#clock.now(),
-          reportingDelayMs: this.#o.reportingDelayMs ?? 15_000,
+          reportingDelayMs: this.#o.reportingDelayMs ?? DEFAULT_REPORTING_DELAY_MS,
           matchWindowMs: this.#o.matchWindowMs ?? 60_000,
           clockSkewMs: this.#o.clockSkewMs ?? 2_000,
           priceTolerance: this.#o.fillPriceTolerance ?? 0.5,

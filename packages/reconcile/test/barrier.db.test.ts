@@ -4,7 +4,7 @@ import { Kysely, PostgresDialect } from 'kysely'
 import pg from 'pg'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { ReconcileError } from '../src'
-import { type Db, setupDatabase, World } from './harness'
+import { type Db, expectNothingSentTwice, setupDatabase, World } from './harness'
 
 let tdb: TestDatabase
 let db: Kysely<Db>
@@ -55,6 +55,44 @@ describe('barrier and schedule', () => {
     expect(state.open).toBe(true)
     const triggers = w.events.flatMap((e) => (e.type === 'run_started' ? [e.trigger] : []))
     expect(triggers).toContain('stream_gap')
+  })
+
+  it('soon: a pass once the reporting delay has passed (an unknown outcome settled in seconds, not at the next periodic pass)', async () => {
+    const w = new World(db) // reportingDelayMs 10 s
+    // Every pass here is one `soon` asked for (run_finished carries no trigger).
+    const started = () => w.events.filter((e) => e.type === 'run_started' && e.trigger === 'soon').length
+    const finished = () => w.events.filter((e) => e.type === 'run_finished').length
+    const lost = w.intent()
+    expect((await w.send(lost, 'lost_ack')).state).toBe('RECONCILE_REQUIRED')
+    w.reconciler.soon(w.account)
+    w.clock.advance(5_000)
+    // A second unknown outcome 5 s later (this request never reached the broker) asks for a pass
+    // at 15.5 s.
+    const lost2 = w.intent({ limitPrice: 69_900 })
+    await w.send(lost2, 'lost_request')
+    w.reconciler.soon(w.account)
+    w.clock.advance(5_499)
+    expect(started()).toBe(0)
+    w.clock.advance(1)
+    await until(() => finished() === 1, w)
+    expect((await w.order(lost.intentId)).state).toBe('ACKED')
+    // The second one is absent but inside its reporting delay: not declared absent yet…
+    expect((await w.order(lost2.intentId)).state).toBe('RECONCILE_REQUIRED')
+    // …the pass asked for at 15.5 s does.
+    w.clock.advance(4_999)
+    expect(started()).toBe(1)
+    w.clock.advance(1)
+    await until(() => finished() === 2, w)
+    expect((await w.order(lost2.intentId)).state).toBe('REJECTED')
+    expect(w.clock.pendingTimers).toBe(0)
+    expectNothingSentTwice(w, [lost.intentId])
+    // Stopping cancels a pass asked for and not yet started; asking once stopped does nothing.
+    w.reconciler.soon(w.account)
+    await w.reconciler.stop()
+    w.reconciler.soon(w.account)
+    w.clock.advance(60_000)
+    expect(started()).toBe(2)
+    expect(w.clock.pendingTimers).toBe(0)
   })
 
   it('runs periodically on a jittered schedule from the injected clock and random source', async () => {

@@ -221,15 +221,18 @@ describe('reconcile against kis-sim through broker-kis', () => {
     ] as const)
       r.sim.control.fill(o!.brokerOrderId!, { qty, price })
     r.sim.control.ws.releaseHeldNotices()
+    // FILLED can come first from the last fill's notice (cumulative 9) overtaking the others; the
+    // notional is right once the notices it overtook are in too.
+    const notional = 2 * 69_000 + 3 * 68_900 + 4 * 68_800
     await waitUntil(
-      'the order filled',
-      async () => (await r.store.get('kis-dup-1'))?.state === 'FILLED',
+      'the order filled, every notice applied',
+      async () => {
+        const o = await r.store.get('kis-dup-1')
+        return o?.state === 'FILLED' && o.filledNotional === notional
+      },
       10_000,
     )
-    expect(await r.store.get('kis-dup-1')).toMatchObject({
-      filledQuantity: 9,
-      filledNotional: 2 * 69_000 + 3 * 68_900 + 4 * 68_800,
-    })
+    expect(await r.store.get('kis-dup-1')).toMatchObject({ filledQuantity: 9, filledNotional: notional })
     const report = await r.reconciler.run(r.account)
     expect(report.status).toBe('clean')
     expect(report.findings).toEqual([])

@@ -25,7 +25,9 @@ against a separately started kis-sim: its REST URL; takes its clock and checks a
 VELLAB_SYMBOLS, VELLAB_ORDER_QUANTITY, VELLAB_MAX_ORDERS_PER_MINUTE (120, a risk limit),
 VELLAB_RECONCILE_INTERVAL_MS (60000: a pass while trading),
 VELLAB_DECISION_INTERVAL_MS, VELLAB_QUOTE_REFRESH_MS and VELLAB_POSITIONS_REFRESH_MS (1000 each:
-how old a quote or the balance may get before it is read again), VELLAB_SIM_START,
+how old a quote or the balance may get before it is read again), VELLAB_QUOTE_SOURCE (stream:
+trade prints price the quotes and REST is read every VELLAB_QUOTE_STATE_REFRESH_MS, 3000, for
+limits and halts; rest: every quote from REST), VELLAB_SIM_START,
 VELLAB_HTTP_PORT (0 = a free port), DATABASE_URL (else an embedded PostgreSQL), VELLAB_DATA_DIR,
 VELLAB_OPERATOR_TOKEN or VELLAB_OPERATOR_TOKEN_FILE (guards the kill-switch endpoints),
 VELLAB_LOG_FORMAT (text; json: one pino record per line, secrets redacted), VELLAB_STRATEGY

@@ -47,11 +47,56 @@ import {
  */
 export const FILLS_FROM_ORDERS_MS = 2_000
 
+/** Pages one daily-ccld listing may take (paper: 15 rows a page, real: 100). */
+const LISTING_MAX_PAGES = 2_000
+
+/** An order number as a number (KIS numbers a day's orders in sequence; NaN if not digits). */
+const orderNo = (r: Pick<DailyCcldRow, 'odno'>): number =>
+  /^\d+$/.test(r.odno.trim()) ? Number(r.odno) : Number.NaN
+
+/** Settled: nothing remaining, and filled, cancel-confirmed and rejected make up the quantity. */
+const settled = (r: DailyCcldRow): boolean =>
+  r.rmn_qty === 0 && r.tot_ccld_qty + (r.cnc_cfrm_qty ?? 0) + (r.rjct_qty ?? 0) >= r.ord_qty
+
+/**
+ * The lowest order number an incremental listing must read again: the oldest row not settled in
+ * `rows` (newest first), else the one after the newest; `undefined` (read the whole day) when an
+ * order number is not a plain number.
+ */
+function readFrom(rows: readonly DailyCcldRow[]): number | undefined {
+  let from = Number.POSITIVE_INFINITY
+  let newest = 0
+  for (const r of rows) {
+    const n = orderNo(r)
+    if (Number.isNaN(n)) return undefined
+    newest = Math.max(newest, n)
+    if (!settled(r)) from = Math.min(from, n)
+  }
+  return Math.min(from, newest + 1)
+}
+
+/** Whether `rows` run newest first (strictly falling order numbers), and are not empty. */
+function descending(rows: readonly DailyCcldRow[]): boolean {
+  for (let i = 1; i < rows.length; i++) if (!(orderNo(rows[i]!) < orderNo(rows[i - 1]!))) return false
+  return rows.length > 0
+}
+
+/** Whether a page (newest first) reached down to `boundary`: every row from it upwards is read. */
+function pageReaches(body: Record<string, unknown>, boundary: number): boolean {
+  const rows = Array.isArray(body.output1) ? body.output1 : []
+  const last = rows[rows.length - 1] as { odno?: unknown } | undefined
+  if (typeof last?.odno !== 'string') return false
+  const n = orderNo({ odno: last.odno })
+  return !Number.isNaN(n) && n <= boundary
+}
+
 /** Today's orders, fills, positions, cash and quotes (REST inquiries, reference §4.3–§4.7). */
 export class KisQueries {
   readonly #ctx: GatewayContext
   /** The last unfiltered all-orders listing: its dates, rows and when it completed. */
   #lastAll: { key: string; rows: DailyCcldRow[]; at: number } | undefined
+  /** Today's rows as last listed (newest first), for incremental listings; when last read whole. */
+  #today: { day: string; rows: DailyCcldRow[]; wholeAt: number } | undefined
 
   constructor(ctx: GatewayContext) {
     this.#ctx = ctx
@@ -153,27 +198,62 @@ export class KisQueries {
     // reference §4.4: ≤3 months TTTC0081R, older CTSC9215R (same path).
     const ageDays =
       (this.#ctx.clock.now() - (kstCompactToEpoch(q.from, '000000') ?? this.#ctx.clock.now())) / 86_400_000
-    const pages = await this.#ctx.rest.paginate({
-      op: ageDays > 90 ? 'inquire-daily-ccld-archive' : 'inquire-daily-ccld',
-      lane,
-      operation,
-      query: {
-        ...accountFields(this.#ctx),
-        INQR_STRT_DT: q.from,
-        INQR_END_DT: q.to,
-        SLL_BUY_DVSN_CD: q.side === 'sell' ? '01' : q.side === 'buy' ? '02' : '00',
-        INQR_DVSN: '00',
-        PDNO: q.symbol ?? '',
-        CCLD_DVSN: q.ccld,
-        ORD_GNO_BRNO: '',
-        ODNO: q.odno ?? '',
-        INQR_DVSN_3: '00',
-        INQR_DVSN_1: '',
-        EXCG_ID_DVSN_CD: this.#ctx.config.environment === 'paper' ? 'KRX' : 'ALL',
+    // Today's whole listing, newest first, can stop at the oldest row that was not settled when last
+    // read (see `listingFullRefreshMs`): older rows are settled and come from that listing.
+    const today = kstToday(this.#ctx)
+    const cached = this.#today
+    const incremental =
+      q.ccld === '00' &&
+      unfiltered &&
+      q.from === today &&
+      q.to === today &&
+      cached?.day === today &&
+      this.#ctx.clock.now() - cached.wholeAt < this.#ctx.config.listingFullRefreshMs
+    const boundary = incremental ? readFrom(cached.rows) : undefined
+    const { pages, complete } = await this.#ctx.rest.paginateUntil(
+      {
+        op: ageDays > 90 ? 'inquire-daily-ccld-archive' : 'inquire-daily-ccld',
+        lane,
+        operation,
+        query: {
+          ...accountFields(this.#ctx),
+          INQR_STRT_DT: q.from,
+          INQR_END_DT: q.to,
+          SLL_BUY_DVSN_CD: q.side === 'sell' ? '01' : q.side === 'buy' ? '02' : '00',
+          INQR_DVSN: '00',
+          PDNO: q.symbol ?? '',
+          CCLD_DVSN: q.ccld,
+          ORD_GNO_BRNO: '',
+          ODNO: q.odno ?? '',
+          INQR_DVSN_3: '00',
+          INQR_DVSN_1: '',
+          EXCG_ID_DVSN_CD: this.#ctx.config.environment === 'paper' ? 'KRX' : 'ALL',
+        },
       },
-    })
-    const rows = pages.flatMap((p) => parseRows(this.#ctx, DailyCcldRowSchema, p.output1, operation))
-    if (q.ccld === '00' && unfiltered) this.#lastAll = { key, rows, at: this.#ctx.clock.now() }
+      // A busy day on paper is more than 200 pages (15 rows each); the cursor check still stops loops.
+      LISTING_MAX_PAGES,
+      boundary === undefined ? undefined : (body) => pageReaches(body, boundary),
+    )
+    let rows = pages.flatMap((p) => parseRows(this.#ctx, DailyCcldRowSchema, p.output1, operation))
+    if (!complete && cached) {
+      // Stopped early: the rows below the last one read are the settled rows of the last listing.
+      // Only if the broker listed newest first as asked; otherwise read the whole day.
+      if (!descending(rows)) {
+        this.#today = undefined
+        return this.dailyRows(q, lane, operation)
+      }
+      const lowest = orderNo(rows[rows.length - 1]!)
+      rows = [...rows, ...cached.rows.filter((r) => orderNo(r) < lowest)]
+    }
+    if (q.ccld === '00' && unfiltered) {
+      this.#lastAll = { key, rows, at: this.#ctx.clock.now() }
+      if (q.from === today && q.to === today)
+        this.#today = {
+          day: today,
+          rows,
+          wholeAt: incremental && cached ? cached.wholeAt : this.#ctx.clock.now(),
+        }
+    }
     return rows
   }
 
