@@ -10,6 +10,8 @@ describe('loadRunnerConfig', () => {
       orderQuantity: 1,
       maxOrdersPerMinute: 120,
       quoteRefreshMs: 1_000,
+      quoteSource: 'stream',
+      quoteStateRefreshMs: 3_000,
       positionsRefreshMs: 1_000,
       decisionIntervalMs: 1_000,
       simStart: '2026-11-24 09:05:00',
@@ -46,6 +48,10 @@ describe('loadRunnerConfig', () => {
     expect(() => loadRunnerConfig({ VELLAB_MAX_ORDER_NOTIONAL: '-5' })).toThrow(/caps.maxOrderNotional/)
     expect(loadRunnerConfig({ VELLAB_SIM_ENV: 'paper' }).simEnvironment).toBe('paper')
     expect(() => loadRunnerConfig({ VELLAB_SIM_ENV: 'vts' })).toThrow(/simEnvironment/)
+    expect(loadRunnerConfig({ VELLAB_QUOTE_SOURCE: 'rest' }).quoteSource).toBe('rest')
+    expect(() => loadRunnerConfig({ VELLAB_QUOTE_SOURCE: 'ws' })).toThrow(/quoteSource/)
+    // Risk refuses quotes older than 5 s and sees REST quotes only.
+    expect(() => loadRunnerConfig({ VELLAB_QUOTE_STATE_REFRESH_MS: '6000' })).toThrow(/quoteStateRefreshMs/)
   })
 
   it('reads the strategy and its parameters (a JSON object), and refuses anything else as parameters', () => {
