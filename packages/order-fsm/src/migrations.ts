@@ -278,6 +278,34 @@ const writeFunctions: Migration = {
   },
 }
 
+// The projection's `doc` narrows to what is neither a column nor the intent (src/store/projection.ts):
+// a transition no longer rewrites the intent (~0.25 KB; it is the payload of the order's first
+// event, seq 1, which every order has had since 0001) nor the fields the row keeps as columns.
+// No row is rewritten here, so this takes no lock on order_orders and lasts the same whatever the
+// table's size: the package reads both formats (the columns and the first event's intent win over a
+// whole doc, and they were written by the same statement), and a row narrows on its next
+// transition. It is a migration because it changes what the package writes: `down` widens every
+// narrow doc back to the whole Order that the package before 0003 reads (one UPDATE of the narrow
+// rows, in the migration's transaction).
+const narrowProjection: Migration = {
+  async up(db: Kysely<unknown>) {
+    await sql`COMMENT ON COLUMN order_orders.doc IS
+      'The Order minus its intent (order_events seq 1) and the fields kept as columns; a row not written since order_fsm_0003 holds the whole Order'`.execute(
+      db,
+    )
+  },
+  async down(db: Kysely<unknown>) {
+    await sql`
+      UPDATE order_orders o SET doc = o.doc || jsonb_build_object(
+        'intentId', o.intent_id, 'intent', i.payload -> 'intent', 'state', o.state, 'version', o.version,
+        'brokerOrderId', o.broker_order_id, 'submittedAt', o.submitted_at, 'createdAt', o.created_at,
+        'updatedAt', o.updated_at)
+      FROM order_events i
+      WHERE i.intent_id = o.intent_id AND i.seq = 1 AND NOT (o.doc ? 'intent')`.execute(db)
+    await sql`COMMENT ON COLUMN order_orders.doc IS NULL`.execute(db)
+  },
+}
+
 /**
  * This package's migrations, named `order_fsm_<nnnn>_<what>` so they sort together and never clash
  * with another package's. Give them to the runner's single `Migrator` together with the others':
@@ -292,6 +320,7 @@ const writeFunctions: Migration = {
 export const orderFsmMigrations: Readonly<Record<string, Migration>> = Object.freeze({
   order_fsm_0001_initial: initial,
   order_fsm_0002_write_functions: writeFunctions,
+  order_fsm_0003_narrow_projection: narrowProjection,
 })
 
 /** Options of {@link migrateOrderFsm}. */

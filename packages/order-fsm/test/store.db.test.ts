@@ -40,6 +40,7 @@ describe('migrations', () => {
     expect(Object.keys(orderFsmMigrations)).toEqual([
       'order_fsm_0001_initial',
       'order_fsm_0002_write_functions',
+      'order_fsm_0003_narrow_projection',
     ])
     const { rows: functions } = await sql<{ proname: string }>`
       SELECT p.proname FROM pg_proc p JOIN pg_namespace n ON n.oid = p.pronamespace
@@ -90,6 +91,7 @@ describe('migrations', () => {
       expect(r.results?.map((m) => m.migrationName)).toEqual([
         'order_fsm_0001_initial',
         'order_fsm_0002_write_functions',
+        'order_fsm_0003_narrow_projection',
         'risk_kr_0001_initial',
       ])
       const down = await migrator.migrateTo('order_fsm_0001_initial')
