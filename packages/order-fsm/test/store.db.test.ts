@@ -41,6 +41,7 @@ describe('migrations', () => {
       'order_fsm_0001_initial',
       'order_fsm_0002_write_functions',
       'order_fsm_0003_narrow_projection',
+      'order_fsm_0004_lean_writes',
     ])
     const { rows: functions } = await sql<{ proname: string }>`
       SELECT p.proname FROM pg_proc p JOIN pg_namespace n ON n.oid = p.pronamespace
@@ -92,6 +93,7 @@ describe('migrations', () => {
         'order_fsm_0001_initial',
         'order_fsm_0002_write_functions',
         'order_fsm_0003_narrow_projection',
+        'order_fsm_0004_lean_writes',
         'risk_kr_0001_initial',
       ])
       const down = await migrator.migrateTo('order_fsm_0001_initial')
