@@ -5,13 +5,13 @@
 // embedded PostgreSQL 18 with durable settings (fsync and synchronous_commit on), like production.
 // Options (env): BENCH_SAMPLES (latency samples per side, default 2000), BENCH_WORKERS (16),
 // BENCH_LIFECYCLES (orders per throughput run, default 800).
-import { randomBytes } from 'node:crypto'
 import { performance } from 'node:perf_hooks'
-import { startEmbeddedPostgres } from '@vellab/testkit/embedded'
-import { Kysely, PostgresDialect, sql } from 'kysely'
-import pg from 'pg'
-import { createOrderStore, migrateOrderFsm, type OrderFsmTables, type OrderStore } from '../src/index.ts'
+import type { Kysely } from 'kysely'
+import { sql } from 'kysely'
+import type pg from 'pg'
+import { createOrderStore, type OrderFsmTables, type OrderStore } from '../src/index.ts'
 import { BrokerEventFactory } from '../src/testing/index.ts'
+import { baselineInsert, benchIntent as intent, withBenchDatabase } from './setup.ts'
 
 const SAMPLES = Number(process.env.BENCH_SAMPLES ?? 2000)
 const WORKERS = Number(process.env.BENCH_WORKERS ?? 16)
@@ -25,45 +25,22 @@ const pct = (xs: number[], p: number) => {
 const ms = (x: number) => `${x.toFixed(3)} ms`
 
 async function main() {
-  const cluster = process.env.DATABASE_URL ? undefined : await startEmbeddedPostgres()
-  const adminUrl = process.env.DATABASE_URL ?? cluster!.adminUrl
-  const name = `order_fsm_bench_${randomBytes(4).toString('hex')}`
-  const admin = new pg.Client({ connectionString: adminUrl })
-  await admin.connect()
-  await admin.query(`CREATE DATABASE ${name}`)
-  const settings = await admin.query<{ name: string; setting: string }>(
-    `SELECT name, setting FROM pg_settings WHERE name IN ('fsync', 'synchronous_commit', 'server_version', 'wal_sync_method')`,
-  )
-  const url = new URL(adminUrl)
-  url.pathname = `/${name}`
-  const pools: pg.Pool[] = []
-  const kysely = (max: number) => {
-    const pool = new pg.Pool({ connectionString: url.toString(), max })
-    // DROP DATABASE … WITH (FORCE) at the end may close idle connections first.
-    pool.on('error', () => {})
-    pools.push(pool)
-    return { pool, db: new Kysely<OrderFsmTables>({ dialect: new PostgresDialect({ pool }) }) }
-  }
-  // Two configurations of the same store on the same pool: Kysely only (the default), and with
-  // the `pool` option, which sends the two hot writes as named prepared statements.
-  const configs = (on: { pool: pg.Pool; db: Kysely<OrderFsmTables> }) =>
-    [
-      { label: 'Kysely only', tag: 'k', store: createOrderStore({ db: on.db, actor: 'bench' }) },
-      {
-        label: 'with `pool` (named prepared statements)',
-        tag: 'p',
-        store: createOrderStore({ db: on.db, actor: 'bench', pool: on.pool }),
-      },
-    ] as const
-  try {
+  await withBenchDatabase('order_fsm_bench', async ({ source, settings, connect: kysely }) => {
+    // Two configurations of the same store on the same pool: Kysely only (the default), and with
+    // the `pool` option, which sends the two hot writes as named prepared statements.
+    const configs = (on: { pool: pg.Pool; db: Kysely<OrderFsmTables> }) =>
+      [
+        { label: 'Kysely only', tag: 'k', store: createOrderStore({ db: on.db, actor: 'bench' }) },
+        {
+          label: 'with `pool` (named prepared statements)',
+          tag: 'p',
+          store: createOrderStore({ db: on.db, actor: 'bench', pool: on.pool }),
+        },
+      ] as const
     const latencyDb = kysely(1)
     const { db } = latencyDb
-    await migrateOrderFsm(db)
-    await sql`CREATE TABLE bench_baseline (id bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY, k text NOT NULL, at bigint NOT NULL)`.execute(
-      db,
-    )
-    console.log(`server: PostgreSQL ${settings.rows.map((r) => `${r.name}=${r.setting}`).join(', ')}`)
-    console.log(`source: ${cluster ? 'embedded (durable settings)' : 'DATABASE_URL'}\n`)
+    console.log(`server: PostgreSQL ${settings}`)
+    console.log(`source: ${source}\n`)
 
     // ---- latency: one connection, sequential, baseline and transitions interleaved in rounds ----
     const per = Math.ceil(SAMPLES / ROUNDS)
@@ -147,7 +124,7 @@ async function main() {
     }
     const oneInsert = async (record: boolean) => {
       const t = performance.now()
-      await sql`INSERT INTO bench_baseline (k, at) VALUES (${'x'}, ${Date.now()})`.execute(db)
+      await baselineInsert(db)
       if (record) insert.push(performance.now() - t)
     }
     for (let i = 0; i < 100; i++) {
@@ -255,25 +232,7 @@ async function main() {
         )
       }
     }
-  } finally {
-    await Promise.all(pools.map((p) => p.end()))
-    await admin.query(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`)
-    await admin.end()
-    await cluster?.stop()
-  }
-}
-
-function intent(id: string) {
-  return {
-    intentId: id,
-    account: '50123456-01',
-    strategyId: 'bench',
-    symbol: '005930',
-    side: 'buy' as const,
-    quantity: 10,
-    orderType: 'limit' as const,
-    limitPrice: 71_000,
-  }
+  })
 }
 
 async function prepareAcked(store: OrderStore, tag: string, n: number, quantity: number): Promise<string[]> {

@@ -5,55 +5,26 @@
 // Uses DATABASE_URL when set (needs the pg_walinspect extension and a superuser); otherwise an
 // embedded PostgreSQL 18 with durable settings. BENCH_SAMPLES: operations per kind (default 200);
 // BENCH_WAL_TYPES=1 splits each table's bytes by WAL record type (UPDATE, INSERT_LEAF, PRUNE_ON_ACCESS…).
-import { randomBytes } from 'node:crypto'
-import { startEmbeddedPostgres } from '@vellab/testkit/embedded'
-import { Kysely, PostgresDialect, sql } from 'kysely'
-import pg from 'pg'
-import { createOrderStore, migrateOrderFsm, type OrderFsmTables } from '../src/index.ts'
+import { sql } from 'kysely'
+import { createOrderStore } from '../src/index.ts'
 import { BrokerEventFactory } from '../src/testing/index.ts'
+import { baselineInsert, benchIntent as intent, withBenchDatabase } from './setup.ts'
 
 const SAMPLES = Number(process.env.BENCH_SAMPLES ?? 200)
 const BY_TYPE = process.env.BENCH_WAL_TYPES === '1'
 
 async function main() {
-  const cluster = process.env.DATABASE_URL ? undefined : await startEmbeddedPostgres()
-  const adminUrl = process.env.DATABASE_URL ?? cluster!.adminUrl
-  const name = `order_fsm_wal_${randomBytes(4).toString('hex')}`
-  const admin = new pg.Client({ connectionString: adminUrl })
-  await admin.connect()
-  await admin.query(`CREATE DATABASE ${name}`)
-  const url = new URL(adminUrl)
-  url.pathname = `/${name}`
-  const pool = new pg.Pool({ connectionString: url.toString(), max: 1 })
-  pool.on('error', () => {})
-  const db = new Kysely<OrderFsmTables>({ dialect: new PostgresDialect({ pool }) })
-  try {
-    await migrateOrderFsm(db)
+  await withBenchDatabase('order_fsm_wal', async ({ connect }) => {
+    const { db } = connect(1)
     await sql`CREATE EXTENSION IF NOT EXISTS pg_walinspect`.execute(db)
-    await sql`CREATE TABLE bench_baseline (id bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY, k text NOT NULL, at bigint NOT NULL)`.execute(
-      db,
-    )
     // The lease table of @vellab/lease (its shape is all the fence relies on), for a fenced store.
     await sql`CREATE TABLE vellab_leases (lease_key text PRIMARY KEY, epoch bigint NOT NULL)`.execute(db)
     await sql`INSERT INTO vellab_leases VALUES ('appkey:bench', 1)`.execute(db)
     const store = createOrderStore({ db, actor: 'bench' })
     const fenced = createOrderStore({ db, actor: 'bench', fence: () => ({ key: 'appkey:bench', epoch: 1 }) })
     const broker = new BrokerEventFactory({ at: Date.now() })
-    const intent = (id: string) => ({
-      intentId: id,
-      account: '50123456-01',
-      strategyId: 'bench',
-      symbol: '005930',
-      side: 'buy' as const,
-      quantity: 10,
-      orderType: 'limit' as const,
-      limitPrice: 71_000,
-    })
     const kinds: [string, (k: number) => Promise<unknown>][] = [
-      [
-        'bare INSERT',
-        () => sql`INSERT INTO bench_baseline (k, at) VALUES (${'x'}, ${Date.now()})`.execute(db),
-      ],
+      ['bare INSERT', () => baselineInsert(db)],
       ['createIntentAndSubmit', (k) => store.createIntentAndSubmit(intent(`w-${k}`))],
       [
         'recordAck',
@@ -83,7 +54,7 @@ async function main() {
         ['c', 1],
         ['p', 10],
       ] as const) {
-        await store.createIntentAndSubmit({ ...intent(`${tag}-${k}`), quantity })
+        await store.createIntentAndSubmit(intent(`${tag}-${k}`, quantity))
         await store.recordAck({
           intentId: `${tag}-${k}`,
           brokerOrderId: `${tag}${k}`,
@@ -124,12 +95,7 @@ async function main() {
         )
       }
     }
-  } finally {
-    await pool.end()
-    await admin.query(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`)
-    await admin.end()
-    await cluster?.stop()
-  }
+  })
 }
 
 await main()
