@@ -2,11 +2,17 @@
 // rewriting a row: the store must read rows of both formats, narrow a whole doc on its next
 // transition, and `down` must give the package before 0003 whole docs back.
 import { sql } from 'kysely'
-import { Migrator } from 'kysely/migration'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { createOrderStore, type Order, type OrderStore, orderFsmMigrations } from '../src'
+import { createOrderStore, type Order, type OrderStore } from '../src'
 import { anIntent, BrokerEventFactory } from '../src/testing'
-import { expectLogExplainsProjection, type Fixture, setupFixture, T0 } from './helpers'
+import {
+  ackedOrder,
+  expectLogExplainsProjection,
+  type Fixture,
+  fixtureMigrator,
+  setupFixture,
+  T0,
+} from './helpers'
 
 let fx: Fixture
 let store: OrderStore
@@ -20,14 +26,6 @@ afterAll(async () => {
   await fx?.tdb.drop()
 })
 
-const migrator = () =>
-  new Migrator({
-    db: fx.db,
-    provider: { getMigrations: async () => ({ ...orderFsmMigrations }) },
-    migrationTableName: 'order_fsm_migration',
-    migrationLockTableName: 'order_fsm_migration_lock',
-  })
-
 async function docOf(intentId: string): Promise<Record<string, unknown>> {
   const { rows } = await sql<{ doc: Record<string, unknown> }>`
     SELECT doc FROM order_orders WHERE intent_id = ${intentId}`.execute(fx.db)
@@ -38,12 +36,14 @@ async function docOf(intentId: string): Promise<Record<string, unknown>> {
 async function someOrders(tag: string): Promise<string[]> {
   const ids: string[] = []
   for (let k = 0; k < 4; k++) {
-    const intent = anIntent({ intentId: `${tag}-${k}` })
+    if (k === 0) {
+      const intent = anIntent({ intentId: `${tag}-${k}` })
+      ids.push(intent.intentId)
+      await store.createIntent(intent)
+      continue
+    }
+    const intent = await ackedOrder(store, `${tag}${k}`, { intentId: `${tag}-${k}` })
     ids.push(intent.intentId)
-    await store.createIntent(intent)
-    if (k === 0) continue
-    await store.beginSubmit(intent.intentId)
-    await store.recordAck({ intentId: intent.intentId, brokerOrderId: `${tag}${k}`, acceptedAt: T0 + 1_000 })
     if (k === 1) continue
     await store.applyBrokerEvent(broker.filled(`${tag}${k}`, { cumulative: 3, quantity: 3, price: 71_000 }))
     if (k === 2) continue
@@ -73,14 +73,14 @@ describe('the narrow projection (migration 0003)', () => {
     const before = new Map<string, Order>()
     for (const id of ids) before.set(id, (await store.get(id))!)
 
-    const down = await migrator().migrateTo('order_fsm_0002_write_functions')
+    const down = await fixtureMigrator(fx).migrateTo('order_fsm_0002_write_functions')
     expect(down.error).toBeUndefined()
     for (const id of ids) {
       // What the package before 0003 reads: `doc` is the whole order.
       expect(await docOf(id)).toEqual(JSON.parse(JSON.stringify(before.get(id))))
     }
 
-    const up = await migrator().migrateToLatest()
+    const up = await fixtureMigrator(fx).migrateToLatest()
     expect(up.error).toBeUndefined()
     const fresh = createOrderStore({ db: fx.db, cacheSize: 0 })
     for (const id of ids) {

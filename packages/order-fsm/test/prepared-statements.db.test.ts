@@ -5,7 +5,7 @@ import { sql } from 'kysely'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { FencedError, IntentConflictError, type PgQueryable } from '../src'
 import { anIntent, BrokerEventFactory } from '../src/testing'
-import { expectLogExplainsProjection, type Fixture, setupFixture, T0 } from './helpers'
+import { createLeaseTable, expectLogExplainsProjection, type Fixture, setupFixture, T0 } from './helpers'
 
 let fx: Fixture
 const names: string[] = []
@@ -20,8 +20,7 @@ beforeAll(async () => {
       return fx.tdb.pool.query(config)
     },
   }
-  await sql`CREATE TABLE vellab_leases (lease_key text PRIMARY KEY, epoch bigint NOT NULL)`.execute(fx.db)
-  await sql`INSERT INTO vellab_leases VALUES ('appkey:k', 1)`.execute(fx.db)
+  await createLeaseTable(fx.db)
 })
 afterAll(async () => {
   await fx?.tdb.drop()

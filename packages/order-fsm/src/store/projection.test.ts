@@ -1,19 +1,8 @@
 import { describe, expect, it } from 'vitest'
-import { TransitionError } from '../errors'
-import type { OrderEvent } from '../events'
+import { step, T0 } from '../../test/helpers'
 import { newOrder, type Order } from '../order'
 import { anIntent } from '../testing'
-import { transition } from '../transition'
 import { orderOfRow, type ProjectionRow, projectionDoc } from './projection'
-
-const T0 = Date.UTC(2026, 10, 24, 1, 0, 0)
-
-function step(order: Order, event: OrderEvent): Order {
-  const r = transition(order, event)
-  if (TransitionError.isTransitionError(r) || r.change !== 'applied')
-    throw new Error(`${event.type} not applied`)
-  return r.order
-}
 
 /** The row the store writes for `order`, as pg returns it (JSON round trip, BIGINT as a string). */
 function rowOf(order: Order, doc: unknown, intent: unknown): ProjectionRow {
