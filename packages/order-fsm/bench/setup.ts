@@ -1,11 +1,14 @@
 // What the bench scripts share: a throwaway database on DATABASE_URL or on an embedded PostgreSQL 18
 // with durable settings (fsync and synchronous_commit on, like production), its pools, the baseline
-// table that every ratio is taken against, and the intent the benches trade.
+// table that every ratio is taken against, and the intent the benches trade. BENCH_MIGRATE_TO=<name>
+// stops the package's migrations at that one (e.g. order_fsm_0003_narrow_projection), to measure
+// the schema before a migration.
 import { randomBytes } from 'node:crypto'
 import { startEmbeddedPostgres } from '@vellab/testkit/embedded'
 import { Kysely, PostgresDialect, sql } from 'kysely'
+import { Migrator } from 'kysely/migration'
 import pg from 'pg'
-import { migrateOrderFsm, type OrderFsmTables } from '../src/index.ts'
+import { migrateOrderFsm, type OrderFsmTables, orderFsmMigrations } from '../src/index.ts'
 
 export interface BenchDatabase {
   /** Where the server came from, for the report. */
@@ -42,7 +45,16 @@ export async function withBenchDatabase(prefix: string, bench: (b: BenchDatabase
       return { pool, db: new Kysely<OrderFsmTables>({ dialect: new PostgresDialect({ pool }) }) }
     }
     const { db } = connect(1)
-    await migrateOrderFsm(db)
+    if (process.env.BENCH_MIGRATE_TO) {
+      // An earlier schema, to compare a migration's effect in the same session.
+      const r = await new Migrator({
+        db,
+        provider: { getMigrations: async () => ({ ...orderFsmMigrations }) },
+      }).migrateTo(process.env.BENCH_MIGRATE_TO)
+      if (r.error) throw r.error
+    } else {
+      await migrateOrderFsm(db)
+    }
     await sql`CREATE TABLE bench_baseline (id bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY, k text NOT NULL, at bigint NOT NULL)`.execute(
       db,
     )
