@@ -375,8 +375,15 @@ export async function run(config: RunnerConfig, options: RunOptions): Promise<Ru
     }
 
     // Every order write carries the lease epoch: once another runner took over, this one's writes
-    // are refused in their own statement.
-    const store = createOrderStore({ db: database.db, clock, actor: 'runner', fence: () => lease.fence() })
+    // are refused in their own statement. The pool under `db`: the hot writes go out as named
+    // prepared statements (planned once per connection).
+    const store = createOrderStore({
+      db: database.db,
+      pool: database.pool,
+      clock,
+      actor: 'runner',
+      fence: () => lease.fence(),
+    })
     const phase = await enterPhase(database.db, {
       phase: config.phase,
       caps: config.caps,

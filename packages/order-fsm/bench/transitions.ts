@@ -5,13 +5,13 @@
 // embedded PostgreSQL 18 with durable settings (fsync and synchronous_commit on), like production.
 // Options (env): BENCH_SAMPLES (latency samples per side, default 2000), BENCH_WORKERS (16),
 // BENCH_LIFECYCLES (orders per throughput run, default 800).
-import { randomBytes } from 'node:crypto'
 import { performance } from 'node:perf_hooks'
-import { startEmbeddedPostgres } from '@vellab/testkit/embedded'
-import { Kysely, PostgresDialect, sql } from 'kysely'
-import pg from 'pg'
-import { createOrderStore, migrateOrderFsm, type OrderFsmTables, type OrderStore } from '../src/index.ts'
+import type { Kysely } from 'kysely'
+import { sql } from 'kysely'
+import type pg from 'pg'
+import { createOrderStore, type OrderFsmTables, type OrderStore } from '../src/index.ts'
 import { BrokerEventFactory } from '../src/testing/index.ts'
+import { baselineInsert, benchIntent as intent, withBenchDatabase } from './setup.ts'
 
 const SAMPLES = Number(process.env.BENCH_SAMPLES ?? 2000)
 const WORKERS = Number(process.env.BENCH_WORKERS ?? 16)
@@ -25,93 +25,93 @@ const pct = (xs: number[], p: number) => {
 const ms = (x: number) => `${x.toFixed(3)} ms`
 
 async function main() {
-  const cluster = process.env.DATABASE_URL ? undefined : await startEmbeddedPostgres()
-  const adminUrl = process.env.DATABASE_URL ?? cluster!.adminUrl
-  const name = `order_fsm_bench_${randomBytes(4).toString('hex')}`
-  const admin = new pg.Client({ connectionString: adminUrl })
-  await admin.connect()
-  await admin.query(`CREATE DATABASE ${name}`)
-  const settings = await admin.query<{ name: string; setting: string }>(
-    `SELECT name, setting FROM pg_settings WHERE name IN ('fsync', 'synchronous_commit', 'server_version', 'wal_sync_method')`,
-  )
-  const url = new URL(adminUrl)
-  url.pathname = `/${name}`
-  const pools: pg.Pool[] = []
-  const kysely = (max: number) => {
-    const pool = new pg.Pool({ connectionString: url.toString(), max })
-    // DROP DATABASE … WITH (FORCE) at the end may close idle connections first.
-    pool.on('error', () => {})
-    pools.push(pool)
-    return new Kysely<OrderFsmTables>({ dialect: new PostgresDialect({ pool }) })
-  }
-  try {
-    const db = kysely(1)
-    await migrateOrderFsm(db)
-    await sql`CREATE TABLE bench_baseline (id bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY, k text NOT NULL, at bigint NOT NULL)`.execute(
-      db,
-    )
-    console.log(`server: PostgreSQL ${settings.rows.map((r) => `${r.name}=${r.setting}`).join(', ')}`)
-    console.log(`source: ${cluster ? 'embedded (durable settings)' : 'DATABASE_URL'}\n`)
+  await withBenchDatabase('order_fsm_bench', async ({ source, settings, connect: kysely }) => {
+    // Two configurations of the same store on the same pool: Kysely only (the default), and with
+    // the `pool` option, which sends the two hot writes as named prepared statements.
+    const configs = (on: { pool: pg.Pool; db: Kysely<OrderFsmTables> }) =>
+      [
+        { label: 'Kysely only', tag: 'k', store: createOrderStore({ db: on.db, actor: 'bench' }) },
+        {
+          label: 'with `pool` (named prepared statements)',
+          tag: 'p',
+          store: createOrderStore({ db: on.db, actor: 'bench', pool: on.pool }),
+        },
+      ] as const
+    const latencyDb = kysely(1)
+    const { db } = latencyDb
+    console.log(`server: PostgreSQL ${settings}`)
+    console.log(`source: ${source}\n`)
 
     // ---- latency: one connection, sequential, baseline and transitions interleaved in rounds ----
-    const store = createOrderStore({ db, actor: 'bench' })
     const per = Math.ceil(SAMPLES / ROUNDS)
     const broker = new BrokerEventFactory({ at: Date.now() })
-    const prepared = await prepareAcked(store, 'lat', SAMPLES + 200, 1)
-    // Acked orders (ids cxl-0, cxl-1, …) for the command transition to cancel.
-    await prepareAcked(store, 'cxl', SAMPLES + 200, 1)
-    // Orders whose projection row the floor measurement touches (one column, no event).
-    await prepareAcked(store, 'flr', SAMPLES + 200, 1)
-    const insert: number[] = []
-    const floor: number[] = []
-    let nextFloor = 0
-    const fill: number[] = []
-    const command: number[] = []
-    const path: number[] = []
-    let next = 0
-    let nextCommand = 0
-    let nextPath = 0
-    // (a) one transition: a write-ahead command (requestCancel on an acked order).
-    const oneCommand = async (record: boolean) => {
-      const k = nextCommand++
-      const t = performance.now()
-      const claim = await store.requestCancel(`cxl-${k}`)
-      const dt = performance.now() - t
-      if (!claim.proceed) throw new Error(`bench command ${k}: ${claim.reason}`)
-      if (record) command.push(dt)
-    }
-    // (b) the whole order path: intent → risk check → durable intent + write-ahead claim → send to a
-    // gateway that answers at once → ack recorded. The risk check is a trivial allow function:
-    // @vellab/risk-kr would add a dependency to this package for a check that costs microseconds.
+    // The risk check of (b) is a trivial allow function: @vellab/risk-kr would add a dependency to
+    // this package for a check that costs microseconds.
     const allow = (i: ReturnType<typeof intent>) => i.quantity > 0
     const gateway = {
-      placeOrder: async (intentId: string, k: number) => ({
+      placeOrder: async (intentId: string, brokerOrderId: string) => ({
         intentId,
-        brokerOrderId: `path${k}`,
+        brokerOrderId,
         acceptedAt: Date.now(),
       }),
     }
-    const onePath = async (record: boolean) => {
-      const k = nextPath++
-      const t = performance.now()
-      const i = intent(`path-${k}`)
-      if (!allow(i)) throw new Error('risk refused')
-      // Durable intent + write-ahead claim in one statement (one commit before the send).
-      const claim = await store.createIntentAndSubmit(i)
-      if (!claim.proceed) throw new Error(`bench path ${k}: ${claim.reason}`)
-      await store.recordAck(await gateway.placeOrder(i.intentId, k))
-      if (record) path.push(performance.now() - t)
-    }
-    const oneTransition = async (record: boolean) => {
-      const k = next++
-      const t = performance.now()
-      const r = await store.applyBrokerEvent(
-        broker.filled(prepared[k]!, { cumulative: 1, quantity: 1, price: 71_000 }),
-      )
-      const dt = performance.now() - t
-      if (r.status !== 'applied') throw new Error(`bench transition ${k}: ${r.status}`)
-      if (record) fill.push(dt)
-    }
+    const series = await Promise.all(
+      configs(latencyDb).map(async ({ label, tag, store }) => {
+        // Acked orders for the fill notices, and (ids <tag>cxl-0, …) for the command to cancel.
+        const acked = await prepareAcked(store, `${tag}lat`, SAMPLES + 200, 1)
+        await prepareAcked(store, `${tag}cxl`, SAMPLES + 200, 1)
+        const command: number[] = []
+        const path: number[] = []
+        const fill: number[] = []
+        let nextCommand = 0
+        let nextPath = 0
+        let nextFill = 0
+        return {
+          label,
+          command,
+          path,
+          fill,
+          // (a) one transition: a write-ahead command (requestCancel on an acked order).
+          async oneCommand(record: boolean) {
+            const k = nextCommand++
+            const t = performance.now()
+            const claim = await store.requestCancel(`${tag}cxl-${k}`)
+            const dt = performance.now() - t
+            if (!claim.proceed) throw new Error(`bench command ${k}: ${claim.reason}`)
+            if (record) command.push(dt)
+          },
+          // (b) the whole order path: intent → risk check → durable intent + write-ahead claim →
+          // send to a gateway that answers at once → ack recorded.
+          async onePath(record: boolean) {
+            const k = nextPath++
+            const t = performance.now()
+            const i = intent(`${tag}path-${k}`)
+            if (!allow(i)) throw new Error('risk refused')
+            // Durable intent + write-ahead claim in one statement (one commit before the send).
+            const claim = await store.createIntentAndSubmit(i)
+            if (!claim.proceed) throw new Error(`bench path ${k}: ${claim.reason}`)
+            await store.recordAck(await gateway.placeOrder(i.intentId, `${tag}path${k}`))
+            if (record) path.push(performance.now() - t)
+          },
+          // (c) a fill notice applied.
+          async oneFill(record: boolean) {
+            const k = nextFill++
+            const t = performance.now()
+            const r = await store.applyBrokerEvent(
+              broker.filled(acked[k]!, { cumulative: 1, quantity: 1, price: 71_000 }),
+            )
+            const dt = performance.now() - t
+            if (r.status !== 'applied') throw new Error(`bench transition ${k}: ${r.status}`)
+            if (record) fill.push(dt)
+          },
+        }
+      }),
+    )
+    // Orders whose projection row the floor measurement touches (one column, no event).
+    await prepareAcked(configs(latencyDb)[0].store, 'flr', SAMPLES + 200, 1)
+    const insert: number[] = []
+    const floor: number[] = []
+    let nextFloor = 0
     // The floor of any transition with this schema: the projection row rewritten (one column
     // changed, same row size, no event), one commit.
     const oneFloor = async (record: boolean) => {
@@ -124,131 +124,115 @@ async function main() {
     }
     const oneInsert = async (record: boolean) => {
       const t = performance.now()
-      await sql`INSERT INTO bench_baseline (k, at) VALUES (${'x'}, ${Date.now()})`.execute(db)
+      await baselineInsert(db)
       if (record) insert.push(performance.now() - t)
     }
     for (let i = 0; i < 100; i++) {
       await oneInsert(false)
       await oneFloor(false)
-      await oneTransition(false)
-      await oneCommand(false)
-      await onePath(false)
+      for (const s of series) {
+        await s.oneFill(false)
+        await s.oneCommand(false)
+        await s.onePath(false)
+      }
     }
     for (let r = 0; r < ROUNDS; r++) {
       for (let i = 0; i < per; i++) await oneInsert(true)
       for (let i = 0; i < per; i++) await oneFloor(true)
-      for (let i = 0; i < per; i++) await oneCommand(true)
-      for (let i = 0; i < per; i++) await onePath(true)
-      for (let i = 0; i < per; i++) await oneTransition(true)
+      for (const s of series) {
+        for (let i = 0; i < per; i++) await s.oneCommand(true)
+        for (let i = 0; i < per; i++) await s.onePath(true)
+        for (let i = 0; i < per; i++) await s.oneFill(true)
+      }
     }
     const ratio = (xs: number[]) =>
       `p50 ${(pct(xs, 50) / pct(insert, 50)).toFixed(2)}x  p99 ${(pct(xs, 99) / pct(insert, 99)).toFixed(2)}x`
+    const line = (label: string, xs: number[]) =>
+      `  ${label.padEnd(32)}p50 ${ms(pct(xs, 50))}  p99 ${ms(pct(xs, 99))}  (n=${xs.length})`
     console.log('latency, one connection, sequential (each a durable commit):')
-    console.log(
-      `  bare single-row INSERT commit   p50 ${ms(pct(insert, 50))}  p99 ${ms(pct(insert, 99))}  (n=${insert.length})`,
-    )
-    console.log(
-      `  projection row UPDATE (floor)   p50 ${ms(pct(floor, 50))}  p99 ${ms(pct(floor, 99))}  (n=${floor.length})`,
-    )
-    console.log(
-      `  one transition (fill event)     p50 ${ms(pct(fill, 50))}  p99 ${ms(pct(fill, 99))}  (n=${fill.length})`,
-    )
-    console.log(
-      `  one command (requestCancel)     p50 ${ms(pct(command, 50))}  p99 ${ms(pct(command, 99))}  (n=${command.length})`,
-    )
-    console.log(
-      `  order path (intent→ack)         p50 ${ms(pct(path, 50))}  p99 ${ms(pct(path, 99))}  (n=${path.length})`,
-    )
+    console.log(line('bare single-row INSERT commit', insert))
+    console.log(line('projection row UPDATE (floor)', floor))
+    for (const s of series) {
+      console.log(` ${s.label}:`)
+      console.log(line('one command (requestCancel)', s.command))
+      console.log(line('order path (intent→ack)', s.path))
+      console.log(line('one fill notice', s.fill))
+    }
     console.log('ratios to one bare INSERT commit (goals: a ≤ 1.5x, b ≤ 2.5x, c ≤ 1.5x at p50):')
-    console.log(`  (a) one transition (command)    ${ratio(command)}`)
-    console.log(`  (b) whole order path per order  ${ratio(path)}`)
-    console.log(`  (c) a fill notice applied       ${ratio(fill)}`)
+    for (const s of series) {
+      console.log(` ${s.label}:`)
+      console.log(`  (a) one transition (command)    ${ratio(s.command)}`)
+      console.log(`  (b) whole order path per order  ${ratio(s.path)}`)
+      console.log(`  (c) a fill notice applied       ${ratio(s.fill)}`)
+    }
     console.log(
       `  floor: projection row UPDATE    ${ratio(floor)}  (no transition can go below it; b's floor is twice it)\n`,
     )
 
     // ---- throughput: WORKERS connections ----
     for (const contended of [false, true]) {
-      const tdb = kysely(WORKERS)
-      const tstore = createOrderStore({ db: tdb, actor: 'bench' })
-      const tag = contended ? 'hot' : 'spread'
-      // Each lifecycle: submit, ack, three fills = 5 transitions (+ the intent insert).
-      const orders = contended ? 8 : LIFECYCLES
-      const ids = Array.from({ length: orders }, (_, i) => `${tag}-${i}`)
-      const b = new BrokerEventFactory({ at: Date.now() })
-      let transitions = 0
-      let decisions = 0
-      const t0 = performance.now()
-      if (!contended) {
-        let cursor = 0
-        await Promise.all(
-          Array.from({ length: WORKERS }, async () => {
-            for (let k = cursor++; k < orders; k = cursor++) {
-              const id = ids[k]!
-              await tstore.createIntent(intent(id))
-              await tstore.beginSubmit(id)
-              await tstore.recordAck({ intentId: id, brokerOrderId: `${tag}${k}`, acceptedAt: Date.now() })
-              for (const c of [3, 6, 10]) {
-                await tstore.applyBrokerEvent(
-                  b.filled(`${tag}${k}`, { cumulative: c, quantity: 3, price: 71_000 }),
-                )
+      for (const { label, tag: config, store: tstore } of configs(kysely(WORKERS))) {
+        const tag = `${config}${contended ? 'hot' : 'spread'}`
+        // Each lifecycle: submit, ack, three fills = 5 transitions (+ the intent insert).
+        const orders = contended ? 8 : LIFECYCLES
+        const ids = Array.from({ length: orders }, (_, i) => `${tag}-${i}`)
+        const b = new BrokerEventFactory({ at: Date.now() })
+        let transitions = 0
+        let decisions = 0
+        const t0 = performance.now()
+        if (!contended) {
+          let cursor = 0
+          await Promise.all(
+            Array.from({ length: WORKERS }, async () => {
+              for (let k = cursor++; k < orders; k = cursor++) {
+                const id = ids[k]!
+                await tstore.createIntent(intent(id))
+                await tstore.beginSubmit(id)
+                await tstore.recordAck({ intentId: id, brokerOrderId: `${tag}${k}`, acceptedAt: Date.now() })
+                for (const c of [3, 6, 10]) {
+                  await tstore.applyBrokerEvent(
+                    b.filled(`${tag}${k}`, { cumulative: c, quantity: 3, price: 71_000 }),
+                  )
+                }
+                transitions += 5
               }
-              transitions += 5
-            }
-          }),
+            }),
+          )
+        } else {
+          const bids = await prepareAcked(tstore, tag, orders, 1000)
+          // Every worker pushes every fill level of the same 8 orders: heavy version conflicts and
+          // duplicates; only the distinct events count as transitions.
+          const levels = Array.from({ length: 1000 }, (_, i) => i + 1).filter((c) => c % 10 === 0)
+          const applied = await Promise.all(
+            Array.from({ length: WORKERS }, async (_, w) => {
+              let n = 0
+              for (const c of levels) {
+                const k = (c / 10 + w) % orders
+                const r = await tstore.applyBrokerEvent(
+                  b.filled(bids[k]!, { cumulative: c, quantity: 10, price: 71_000 }),
+                )
+                if (r.status === 'applied') n++
+              }
+              return n
+            }),
+          )
+          transitions = applied.reduce((s, n) => s + n, 0)
+          decisions = WORKERS * levels.length
+        }
+        const seconds = (performance.now() - t0) / 1000
+        console.log(
+          `throughput, ${WORKERS} connections, ${contended ? '8 hot orders (all workers on the same orders)' : `${orders} order lifecycles, no contention`}, ${label}:`,
         )
-      } else {
-        const bids = await prepareAcked(tstore, tag, orders, 1000)
-        // Every worker pushes every fill level of the same 8 orders: heavy version conflicts and
-        // duplicates; only the distinct events count as transitions.
-        const levels = Array.from({ length: 1000 }, (_, i) => i + 1).filter((c) => c % 10 === 0)
-        const applied = await Promise.all(
-          Array.from({ length: WORKERS }, async (_, w) => {
-            let n = 0
-            for (const c of levels) {
-              const k = (c / 10 + w) % orders
-              const r = await tstore.applyBrokerEvent(
-                b.filled(bids[k]!, { cumulative: c, quantity: 10, price: 71_000 }),
-              )
-              if (r.status === 'applied') n++
-            }
-            return n
-          }),
+        console.log(
+          `  ${(transitions / seconds).toFixed(0)} transitions/s (${transitions} transitions in ${seconds.toFixed(2)} s)` +
+            (decisions
+              ? `; ${(decisions / seconds).toFixed(0)} events decided/s incl. stale and duplicates`
+              : '') +
+            '\n',
         )
-        transitions = applied.reduce((s, n) => s + n, 0)
-        decisions = WORKERS * levels.length
       }
-      const seconds = (performance.now() - t0) / 1000
-      console.log(
-        `throughput, ${WORKERS} connections, ${contended ? '8 hot orders (all workers on the same orders)' : `${orders} order lifecycles, no contention`}:`,
-      )
-      console.log(
-        `  ${(transitions / seconds).toFixed(0)} transitions/s (${transitions} transitions in ${seconds.toFixed(2)} s)` +
-          (decisions
-            ? `; ${(decisions / seconds).toFixed(0)} events decided/s incl. stale and duplicates`
-            : '') +
-          '\n',
-      )
     }
-  } finally {
-    await Promise.all(pools.map((p) => p.end()))
-    await admin.query(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`)
-    await admin.end()
-    await cluster?.stop()
-  }
-}
-
-function intent(id: string) {
-  return {
-    intentId: id,
-    account: '50123456-01',
-    strategyId: 'bench',
-    symbol: '005930',
-    side: 'buy' as const,
-    quantity: 10,
-    orderType: 'limit' as const,
-    limitPrice: 71_000,
-  }
+  })
 }
 
 async function prepareAcked(store: OrderStore, tag: string, n: number, quantity: number): Promise<string[]> {

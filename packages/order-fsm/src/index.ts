@@ -71,6 +71,7 @@ export type {
   OrderFillsTable,
   OrderFsmTables,
   OrderOrdersTable,
+  OrderProjectionDoc,
   OrderUnmatchedTable,
 } from './schema'
 export type { OrderState } from './states'
@@ -85,6 +86,7 @@ export type {
   OrderStore,
   OrderStoreNotice,
   OrderStoreOptions,
+  PgQueryable,
   RecordContext,
   RecoveryReport,
   RequestClaim,

@@ -131,36 +131,8 @@ const initial: Migration = {
   },
 }
 
-// The hot writes as PL/pgSQL functions. One call is still one statement and one commit, but the
-// server keeps each inner statement's plan for the session (an inline multi-CTE statement is parsed
-// and planned on every call, which cost more than the writes themselves), and each inner statement
-// takes a fresh snapshot: the lock taken first is what lets a link and a park of the same broker
-// number see each other (see order_fsm_park).
-const writeFunctions: Migration = {
-  async up(db: Kysely<unknown>) {
-    // Like order_events and order_fills, a broker-number row is only ever inserted by
-    // order_fsm_write right after the version-checked update of its order in the same transaction,
-    // so the parent exists by construction; the foreign key's check cost every link a trigger call.
-    await sql`ALTER TABLE order_broker_ids DROP CONSTRAINT order_broker_ids_intent_id_fkey`.execute(db)
-    // The lease fence of a write (see @vellab/lease): with a key, the lease row must still carry
-    // the epoch. FOR SHARE: a takeover (which updates the lease row) waits for this write's
-    // transaction, and a write that starts after it sees the new epoch and is refused.
-    await sql`
-      CREATE FUNCTION order_fsm_check_fence(p_fence_key text, p_fence_epoch bigint) RETURNS void
-      LANGUAGE plpgsql AS $$
-      BEGIN
-        IF p_fence_key IS NOT NULL THEN
-          PERFORM 1 FROM vellab_leases WHERE lease_key = p_fence_key AND epoch = p_fence_epoch FOR SHARE;
-          IF NOT FOUND THEN
-            RAISE EXCEPTION 'fenced: lease % is past epoch %', p_fence_key, p_fence_epoch USING ERRCODE = 'VL001';
-          END IF;
-        END IF;
-      END
-      $$`.execute(db)
-    // Create an order: the projection row and the first events of its log (intent_created, and
-    // submit_started when the caller claims the submit in the same statement). Returns false when
-    // the intent id exists (nothing written).
-    await sql`
+// The hot writes as migration 0002 installed them (0004 replaces them, and its `down` puts these back).
+const ORDER_FSM_CREATE_0002 = sql`
       CREATE FUNCTION order_fsm_create(
         p_intent_id text, p_account text, p_strategy_id text, p_symbol text, p_side text, p_state text,
         p_version integer, p_fingerprint text, p_intent_hash text, p_submitted_at bigint, p_created_at bigint,
@@ -186,13 +158,9 @@ const writeFunctions: Migration = {
         END IF;
         RETURN true;
       END
-      $$`.execute(db)
-    // One transition: the version-checked projection update, its event, the broker numbers it links,
-    // the fill rows it records and (when draining) the parked event it consumes. Returns 0 when the
-    // version check lost (nothing written), 1 when written, 2 when written and events are parked
-    // under a number it linked (the caller drains them). Links take the number's lock before
-    // anything else, so a park of the same number is either seen here or sees this link.
-    await sql`
+      $$`
+
+const ORDER_FSM_WRITE_0002 = sql`
       CREATE FUNCTION order_fsm_write(
         p_intent_id text, p_expected integer, p_state text, p_version integer, p_doc jsonb,
         p_broker_order_id text, p_submitted_at bigint, p_updated_at bigint, p_type text, p_event_key text,
@@ -242,7 +210,44 @@ const writeFunctions: Migration = {
         END IF;
         RETURN CASE WHEN parked THEN 2 ELSE 1 END;
       END
+      $$`
+
+// The hot writes as PL/pgSQL functions. One call is still one statement and one commit, but the
+// server keeps each inner statement's plan for the session (an inline multi-CTE statement is parsed
+// and planned on every call, which cost more than the writes themselves), and each inner statement
+// takes a fresh snapshot: the lock taken first is what lets a link and a park of the same broker
+// number see each other (see order_fsm_park).
+const writeFunctions: Migration = {
+  async up(db: Kysely<unknown>) {
+    // Like order_events and order_fills, a broker-number row is only ever inserted by
+    // order_fsm_write right after the version-checked update of its order in the same transaction,
+    // so the parent exists by construction; the foreign key's check cost every link a trigger call.
+    await sql`ALTER TABLE order_broker_ids DROP CONSTRAINT order_broker_ids_intent_id_fkey`.execute(db)
+    // The lease fence of a write (see @vellab/lease): with a key, the lease row must still carry
+    // the epoch. FOR SHARE: a takeover (which updates the lease row) waits for this write's
+    // transaction, and a write that starts after it sees the new epoch and is refused.
+    await sql`
+      CREATE FUNCTION order_fsm_check_fence(p_fence_key text, p_fence_epoch bigint) RETURNS void
+      LANGUAGE plpgsql AS $$
+      BEGIN
+        IF p_fence_key IS NOT NULL THEN
+          PERFORM 1 FROM vellab_leases WHERE lease_key = p_fence_key AND epoch = p_fence_epoch FOR SHARE;
+          IF NOT FOUND THEN
+            RAISE EXCEPTION 'fenced: lease % is past epoch %', p_fence_key, p_fence_epoch USING ERRCODE = 'VL001';
+          END IF;
+        END IF;
+      END
       $$`.execute(db)
+    // Create an order: the projection row and the first events of its log (intent_created, and
+    // submit_started when the caller claims the submit in the same statement). Returns false when
+    // the intent id exists (nothing written).
+    await ORDER_FSM_CREATE_0002.execute(db)
+    // One transition: the version-checked projection update, its event, the broker numbers it links,
+    // the fill rows it records and (when draining) the parked event it consumes. Returns 0 when the
+    // version check lost (nothing written), 1 when written, 2 when written and events are parked
+    // under a number it linked (the caller drains them). Links take the number's lock before
+    // anything else, so a park of the same number is either seen here or sees this link.
+    await ORDER_FSM_WRITE_0002.execute(db)
     // Park a broker event under a number nobody owns yet, unless one of its numbers is linked by
     // now. Under the number's lock, and with a fresh snapshot after it: a link committed before the
     // lock is seen here (returns false, nothing parked: route the event), and a link that takes the
@@ -278,6 +283,178 @@ const writeFunctions: Migration = {
   },
 }
 
+// The projection's `doc` narrows to what is neither a column nor the intent (src/store/projection.ts):
+// a transition no longer rewrites the intent (~0.25 KB; it is the payload of the order's first
+// event, seq 1, which every order has had since 0001) nor the fields the row keeps as columns.
+// No row is rewritten here, so this takes no lock on order_orders and lasts the same whatever the
+// table's size: the package reads both formats (the columns and the first event's intent win over a
+// whole doc, and they were written by the same statement), and a row narrows on its next
+// transition. It is a migration because it changes what the package writes: `down` widens every
+// narrow doc back to the whole Order that the package before 0003 reads (one UPDATE of the narrow
+// rows, in the migration's transaction).
+const narrowProjection: Migration = {
+  async up(db: Kysely<unknown>) {
+    await sql`COMMENT ON COLUMN order_orders.doc IS
+      'The Order minus its intent (order_events seq 1) and the fields kept as columns; a row not written since order_fsm_0003 holds the whole Order'`.execute(
+      db,
+    )
+  },
+  async down(db: Kysely<unknown>) {
+    await sql`
+      UPDATE order_orders o SET doc = o.doc || jsonb_build_object(
+        'intentId', o.intent_id, 'intent', i.payload -> 'intent', 'state', o.state, 'version', o.version,
+        'brokerOrderId', o.broker_order_id, 'submittedAt', o.submitted_at, 'createdAt', o.created_at,
+        'updatedAt', o.updated_at)
+      FROM order_events i
+      WHERE i.intent_id = o.intent_id AND i.seq = 1 AND NOT (o.doc ? 'intent')`.execute(db)
+    await sql`COMMENT ON COLUMN order_orders.doc IS NULL`.execute(db)
+  },
+}
+
+// Leaner hot writes (#11, order path): fewer index entries and fewer inner statements per
+// transition, the same guarantees. Each index entry a transition writes costs its btree descent, its
+// WAL record and its share of the flush:
+// - `order_events.event_key` becomes a partial unique index (same name, so a duplicate still reports
+//   `order_events_event_key_key`): command events (no key) no longer enter it. A lookup by key
+//   (`event_key = $1` implies NOT NULL) still uses it.
+// - `order_orders_strategy_idx` goes: a strategy filter always comes with a state filter, which
+//   `order_orders_state_idx` (state, account, symbol) serves; every non-HOT update paid an entry.
+// - `order_orders_fingerprint_idx` keeps only what `findReconcileCandidates` reads (RECONCILE_REQUIRED
+//   without a broker number): other rows, nearly all of them, pay no entry.
+// - `order_broker_ids_intent_idx` goes: it served the foreign key that 0002 dropped; no query reads
+//   broker numbers by intent.
+// - `order_fsm_create` / `order_fsm_write` (same signatures, so a package before 0004 runs on them
+//   unchanged): the fence check inline and only with a key (no nested PL/pgSQL call), and the first
+//   events of an order in one INSERT.
+// The index changes lock `order_orders`, `order_events` and `order_broker_ids` for the migration's
+// transaction, and the partial unique index is built by reading `order_events`: run it off-hours on
+// a large log.
+const leanWrites: Migration = {
+  async up(db: Kysely<unknown>) {
+    await sql`ALTER TABLE order_events DROP CONSTRAINT order_events_event_key_key`.execute(db)
+    await sql`CREATE UNIQUE INDEX order_events_event_key_key ON order_events (event_key) WHERE event_key IS NOT NULL`.execute(
+      db,
+    )
+    await sql`DROP INDEX order_orders_strategy_idx`.execute(db)
+    await sql`DROP INDEX order_orders_fingerprint_idx`.execute(db)
+    await sql`CREATE INDEX order_orders_fingerprint_idx ON order_orders (fingerprint, submitted_at)
+      WHERE state = 'RECONCILE_REQUIRED' AND broker_order_id IS NULL`.execute(db)
+    await sql`DROP INDEX order_broker_ids_intent_idx`.execute(db)
+    await sql`
+      CREATE OR REPLACE FUNCTION order_fsm_create(
+        p_intent_id text, p_account text, p_strategy_id text, p_symbol text, p_side text, p_state text,
+        p_version integer, p_fingerprint text, p_intent_hash text, p_submitted_at bigint, p_created_at bigint,
+        p_updated_at bigint, p_doc jsonb, p_actor text, p_reason text, p_created jsonb,
+        p_submit_reason text, p_submit jsonb, p_fence_key text, p_fence_epoch bigint
+      ) RETURNS boolean LANGUAGE plpgsql AS $$
+      BEGIN
+        IF p_fence_key IS NOT NULL THEN
+          PERFORM 1 FROM vellab_leases WHERE lease_key = p_fence_key AND epoch = p_fence_epoch FOR SHARE;
+          IF NOT FOUND THEN
+            RAISE EXCEPTION 'fenced: lease % is past epoch %', p_fence_key, p_fence_epoch USING ERRCODE = 'VL001';
+          END IF;
+        END IF;
+        INSERT INTO order_orders (intent_id, account, strategy_id, symbol, side, state, version, fingerprint,
+          intent_hash, broker_order_id, submitted_at, created_at, updated_at, doc)
+        VALUES (p_intent_id, p_account, p_strategy_id, p_symbol, p_side, p_state, p_version, p_fingerprint,
+          p_intent_hash, NULL, p_submitted_at, p_created_at, p_updated_at, p_doc)
+        ON CONFLICT (intent_id) DO NOTHING;
+        IF NOT FOUND THEN
+          RETURN false;
+        END IF;
+        INSERT INTO order_events (intent_id, seq, type, event_key, source, actor, reason, payload, occurred_at, recorded_at)
+        SELECT p_intent_id, e.seq, e.type, NULL, 'command', p_actor, e.reason, e.payload, p_created_at, p_created_at
+        FROM (VALUES (1, 'intent_created', p_reason, p_created),
+          (2, 'submit_started', p_submit_reason, p_submit)) AS e (seq, type, reason, payload)
+        WHERE e.payload IS NOT NULL
+        ORDER BY e.seq;
+        RETURN true;
+      END
+      $$`.execute(db)
+    await sql`
+      CREATE OR REPLACE FUNCTION order_fsm_write(
+        p_intent_id text, p_expected integer, p_state text, p_version integer, p_doc jsonb,
+        p_broker_order_id text, p_submitted_at bigint, p_updated_at bigint, p_type text, p_event_key text,
+        p_source text, p_actor text, p_reason text, p_payload jsonb, p_occurred_at bigint, p_now bigint,
+        p_account text,
+        l_date text[], l_number text[], l_role text[], l_predecessor text[],
+        f_date text[], f_number text[], f_cumulative integer[], f_quantity integer[], f_price bigint[],
+        f_inferred boolean[], f_at bigint[],
+        p_unpark text, p_fence_key text, p_fence_epoch bigint
+      ) RETURNS integer LANGUAGE plpgsql AS $$
+      DECLARE
+        parked boolean := false;
+        k integer;
+      BEGIN
+        IF p_fence_key IS NOT NULL THEN
+          PERFORM 1 FROM vellab_leases WHERE lease_key = p_fence_key AND epoch = p_fence_epoch FOR SHARE;
+          IF NOT FOUND THEN
+            RAISE EXCEPTION 'fenced: lease % is past epoch %', p_fence_key, p_fence_epoch USING ERRCODE = 'VL001';
+          END IF;
+        END IF;
+        -- Links arrive sorted by (date, number), so two writers lock in the same order.
+        FOR k IN 1 .. coalesce(cardinality(l_number), 0) LOOP
+          PERFORM pg_advisory_xact_lock(hashtextextended('order_fsm_number|' || p_account || '|' || l_date[k] || '|' || l_number[k], 0));
+        END LOOP;
+        UPDATE order_orders SET state = p_state, version = p_version, doc = p_doc, broker_order_id = p_broker_order_id,
+          submitted_at = p_submitted_at, updated_at = p_updated_at
+        WHERE intent_id = p_intent_id AND version = p_expected;
+        IF NOT FOUND THEN
+          RETURN 0;
+        END IF;
+        INSERT INTO order_events (intent_id, seq, type, event_key, source, actor, reason, payload, occurred_at, recorded_at)
+        VALUES (p_intent_id, p_version, p_type, p_event_key, p_source, p_actor, p_reason, p_payload, p_occurred_at, p_now);
+        IF NOT FOUND THEN
+          RETURN 0;
+        END IF;
+        FOR k IN 1 .. coalesce(cardinality(l_number), 0) LOOP
+          INSERT INTO order_broker_ids (account, broker_date, broker_order_id, intent_id, role, predecessor_id, linked_at)
+          VALUES (p_account, l_date[k], l_number[k], p_intent_id, l_role[k], l_predecessor[k], p_now);
+          IF NOT parked THEN
+            parked := EXISTS (SELECT 1 FROM order_unmatched
+              WHERE account = p_account AND broker_date = l_date[k] AND broker_order_id = l_number[k]);
+          END IF;
+        END LOOP;
+        FOR k IN 1 .. coalesce(cardinality(f_number), 0) LOOP
+          INSERT INTO order_fills (account, broker_date, broker_order_id, cumulative_quantity, intent_id, quantity, price,
+            inferred, event_seq, occurred_at)
+          VALUES (p_account, f_date[k], f_number[k], f_cumulative[k], p_intent_id, f_quantity[k], f_price[k],
+            f_inferred[k], p_version, f_at[k])
+          ON CONFLICT (account, broker_date, broker_order_id, cumulative_quantity) DO UPDATE SET
+            quantity = EXCLUDED.quantity, price = EXCLUDED.price, inferred = EXCLUDED.inferred,
+            event_seq = EXCLUDED.event_seq, occurred_at = EXCLUDED.occurred_at;
+        END LOOP;
+        IF p_unpark IS NOT NULL THEN
+          DELETE FROM order_unmatched WHERE event_key = p_unpark;
+        END IF;
+        RETURN CASE WHEN parked THEN 2 ELSE 1 END;
+      END
+      $$`.execute(db)
+  },
+  async down(db: Kysely<unknown>) {
+    // Back to the bodies of 0002 (dropped and created again: CREATE OR REPLACE cannot take them
+    // from a constant that says CREATE FUNCTION).
+    await sql`DROP FUNCTION order_fsm_write(text, integer, text, integer, jsonb, text, bigint, bigint, text, text, text, text, text, jsonb, bigint, bigint, text, text[], text[], text[], text[], text[], text[], integer[], integer[], bigint[], boolean[], bigint[], text, text, bigint)`.execute(
+      db,
+    )
+    await ORDER_FSM_WRITE_0002.execute(db)
+    await sql`DROP FUNCTION order_fsm_create(text, text, text, text, text, text, integer, text, text, bigint, bigint, bigint, jsonb, text, text, jsonb, text, jsonb, text, bigint)`.execute(
+      db,
+    )
+    await ORDER_FSM_CREATE_0002.execute(db)
+    await sql`CREATE INDEX order_broker_ids_intent_idx ON order_broker_ids (intent_id)`.execute(db)
+    await sql`DROP INDEX order_orders_fingerprint_idx`.execute(db)
+    await sql`CREATE INDEX order_orders_fingerprint_idx ON order_orders (fingerprint, submitted_at)`.execute(
+      db,
+    )
+    await sql`CREATE INDEX order_orders_strategy_idx ON order_orders (strategy_id, state)`.execute(db)
+    await sql`DROP INDEX order_events_event_key_key`.execute(db)
+    await sql`ALTER TABLE order_events ADD CONSTRAINT order_events_event_key_key UNIQUE (event_key)`.execute(
+      db,
+    )
+  },
+}
+
 /**
  * This package's migrations, named `order_fsm_<nnnn>_<what>` so they sort together and never clash
  * with another package's. Give them to the runner's single `Migrator` together with the others':
@@ -292,6 +469,8 @@ const writeFunctions: Migration = {
 export const orderFsmMigrations: Readonly<Record<string, Migration>> = Object.freeze({
   order_fsm_0001_initial: initial,
   order_fsm_0002_write_functions: writeFunctions,
+  order_fsm_0003_narrow_projection: narrowProjection,
+  order_fsm_0004_lean_writes: leanWrites,
 })
 
 /** Options of {@link migrateOrderFsm}. */

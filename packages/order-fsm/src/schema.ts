@@ -6,7 +6,10 @@ type EpochMs = ColumnType<string, number, number>
 type NullableEpochMs = ColumnType<string | null, number | null, number | null>
 type Json<T> = ColumnType<T, string, string>
 
-/** `order_orders`: the projection, one row per intent. `doc` is the whole `Order`. */
+/**
+ * `order_orders`: the projection, one row per intent. Read an `Order` with the store (`get`,
+ * `listByState`, …): `doc` is only part of it (see {@link OrderProjectionDoc}).
+ */
 export interface OrderOrdersTable {
   intent_id: string
   account: string
@@ -21,8 +24,22 @@ export interface OrderOrdersTable {
   submitted_at: NullableEpochMs
   created_at: EpochMs
   updated_at: EpochMs
-  doc: Json<Order>
+  /** The parts of the `Order` that are neither columns nor the intent; older rows: the whole `Order`. */
+  doc: Json<OrderProjectionDoc>
 }
+
+/**
+ * What `order_orders.doc` holds (since migration `order_fsm_0003_narrow_projection`): the parts of
+ * an {@link Order} that are neither a column of the row nor the intent. The intent never changes and
+ * is already the payload of the order's first event (`intent_created`, seq 1), and the other fields
+ * are the row's own columns, so a transition rewrites about a third of the bytes it used to (the
+ * write-ahead log volume is what a durable commit pays for). Rows last written before 0003 still
+ * carry the whole `Order`; they read the same and narrow on their next transition.
+ */
+export type OrderProjectionDoc = Omit<
+  Order,
+  'intentId' | 'intent' | 'state' | 'version' | 'brokerOrderId' | 'submittedAt' | 'createdAt' | 'updatedAt'
+>
 
 /** `order_events`: the append-only log; `seq` counts from 1 per order and equals its version. */
 export interface OrderEventsTable {

@@ -47,6 +47,7 @@ export type {
   OrderStore,
   OrderStoreNotice,
   OrderStoreOptions,
+  PgQueryable,
   RecordContext,
   RecoveryReport,
   RequestClaim,

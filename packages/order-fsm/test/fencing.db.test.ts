@@ -8,7 +8,7 @@ import {
   type OrderFsmTables,
 } from '../src'
 import { anIntent } from '../src/testing'
-import { expectLogExplainsProjection, type Fixture, setupFixture, T0 } from './helpers'
+import { createLeaseTable, expectLogExplainsProjection, type Fixture, setupFixture, T0 } from './helpers'
 
 // Writes fenced by a lease epoch (`fence` option): once the lease has moved on (another process
 // took over), every write of the old holder is refused in its own statement and nothing changes.
@@ -17,8 +17,7 @@ import { expectLogExplainsProjection, type Fixture, setupFixture, T0 } from './h
 let fx: Fixture
 beforeAll(async () => {
   fx = await setupFixture()
-  await sql`CREATE TABLE vellab_leases (lease_key text PRIMARY KEY, epoch bigint NOT NULL)`.execute(fx.db)
-  await sql`INSERT INTO vellab_leases VALUES ('appkey:k', 1)`.execute(fx.db)
+  await createLeaseTable(fx.db)
 })
 afterAll(async () => {
   await fx?.tdb.drop()

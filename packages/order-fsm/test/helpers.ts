@@ -1,6 +1,8 @@
+import type { OrderIntent } from '@vellab/broker-gateway'
 import { ManualClock } from '@vellab/broker-gateway/testing'
 import { createTestDatabase, type TestDatabase } from '@vellab/testkit/postgres'
-import type { Kysely } from 'kysely'
+import { type Kysely, sql } from 'kysely'
+import { Migrator } from 'kysely/migration'
 import { expect } from 'vitest'
 import {
   createOrderStore,
@@ -11,9 +13,11 @@ import {
   type OrderFsmTables,
   type OrderStore,
   type OrderStoreOptions,
+  orderFsmMigrations,
   TransitionError,
   transition,
 } from '../src'
+import { anIntent } from '../src/testing'
 
 /** 2026-11-24 10:00 KST. */
 export const T0 = Date.UTC(2026, 10, 24, 1, 0, 0)
@@ -55,4 +59,48 @@ export async function expectLogExplainsProjection(store: OrderStore, intentId: s
   expect(replayed).toEqual(order)
   expect(order!.version).toBe(events.length)
   return order!
+}
+
+/** The pure FSM applies `event` to `order`; anything else (refused, ignored) throws. */
+export function step(order: Order, event: OrderEvent): Order {
+  const r = transition(order, event)
+  if (TransitionError.isTransitionError(r)) throw r
+  if (r.change !== 'applied') throw new Error(`expected ${event.type} to apply in ${order.state}: ${r.note}`)
+  return r.order
+}
+
+/** A new order (an {@link anIntent} with `overrides`), submitted and acked under `brokerOrderId`. */
+export async function ackedOrder(
+  store: OrderStore,
+  brokerOrderId: string,
+  overrides: Parameters<typeof anIntent>[0] = {},
+): Promise<OrderIntent> {
+  const intent = anIntent(overrides)
+  await store.createIntent(intent)
+  expect((await store.beginSubmit(intent.intentId)).proceed).toBe(true)
+  await store.recordAck({ intentId: intent.intentId, brokerOrderId, acceptedAt: T0 + 1_000 })
+  return intent
+}
+
+/**
+ * The lease table of @vellab/lease (its shape is all a fenced store relies on), holding `key` at
+ * `epoch`.
+ */
+export async function createLeaseTable(
+  db: Kysely<OrderFsmTables>,
+  key = 'appkey:k',
+  epoch = 1,
+): Promise<void> {
+  await sql`CREATE TABLE vellab_leases (lease_key text PRIMARY KEY, epoch bigint NOT NULL)`.execute(db)
+  await sql`INSERT INTO vellab_leases VALUES (${key}, ${epoch})`.execute(db)
+}
+
+/** The migrator `migrateOrderFsm` uses, on the fixture's database: to migrate down and up again. */
+export function fixtureMigrator(fx: Fixture): Migrator {
+  return new Migrator({
+    db: fx.db,
+    provider: { getMigrations: async () => ({ ...orderFsmMigrations }) },
+    migrationTableName: 'order_fsm_migration',
+    migrationLockTableName: 'order_fsm_migration_lock',
+  })
 }

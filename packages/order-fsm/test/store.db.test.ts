@@ -12,7 +12,7 @@ import {
   TransitionError,
 } from '../src'
 import { anIntent, BrokerEventFactory } from '../src/testing'
-import { expectLogExplainsProjection, type Fixture, setupFixture, T0 } from './helpers'
+import { ackedOrder, expectLogExplainsProjection, type Fixture, setupFixture, T0 } from './helpers'
 
 let fx: Fixture
 let store: OrderStore
@@ -27,19 +27,13 @@ afterAll(async () => {
   await fx?.tdb.drop()
 })
 
-async function ackedOrder(brokerOrderId: string, overrides: Parameters<typeof anIntent>[0] = {}) {
-  const intent = anIntent(overrides)
-  await store.createIntent(intent)
-  expect((await store.beginSubmit(intent.intentId)).proceed).toBe(true)
-  await store.recordAck({ intentId: intent.intentId, brokerOrderId, acceptedAt: T0 + 1_000 })
-  return intent
-}
-
 describe('migrations', () => {
   it('are exported under order_fsm_ names and create only order_ tables', async () => {
     expect(Object.keys(orderFsmMigrations)).toEqual([
       'order_fsm_0001_initial',
       'order_fsm_0002_write_functions',
+      'order_fsm_0003_narrow_projection',
+      'order_fsm_0004_lean_writes',
     ])
     const { rows: functions } = await sql<{ proname: string }>`
       SELECT p.proname FROM pg_proc p JOIN pg_namespace n ON n.oid = p.pronamespace
@@ -90,6 +84,8 @@ describe('migrations', () => {
       expect(r.results?.map((m) => m.migrationName)).toEqual([
         'order_fsm_0001_initial',
         'order_fsm_0002_write_functions',
+        'order_fsm_0003_narrow_projection',
+        'order_fsm_0004_lean_writes',
         'risk_kr_0001_initial',
       ])
       const down = await migrator.migrateTo('order_fsm_0001_initial')
@@ -105,7 +101,7 @@ describe('migrations', () => {
   })
 
   it('make the event log and the audit trail append-only', async () => {
-    const intent = await ackedOrder('0000000900')
+    const intent = await ackedOrder(store, '0000000900')
     // A repeated ack is an ignored decision, which lands in order_audit.
     const again = await store.recordAck({
       intentId: intent.intentId,
@@ -180,7 +176,7 @@ describe('write-ahead submit', () => {
 
 describe('broker events', () => {
   it('apply fills as levels, dedupe by eventId and by (broker number, cumulative quantity)', async () => {
-    const intent = await ackedOrder('0000006555')
+    const intent = await ackedOrder(store, '0000006555')
     const f4 = broker.filled('0000006555', { cumulative: 4, quantity: 4, price: 71_000 })
     expect((await store.applyBrokerEvent(f4)).status).toBe('applied')
     expect((await store.applyBrokerEvent(f4)).status).toBe('duplicate')
@@ -204,7 +200,7 @@ describe('broker events', () => {
   })
 
   it('refuse an overfill: audited, alarmed, and the order is unchanged', async () => {
-    const intent = await ackedOrder('0000006556')
+    const intent = await ackedOrder(store, '0000006556')
     const before = await store.get(intent.intentId)
     const outcome = await store.applyBrokerEvent(
       broker.filled('0000006556', { cumulative: 11, quantity: 11, price: 71_000 }),
@@ -235,7 +231,7 @@ describe('broker events', () => {
   })
 
   it('follow the broker-number chain of a replace, and apply fills under old and new numbers', async () => {
-    const intent = await ackedOrder('0000008001')
+    const intent = await ackedOrder(store, '0000008001')
     await store.applyBrokerEvent(broker.filled('0000008001', { cumulative: 2, quantity: 2, price: 71_000 }))
     const claim = await store.requestReplace(intent.intentId, { limitPrice: 70_800, quantity: 5 })
     expect(claim.proceed).toBe(true)
@@ -266,7 +262,7 @@ describe('broker events', () => {
   })
 
   it('apply a late fill after a cancel request and after the cancel', async () => {
-    const intent = await ackedOrder('0000009001')
+    const intent = await ackedOrder(store, '0000009001')
     expect((await store.requestCancel(intent.intentId)).proceed).toBe(true)
     expect((await store.requestCancel(intent.intentId)).proceed).toBe(false)
     await store.recordCancelAck(intent.intentId, {
@@ -291,7 +287,7 @@ describe('broker events', () => {
   })
 
   it('refuse to link one broker number to two orders on the same day, but allow it on another day', async () => {
-    await ackedOrder('0000010001')
+    await ackedOrder(store, '0000010001')
     const other = anIntent()
     await store.createIntent(other)
     await store.beginSubmit(other.intentId)

@@ -128,6 +128,7 @@ export async function reconcileCommand(args: readonly string[]): Promise<number>
     })
     const store = createOrderStore({
       db: database.db,
+      pool: database.pool,
       clock: broker.clock,
       actor: 'vellab-reconcile',
       fence: () => held.fence(),

@@ -4,6 +4,7 @@ import { sql } from 'kysely'
 import { fromBrokerEvent, routingIdsOf } from '../broker-events'
 import type { BrokerLeg, Order } from '../order'
 import type { Meta, StoreCore } from './core'
+import { orderOfRow, PROJECTION_COLUMNS, PROJECTION_FROM, type ProjectionRow } from './projection'
 import type { BrokerEventOutcome, RecordContext } from './types'
 
 /** The dedupe key of a broker fact: broker event ids are unique per account. */
@@ -88,16 +89,17 @@ export class StoreBrokerEvents {
     eventKey: string,
   ): Promise<{ order: Order; role: BrokerLeg['role']; duplicate: boolean } | undefined> {
     for (const id of ids) {
-      const { rows } = await sql<{ doc: Order; role: BrokerLeg['role']; dup: boolean }>`
-        SELECT o.doc, l.role, EXISTS (SELECT 1 FROM order_events e WHERE e.event_key = ${eventKey}) AS dup
-        FROM order_broker_ids l JOIN order_orders o ON o.intent_id = l.intent_id
+      const { rows } = await sql<ProjectionRow & { role: BrokerLeg['role']; dup: boolean }>`
+        SELECT ${PROJECTION_COLUMNS}, l.role, EXISTS (SELECT 1 FROM order_events e WHERE e.event_key = ${eventKey}) AS dup
+        FROM order_broker_ids l JOIN ${PROJECTION_FROM} ON o.intent_id = l.intent_id
         WHERE l.account = ${account} AND l.broker_date = ${brokerDate} AND l.broker_order_id = ${id}`.execute(
         this.core.db,
       )
       const row = rows[0]
       if (row) {
-        this.core.rememberRoute(account, { brokerDate, brokerOrderId: id, role: row.role }, row.doc.intentId)
-        return { order: row.doc, role: row.role, duplicate: row.dup }
+        const order = orderOfRow(row)
+        this.core.rememberRoute(account, { brokerDate, brokerOrderId: id, role: row.role }, order.intentId)
+        return { order, role: row.role, duplicate: row.dup }
       }
     }
     return undefined

@@ -8,7 +8,6 @@ import {
   type ReplaceAck,
   type ReplacePatch,
 } from '@vellab/broker-gateway'
-import { sql } from 'kysely'
 import { IntentConflictError, OrderNotFoundError, TransitionError } from '../errors'
 import type { OrderEvent } from '../events'
 import { fingerprintKey, fingerprintOfIntent } from '../fingerprint'
@@ -16,6 +15,8 @@ import { intentDifferences, intentHash } from '../intent-identity'
 import { newOrder, type Order } from '../order'
 import { transition } from '../transition'
 import type { StoreCore } from './core'
+import { projectionDoc } from './projection'
+import { CREATE_STATEMENT, runHot } from './statements'
 import type { ApplyOutcome, EventSource, RecordContext, RequestClaim } from './types'
 
 /** Our own caller's commands: intents, the write-ahead marks and the answers to our requests. */
@@ -122,13 +123,29 @@ export class StoreCommands {
     submit: { reason: string | null; event: OrderEvent } | null,
   ): Promise<boolean> {
     const [fenceKey, fenceEpoch] = this.core.fenceParams()
-    const statement = sql<{ created: boolean }>`SELECT order_fsm_create(${intent.intentId}, ${intent.account},
-      ${intent.strategyId}, ${intent.symbol}, ${intent.side}, ${order.state}, ${order.version},
-      ${fingerprintKey(fingerprintOfIntent(intent))}, ${hash}, ${order.submittedAt}, ${now}, ${order.updatedAt},
-      ${JSON.stringify(order)}, ${actor}, ${reason}, ${JSON.stringify({ type: 'intent_created', at: now, intent })},
-      ${submit?.reason ?? null}, ${submit ? JSON.stringify(submit.event) : null}, ${fenceKey}, ${fenceEpoch}) AS created`
     try {
-      const { rows } = await statement.execute(this.core.db)
+      const rows = await runHot<{ created: boolean }>(this.core.db, this.core.pool, CREATE_STATEMENT, [
+        intent.intentId,
+        intent.account,
+        intent.strategyId,
+        intent.symbol,
+        intent.side,
+        order.state,
+        order.version,
+        fingerprintKey(fingerprintOfIntent(intent)),
+        hash,
+        order.submittedAt,
+        now,
+        order.updatedAt,
+        JSON.stringify(projectionDoc(order)),
+        actor,
+        reason,
+        JSON.stringify({ type: 'intent_created', at: now, intent }),
+        submit?.reason ?? null,
+        submit ? JSON.stringify(submit.event) : null,
+        fenceKey,
+        fenceEpoch,
+      ])
       return rows[0]?.created === true
     } catch (error) {
       throw this.core.fencedError(submit ? 'createIntentAndSubmit' : 'createIntent', error, [

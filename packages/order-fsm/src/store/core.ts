@@ -13,12 +13,21 @@ import type { OrderEvent } from '../events'
 import type { BrokerLeg, Order } from '../order'
 import type { OrderFsmTables } from '../schema'
 import { transition } from '../transition'
+import {
+  orderOfRow,
+  PROJECTION_COLUMNS,
+  PROJECTION_FROM,
+  type ProjectionRow,
+  projectionDoc,
+} from './projection'
+import { runHot, WRITE_STATEMENT } from './statements'
 import type {
   ApplyOutcome,
   AuditEntry,
   EventSource,
   OrderStoreNotice,
   OrderStoreOptions,
+  PgQueryable,
   RecordContext,
   RequestClaim,
 } from './types'
@@ -53,6 +62,7 @@ export class StoreCore {
   readonly notify: (n: OrderStoreNotice) => void
   readonly cacheSize: number
   readonly fence: (() => { key: string; epoch: number }) | undefined
+  readonly pool: PgQueryable | undefined
   // Last known version of recently touched orders (LRU by insertion order), and broker-number
   // routes, which never change once linked.
   readonly orders = new Map<string, Order>()
@@ -73,6 +83,7 @@ export class StoreCore {
     this.notify = options.onNotice ?? (() => {})
     this.cacheSize = options.cacheSize ?? 10_000
     this.fence = options.fence
+    this.pool = options.pool
   }
 
   /** The fence of the next write (`[key, epoch]`, or nulls when unfenced). */
@@ -293,6 +304,7 @@ export class StoreCore {
 
   /**
    * Write one decided transition: one call of `order_fsm_write` (migration 0002), one commit.
+   * The row's `doc` is the narrow projection (see `projectionDoc`).
    * `parked` when events wait under a number this transition linked (the caller drains them).
    */
   async write(
@@ -313,19 +325,40 @@ export class StoreCore {
       )
     const fills = effects.flatMap((e) => (e.type === 'record_fill' ? [e] : []))
     const [fenceKey, fenceEpoch] = this.fenceParams()
-    const statement = sql<{
-      r: number
-    }>`SELECT order_fsm_write(${next.intentId}, ${prev.version}, ${next.state},
-      ${next.version}, ${JSON.stringify(next)}, ${next.brokerOrderId}, ${next.submittedAt}, ${next.updatedAt},
-      ${event.type}, ${meta.eventKey}, ${meta.source}, ${meta.actor}, ${meta.reason ?? note}, ${JSON.stringify(event)},
-      ${event.at}, ${now}, ${next.intent.account},
-      ${links.map((l) => l.brokerDate)}, ${links.map((l) => l.brokerOrderId)}, ${links.map((l) => l.role)},
-      ${links.map((l) => l.predecessorId)},
-      ${fills.map((f) => f.brokerDate)}, ${fills.map((f) => f.brokerOrderId)}, ${fills.map((f) => f.cumulativeQuantity)},
-      ${fills.map((f) => f.quantity)}, ${fills.map((f) => f.price)}, ${fills.map((f) => f.inferred)},
-      ${fills.map((f) => f.at)}, ${meta.unparkKey}, ${fenceKey}, ${fenceEpoch}) AS r`
     try {
-      const { rows } = await statement.execute(this.db)
+      const rows = await runHot<{ r: number }>(this.db, this.pool, WRITE_STATEMENT, [
+        next.intentId,
+        prev.version,
+        next.state,
+        next.version,
+        JSON.stringify(projectionDoc(next)),
+        next.brokerOrderId,
+        next.submittedAt,
+        next.updatedAt,
+        event.type,
+        meta.eventKey,
+        meta.source,
+        meta.actor,
+        meta.reason ?? note,
+        JSON.stringify(event),
+        event.at,
+        now,
+        next.intent.account,
+        links.map((l) => l.brokerDate),
+        links.map((l) => l.brokerOrderId),
+        links.map((l) => l.role),
+        links.map((l) => l.predecessorId),
+        fills.map((f) => f.brokerDate),
+        fills.map((f) => f.brokerOrderId),
+        fills.map((f) => f.cumulativeQuantity),
+        fills.map((f) => f.quantity),
+        fills.map((f) => f.price),
+        fills.map((f) => f.inferred),
+        fills.map((f) => f.at),
+        meta.unparkKey,
+        fenceKey,
+        fenceEpoch,
+      ])
       const r = rows[0]?.r
       return r === 1 ? 'ok' : r === 2 ? 'parked' : 'conflict'
     } catch (error) {
@@ -346,10 +379,9 @@ export class StoreCore {
   }
 
   async read(intentId: string): Promise<Order | undefined> {
-    const { rows } = await sql<{
-      doc: Order
-    }>`SELECT doc FROM order_orders WHERE intent_id = ${intentId}`.execute(this.db)
-    return rows[0]?.doc
+    const { rows } = await sql<ProjectionRow>`
+      SELECT ${PROJECTION_COLUMNS} FROM ${PROJECTION_FROM} WHERE o.intent_id = ${intentId}`.execute(this.db)
+    return rows[0] && orderOfRow(rows[0])
   }
 
   async readWithDup(
@@ -360,11 +392,11 @@ export class StoreCore {
       const order = await this.read(intentId)
       return order && { order, duplicate: false }
     }
-    const { rows } = await sql<{ doc: Order; dup: boolean }>`
-      SELECT doc, EXISTS (SELECT 1 FROM order_events WHERE event_key = ${eventKey}) AS dup
-      FROM order_orders WHERE intent_id = ${intentId}`.execute(this.db)
+    const { rows } = await sql<ProjectionRow & { dup: boolean }>`
+      SELECT ${PROJECTION_COLUMNS}, EXISTS (SELECT 1 FROM order_events WHERE event_key = ${eventKey}) AS dup
+      FROM ${PROJECTION_FROM} WHERE o.intent_id = ${intentId}`.execute(this.db)
     const row = rows[0]
-    return row && { order: row.doc, duplicate: row.dup }
+    return row && { order: orderOfRow(row), duplicate: row.dup }
   }
 
   async audit(

@@ -4,6 +4,7 @@ import { fingerprintKey, type OrderFingerprint } from '../fingerprint'
 import type { Order } from '../order'
 import { OPEN_STATES, type OrderState } from '../states'
 import type { StoreCore } from './core'
+import { orderOfRow, PROJECTION_COLUMNS, PROJECTION_FROM, type ProjectionRow } from './projection'
 import type {
   AuditEntry,
   EventSource,
@@ -34,12 +35,12 @@ export class StoreQueries {
     brokerOrderId: string,
     brokerDate?: string,
   ): Promise<Order | undefined> {
-    const { rows } = await sql<{ doc: Order }>`
-      SELECT o.doc FROM order_broker_ids l JOIN order_orders o ON o.intent_id = l.intent_id
+    const { rows } = await sql<ProjectionRow>`
+      SELECT ${PROJECTION_COLUMNS} FROM order_broker_ids l JOIN ${PROJECTION_FROM} ON o.intent_id = l.intent_id
       WHERE l.account = ${account} AND l.broker_order_id = ${brokerOrderId}
         ${brokerDate === undefined ? sql`` : sql`AND l.broker_date = ${brokerDate}`}
       ORDER BY l.broker_date DESC LIMIT 1`.execute(this.core.db)
-    return rows[0]?.doc
+    return rows[0] && orderOfRow(rows[0])
   }
 
   async listOpen(filter: OrderFilter = {}): Promise<Order[]> {
@@ -49,23 +50,23 @@ export class StoreQueries {
   async listByState(states: OrderState | readonly OrderState[], filter: OrderFilter = {}): Promise<Order[]> {
     const list = typeof states === 'string' ? [states] : [...states]
     if (list.length === 0) return []
-    const { rows } = await sql<{ doc: Order }>`
-      SELECT doc FROM order_orders
-      WHERE state IN (${sql.join(list)}) ${filterSql(filter)}
-      ORDER BY created_at, intent_id LIMIT ${filter.limit ?? DEFAULT_LIMIT}`.execute(this.core.db)
-    return rows.map((r) => r.doc)
+    const { rows } = await sql<ProjectionRow>`
+      SELECT ${PROJECTION_COLUMNS} FROM ${PROJECTION_FROM}
+      WHERE o.state IN (${sql.join(list)}) ${filterSql(filter)}
+      ORDER BY o.created_at, o.intent_id LIMIT ${filter.limit ?? DEFAULT_LIMIT}`.execute(this.core.db)
+    return rows.map(orderOfRow)
   }
 
   async findReconcileCandidates(
     fingerprint: OrderFingerprint,
     window: { from: number; to: number },
   ): Promise<Order[]> {
-    const { rows } = await sql<{ doc: Order }>`
-      SELECT doc FROM order_orders
-      WHERE fingerprint = ${fingerprintKey(fingerprint)} AND submitted_at BETWEEN ${window.from} AND ${window.to}
-        AND state = 'RECONCILE_REQUIRED' AND broker_order_id IS NULL
-      ORDER BY submitted_at, intent_id`.execute(this.core.db)
-    return rows.map((r) => r.doc)
+    const { rows } = await sql<ProjectionRow>`
+      SELECT ${PROJECTION_COLUMNS} FROM ${PROJECTION_FROM}
+      WHERE o.fingerprint = ${fingerprintKey(fingerprint)} AND o.submitted_at BETWEEN ${window.from} AND ${window.to}
+        AND o.state = 'RECONCILE_REQUIRED' AND o.broker_order_id IS NULL
+      ORDER BY o.submitted_at, o.intent_id`.execute(this.core.db)
+    return rows.map(orderOfRow)
   }
 
   async events(intentId: string): Promise<StoredOrderEvent[]> {
@@ -163,8 +164,8 @@ export class StoreQueries {
 
 function filterSql(filter: OrderFilter): RawBuilder<unknown> {
   const parts: RawBuilder<unknown>[] = []
-  if (filter.account !== undefined) parts.push(sql`AND account = ${filter.account}`)
-  if (filter.symbol !== undefined) parts.push(sql`AND symbol = ${filter.symbol}`)
-  if (filter.strategyId !== undefined) parts.push(sql`AND strategy_id = ${filter.strategyId}`)
+  if (filter.account !== undefined) parts.push(sql`AND o.account = ${filter.account}`)
+  if (filter.symbol !== undefined) parts.push(sql`AND o.symbol = ${filter.symbol}`)
+  if (filter.strategyId !== undefined) parts.push(sql`AND o.strategy_id = ${filter.strategyId}`)
   return parts.length === 0 ? sql`` : sql.join(parts, sql` `)
 }

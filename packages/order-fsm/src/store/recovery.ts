@@ -16,16 +16,16 @@ export class StoreRecovery {
 
   async recover(ctx: RecordContext = {}): Promise<RecoveryReport> {
     const actor = ctx.actor ?? this.core.actor
-    const { rows } = await sql<{ doc: Order }>`
-      SELECT doc FROM order_orders WHERE state IN ('SUBMITTED', 'CANCEL_PENDING', 'REPLACE_PENDING')
+    const { rows } = await sql<{ intent_id: string }>`
+      SELECT intent_id FROM order_orders WHERE state IN ('SUBMITTED', 'CANCEL_PENDING', 'REPLACE_PENDING')
       ORDER BY created_at, intent_id`.execute(this.core.db)
     const moved: RecoveryReport['movedToReconcile'] = []
-    for (const { doc } of rows) {
+    for (const { intent_id: intentId } of rows) {
       const meta = this.core.meta('recovery', { actor, ...(ctx.reason ? { reason: ctx.reason } : {}) })
       let operation: 'submit' | 'cancel' | 'replace' | null = null
       // Decided per attempt: a late answer may land between the scan and the write.
       const outcome = await this.core.apply(
-        doc.intentId,
+        intentId,
         (order) => {
           operation = unansweredOperation(order)
           if (!operation) return null
@@ -39,7 +39,7 @@ export class StoreRecovery {
         meta,
       )
       if (outcome.status === 'applied' && operation) {
-        moved.push({ intentId: doc.intentId, from: outcome.previous, operation })
+        moved.push({ intentId, from: outcome.previous, operation })
       }
     }
     let parkedApplied = 0

@@ -99,6 +99,28 @@ export interface OrderStoreOptions<DB extends OrderFsmTables> {
    * submit nor record anything. The `vellab_leases` table must exist. Unset: no fencing.
    */
   fence?: () => { key: string; epoch: number }
+  /**
+   * The pg pool (or client) `db` runs on, to send the two hot writes (`order_fsm_write` for every
+   * transition, `order_fsm_create` for every intent) as named prepared statements: each connection
+   * parses and plans them once instead of on every call (Kysely sends unnamed statements). Anything
+   * with pg's `query({ name, text, values })` works, e.g. the `pg.Pool` given to Kysely's
+   * `PostgresDialect`. Every other statement still goes through `db`, and the guarantees are the
+   * same either way (one statement per transition, version check, fence).
+   *
+   * Leave it unset when `db` is a transaction or runs on another pool (these writes would bypass
+   * it), and behind a pooler that does not keep a server session per client connection (PgBouncer
+   * in transaction mode before 1.21): a named statement lives in the server session.
+   * @default undefined (every statement goes through `db`)
+   */
+  pool?: PgQueryable
+}
+
+/**
+ * The slice of a pg `Pool` or `Client` the store uses for named prepared statements
+ * ({@link OrderStoreOptions.pool}).
+ */
+export interface PgQueryable {
+  query(config: { name: string; text: string; values: unknown[] }): Promise<{ rows: unknown[] }>
 }
 
 /** One entry of an order's event log. */

@@ -1,0 +1,121 @@
+// Migration order_fsm_0004_lean_writes: fewer index entries per transition and leaner write
+// functions. What the store relies on must hold on the new indexes (a duplicate key still reports
+// the constraint name the store matches, the lookups still find their index), and `down` must give
+// back exactly the schema of 0003, functions included.
+import { createTestDatabase } from '@vellab/testkit/postgres'
+import { type Kysely, sql } from 'kysely'
+import { Migrator } from 'kysely/migration'
+import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { type OrderFsmTables, orderFsmMigrations } from '../src'
+import { BrokerEventFactory } from '../src/testing'
+import { ackedOrder, type Fixture, fixtureMigrator, setupFixture, T0 } from './helpers'
+
+let fx: Fixture
+beforeAll(async () => {
+  fx = await setupFixture()
+})
+afterAll(async () => {
+  await fx?.tdb.drop()
+})
+
+/** Everything of the package's schema a migration changes: functions, indexes, constraints. */
+async function schemaOf(db: Kysely<OrderFsmTables>) {
+  const { rows: functions } = await sql<{ def: string }>`
+    SELECT pg_get_functiondef(p.oid) AS def FROM pg_proc p JOIN pg_namespace n ON n.oid = p.pronamespace
+    WHERE n.nspname = 'public' AND p.proname LIKE 'order_fsm_%' ORDER BY p.proname`.execute(db)
+  const { rows: indexes } = await sql<{ def: string }>`
+    SELECT indexdef AS def FROM pg_indexes
+    WHERE schemaname = 'public' AND tablename LIKE 'order\\_%' AND tablename NOT LIKE 'order_fsm_%'
+    ORDER BY indexname`.execute(db)
+  const { rows: constraints } = await sql<{ def: string }>`
+    SELECT conrelid::regclass || ' ' || conname || ' ' || pg_get_constraintdef(oid) AS def FROM pg_constraint
+    WHERE connamespace = 'public'::regnamespace AND conrelid::regclass::text LIKE 'order\\_%'
+      AND conrelid::regclass::text NOT LIKE 'order_fsm_%' ORDER BY 1`.execute(db)
+  return { functions: functions.map((r) => r.def), indexes: indexes.map((r) => r.def), constraints }
+}
+
+describe('migration 0004 (lean writes)', () => {
+  it('keeps the duplicate-key constraint name the store matches, now on broker events only', async () => {
+    const store = fx.store()
+    const intent = await ackedOrder(store, '0000011001')
+    const fill = new BrokerEventFactory({ at: T0 + 60_000 }).filled('0000011001', {
+      cumulative: 1,
+      quantity: 1,
+      price: 71_000,
+    })
+    expect((await store.applyBrokerEvent(fill)).status).toBe('applied')
+    const { rows } = await sql<{ event_key: string }>`
+      SELECT event_key FROM order_events WHERE intent_id = ${intent.intentId} AND event_key IS NOT NULL`.execute(
+      fx.db,
+    )
+    expect(rows).toHaveLength(1)
+    const error = await sql`
+      INSERT INTO order_events (intent_id, seq, type, event_key, source, actor, payload, occurred_at, recorded_at)
+      VALUES ('other', 1, 'x', ${rows[0]!.event_key}, 'broker', 'test', '{}', 0, 0)`
+      .execute(fx.db)
+      .then(
+        () => undefined,
+        (e: unknown) => e as { code?: string; constraint?: string },
+      )
+    expect(error).toMatchObject({ code: '23505', constraint: 'order_events_event_key_key' })
+    // Command events carry no key: any number of them, and the index holds none.
+    const { rows: defs } = await sql<{ def: string }>`
+      SELECT indexdef AS def FROM pg_indexes WHERE indexname = 'order_events_event_key_key'`.execute(fx.db)
+    expect(defs[0]?.def).toMatch(/UNIQUE INDEX .* WHERE \(event_key IS NOT NULL\)$/)
+  })
+
+  it('leaves every lookup of the store on an index', async () => {
+    await sql`SET enable_seqscan = off`.execute(fx.db)
+    try {
+      const plan = async (query: ReturnType<typeof sql>) =>
+        (await sql<{ 'QUERY PLAN': string }>`EXPLAIN ${query}`.execute(fx.db)).rows
+          .map((r) => r['QUERY PLAN'])
+          .join('\n')
+      // The duplicate check of a broker event (core.readWithDup, broker-events #route).
+      expect(
+        await plan(sql`SELECT EXISTS (SELECT 1 FROM order_events WHERE event_key = ${'broker:x'})`),
+      ).toMatch(/order_events_event_key_key/)
+      // findReconcileCandidates.
+      expect(
+        await plan(sql`SELECT intent_id FROM order_orders o WHERE o.fingerprint = ${'f'}
+          AND o.submitted_at BETWEEN ${1} AND ${2} AND o.state = 'RECONCILE_REQUIRED' AND o.broker_order_id IS NULL`),
+      ).toMatch(/order_orders_fingerprint_idx/)
+      // listOpen with a strategy (the runner's session): the state index, the strategy filtered.
+      expect(
+        await plan(sql`SELECT intent_id FROM order_orders o WHERE o.state IN (${'ACKED'}, ${'SUBMITTED'})
+          AND o.account = ${'a'} AND o.strategy_id = ${'s'}`),
+      ).toMatch(/order_orders_state_idx/)
+    } finally {
+      await sql`RESET enable_seqscan`.execute(fx.db)
+    }
+  })
+
+  it('down gives back exactly the schema of 0003, and up again that of 0004', async () => {
+    const latest = await schemaOf(fx.db)
+    const reference = await createTestDatabase('ofsm')
+    try {
+      const names = Object.keys(orderFsmMigrations)
+      const upTo0003 = names.slice(0, names.indexOf('order_fsm_0003_narrow_projection') + 1)
+      const r = await new Migrator({
+        db: reference.db(),
+        provider: {
+          getMigrations: async () => Object.fromEntries(upTo0003.map((n) => [n, orderFsmMigrations[n]!])),
+        },
+      }).migrateToLatest()
+      expect(r.error).toBeUndefined()
+      const expected = await schemaOf(reference.db<OrderFsmTables>())
+
+      const down = await fixtureMigrator(fx).migrateTo('order_fsm_0003_narrow_projection')
+      expect(down.error).toBeUndefined()
+      expect(down.results?.map((m) => m.migrationName)).toEqual(['order_fsm_0004_lean_writes'])
+      expect(await schemaOf(fx.db)).toEqual(expected)
+
+      const up = await fixtureMigrator(fx).migrateToLatest()
+      expect(up.error).toBeUndefined()
+      expect(await schemaOf(fx.db)).toEqual(latest)
+      expect(latest).not.toEqual(expected)
+    } finally {
+      await reference.drop()
+    }
+  })
+})
