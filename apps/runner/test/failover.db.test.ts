@@ -213,7 +213,9 @@ describe('appkey lease: leader and standby', () => {
     const slow = { ...env, VELLAB_LEASE_TTL_MS: '6000' }
     const leader = runnerProcess(['start'], { ...slow, VELLAB_RUN_SECONDS: '0' })
     await until('the leader trading', () => text(leader).includes('order   '), 60_000, [leader])
-    const standby = runnerProcess(['start', '--json'], { ...slow, VELLAB_RUN_SECONDS: '4' })
+    // It trades 15 s once it leads: long enough for the old leader, restarted after that, to boot
+    // (seconds on a loaded machine) and find it leading; 4 s was not always.
+    const standby = runnerProcess(['start', '--json'], { ...slow, VELLAB_RUN_SECONDS: '15' })
     await until('the standby waiting', () => text(standby).includes('standby: lease'), 60_000, [
       leader,
       standby,
