@@ -195,18 +195,22 @@ export class KisQueries {
     ) {
       return last.rows.filter((r) => r.tot_ccld_qty > 0)
     }
+    const today = kstToday(this.#ctx)
+    const todayOnly = unfiltered && q.from === today && q.to === today
+    if (q.ccld === '01' && todayOnly && this.#ctx.config.listingFullRefreshMs > 0) {
+      // Today's fills are today's orders with a filled quantity: the incremental listing of the
+      // orders costs a page or two where a fills listing pages every fill of the day.
+      return (await this.dailyRows({ ...q, ccld: '00' }, lane, operation)).filter((r) => r.tot_ccld_qty > 0)
+    }
     // reference §4.4: ≤3 months TTTC0081R, older CTSC9215R (same path).
     const ageDays =
       (this.#ctx.clock.now() - (kstCompactToEpoch(q.from, '000000') ?? this.#ctx.clock.now())) / 86_400_000
     // Today's whole listing, newest first, can stop at the oldest row that was not settled when last
     // read (see `listingFullRefreshMs`): older rows are settled and come from that listing.
-    const today = kstToday(this.#ctx)
     const cached = this.#today
     const incremental =
       q.ccld === '00' &&
-      unfiltered &&
-      q.from === today &&
-      q.to === today &&
+      todayOnly &&
       cached?.day === today &&
       this.#ctx.clock.now() - cached.wholeAt < this.#ctx.config.listingFullRefreshMs
     const boundary = incremental ? readFrom(cached.rows) : undefined
@@ -247,7 +251,7 @@ export class KisQueries {
     }
     if (q.ccld === '00' && unfiltered) {
       this.#lastAll = { key, rows, at: this.#ctx.clock.now() }
-      if (q.from === today && q.to === today)
+      if (todayOnly)
         this.#today = {
           day: today,
           rows,
