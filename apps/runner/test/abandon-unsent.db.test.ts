@@ -1,21 +1,13 @@
 import { OrderIntentSchema } from '@vellab/broker-gateway'
 import { createOrderStore } from '@vellab/order-fsm'
-import { createTestDatabase, type TestDatabase } from '@vellab/testkit/postgres'
-import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { migrate } from '../src/database'
+import { describe, expect, it } from 'vitest'
 import { TradingSession, type TradingSessionOptions } from '../src/session'
+import { migratedTestDatabase } from './migrated-db'
 
 // A process killed between writing an intent and claiming it for sending leaves INTENT_CREATED
 // behind. Nothing can have reached the broker without the claim, so the next session cancels it
 // locally — and never touches an intent that was claimed (SUBMITTED) or another strategy's.
-let tdb: TestDatabase
-beforeAll(async () => {
-  tdb = await createTestDatabase()
-  await migrate(tdb.db())
-})
-afterAll(async () => {
-  await tdb?.drop()
-})
+const tdb = migratedTestDatabase()
 
 describe('TradingSession.abandonUnsent', () => {
   it('cancels our never-claimed intents locally and leaves claimed or foreign ones alone', async () => {
@@ -24,7 +16,7 @@ describe('TradingSession.abandonUnsent', () => {
       setTimeout: (f: () => void, ms: number) => setTimeout(f, ms),
       clearTimeout: (h: unknown) => clearTimeout(h as NodeJS.Timeout),
     }
-    const store = createOrderStore({ db: tdb.db(), clock, actor: 'test' })
+    const store = createOrderStore({ db: tdb().db(), clock, actor: 'test' })
     const intent = (id: string, strategyId = 'demo') =>
       OrderIntentSchema.parse({
         intentId: id,
@@ -45,7 +37,7 @@ describe('TradingSession.abandonUnsent', () => {
     const sent: string[] = []
     const session = new TradingSession({
       store,
-      db: tdb.db(),
+      db: tdb().db(),
       account: '50000000-01',
       strategy: { id: 'demo', onDecision() {} },
       clock,

@@ -1,24 +1,16 @@
 import type { Quote, Tick } from '@vellab/broker-gateway'
 import { createOrderStore } from '@vellab/order-fsm'
 import { createRiskFixture } from '@vellab/risk-kr/testing'
-import { createTestDatabase, type TestDatabase } from '@vellab/testkit/postgres'
-import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { migrate } from '../src/database'
+import { describe, expect, it } from 'vitest'
 import { TradingSession, type TradingSessionOptions } from '../src/session'
 import type { StrategyContext } from '../src/strategy'
+import { migratedTestDatabase } from './migrated-db'
 
 // Quotes in a session: REST reads cost the appkey's request budget (one per symbol per second
 // was most of the chaos soak's requests), trade prints over the WebSocket cost none. With
 // `quoteSource: 'stream'` prints price the quote between REST reads, REST is read less often for
 // limits and state, and a symbol whose prints stop falls back to REST every `quoteRefreshMs`.
-let tdb: TestDatabase
-beforeAll(async () => {
-  tdb = await createTestDatabase()
-  await migrate(tdb.db())
-})
-afterAll(async () => {
-  await tdb?.drop()
-})
+const tdb = migratedTestDatabase()
 
 const T0 = Date.parse('2026-11-24T01:00:00Z')
 const SYMBOL = '005930'
@@ -60,8 +52,8 @@ async function rig(options: Partial<TradingSessionOptions> = {}) {
   const seen: (Quote | undefined)[] = []
   const session = new TradingSession({
     gateway,
-    store: createOrderStore({ db: tdb.db(), clock, actor: 'test' }),
-    db: tdb.db(),
+    store: createOrderStore({ db: tdb().db(), clock, actor: 'test' }),
+    db: tdb().db(),
     risk: { check: () => ({ outcome: 'allow', reasons: [] }) },
     riskState: f.state,
     account: 'A1',

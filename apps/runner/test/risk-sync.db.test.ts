@@ -1,22 +1,14 @@
 import { createOrderStore } from '@vellab/order-fsm'
 import { createRiskFixture } from '@vellab/risk-kr/testing'
-import { createTestDatabase, type TestDatabase } from '@vellab/testkit/postgres'
-import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { migrate } from '../src/database'
+import { describe, expect, it } from 'vitest'
 import { TradingSession, type TradingSessionOptions } from '../src/session'
+import { migratedTestDatabase } from './migrated-db'
 
 // Risk keeps its own view of our open orders (reservations, the self-trade guard). Where the order
 // store learns more than the stream told (a lost answer reconciled, an end missed in a gap), risk
 // must learn it too, or it holds a phantom open order for the day (the chaos soak found the
 // self-trade guard blocking one side of a symbol for good after a lost answer).
-let tdb: TestDatabase
-beforeAll(async () => {
-  tdb = await createTestDatabase()
-  await migrate(tdb.db())
-})
-afterAll(async () => {
-  await tdb?.drop()
-})
+const tdb = migratedTestDatabase()
 
 describe('TradingSession.syncRiskWithStore', () => {
   it('closes what the store ended and links what it numbered; leaves open what is still open', async () => {
@@ -27,7 +19,7 @@ describe('TradingSession.syncRiskWithStore', () => {
       setTimeout: (fn: () => void, ms: number) => setTimeout(fn, ms),
       clearTimeout: (h: unknown) => clearTimeout(h as NodeJS.Timeout),
     }
-    const store = createOrderStore({ db: tdb.db(), clock, actor: 'test' })
+    const store = createOrderStore({ db: tdb().db(), clock, actor: 'test' })
     const sent = async (limitPrice: number) => {
       const intent = f.intent({ account: 'A1', quantity: 1, limitPrice })
       await store.createIntent(intent)
@@ -48,7 +40,7 @@ describe('TradingSession.syncRiskWithStore', () => {
 
     const session = new TradingSession({
       store,
-      db: tdb.db(),
+      db: tdb().db(),
       riskState: f.state,
       account: 'A1',
       strategy: { id: 'demo', onDecision() {} },
