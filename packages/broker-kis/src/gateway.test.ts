@@ -326,9 +326,11 @@ describe('KisGateway', () => {
     for (let n = 1; n <= 9; n++) row(n, n === 4 ? open : filled)
     let requests = 0
     let ascending = false
+    let pageHook = () => {}
     server.use(
       http.get(`${BASE}${T}/inquire-daily-ccld`, ({ request }) => {
         requests += 1
+        if (new URL(request.url).searchParams.get('CTX_AREA_NK100')) pageHook()
         const u = new URL(request.url).searchParams
         expect(u.get('INQR_DVSN')).toBe('00')
         const all = [...book.keys()].sort((a, b) => (ascending ? a - b : b - a)).map((n) => book.get(n)!)
@@ -378,13 +380,25 @@ describe('KisGateway', () => {
     requests = 0
     expect((await list()).find(([n]) => n === 2)).toEqual([2, 9, 0])
     expect(requests).toBe(5)
+    // An order placed while it pages (an offset cursor, as kis-sim's): the rows pushed down come
+    // again on the next page; each order counts once and the listing stays incremental.
+    for (let n = 14; n <= 16; n++) row(n, filled)
+    pageHook = () => {
+      pageHook = () => {}
+      row(17, filled) // before page 2, so page 2 repeats order 14
+    }
+    clock.advance(10_000)
+    requests = 0
+    expect((await list()).map(([n]) => n)).toEqual(upTo(16))
+    expect(requests).toBe(2)
+    expect((await list()).map(([n]) => n)).toEqual(upTo(17))
     // A broker that lists oldest first although asked for newest first: a whole read, not a gap.
     ascending = true
-    row(14, filled)
+    row(18, filled)
     requests = 0
     clock.advance(10_000)
-    expect(await list()).toHaveLength(14)
-    expect(requests).toBe(1 + 5)
+    expect(await list()).toHaveLength(18)
+    expect(requests).toBe(1 + 6)
     await gw.close()
   })
 

@@ -75,6 +75,25 @@ function readFrom(rows: readonly DailyCcldRow[]): number | undefined {
   return Math.min(from, newest + 1)
 }
 
+/**
+ * One row per order number, where it was first listed, with the last copy read. Orders placed while
+ * a newest-first listing pages push the older rows down, so a row can come again on the next page
+ * (kis-sim's cursor is an offset; how KIS's CTX_AREA_NK100 behaves is UNVERIFIED).
+ */
+function onePerOrder(rows: DailyCcldRow[]): DailyCcldRow[] {
+  const at = new Map<string, number>()
+  const out: DailyCcldRow[] = []
+  for (const r of rows) {
+    const key = `${r.ord_dt}|${r.odno.trim()}`
+    const i = at.get(key)
+    if (i === undefined) {
+      at.set(key, out.length)
+      out.push(r)
+    } else out[i] = r
+  }
+  return out
+}
+
 /** Whether `rows` run newest first (strictly falling order numbers), and are not empty. */
 function descending(rows: readonly DailyCcldRow[]): boolean {
   for (let i = 1; i < rows.length; i++) if (!(orderNo(rows[i]!) < orderNo(rows[i - 1]!))) return false
@@ -238,7 +257,9 @@ export class KisQueries {
       LISTING_MAX_PAGES,
       boundary === undefined ? undefined : (body) => pageReaches(body, boundary),
     )
-    let rows = pages.flatMap((p) => parseRows(this.#ctx, DailyCcldRowSchema, p.output1, operation))
+    let rows = onePerOrder(
+      pages.flatMap((p) => parseRows(this.#ctx, DailyCcldRowSchema, p.output1, operation)),
+    )
     if (!complete && cached) {
       // Stopped early: the rows below the last one read are the settled rows of the last listing.
       // Only if the broker listed newest first as asked; otherwise read the whole day.
