@@ -248,42 +248,56 @@ export async function run(config: RunnerConfig, options: RunOptions): Promise<Ru
     log(
       `lease ${lease.key} acquired: epoch ${lease.epoch}${candidates.length > 1 ? `; leading account ${broker.account} (profile ${config.accounts[keys.indexOf(lease.key)]})` : ''}`,
     )
-    // Why trading must stop when the lease is gone: the database went away (the lock connection
-    // with it), or another runner took over. Either way nothing more is sent; the reason decides
-    // the message and the exit code.
-    const leaseStop = async (reason: string, cause?: unknown): Promise<Error> => {
-      // Asked on a new connection: a pooled one may not have heard yet that the server is going
-      // (a restart ends the lock session and the pool's sessions one after another), and a new
-      // connection is what a restarted runner would need. A partition can make the attempt hang:
-      // three seconds without an answer is "gone".
+    // Why trading must stop: the database went away (the lock connection with it), or another
+    // runner took over. Either way nothing more is sent; the reason decides the message and the exit
+    // code. Both are told apart on a new connection, which also reads the lease's epoch: a lost
+    // connection alone does not say which. A runner woken from a freeze (SIGSTOP, a stalled VM)
+    // finds the server ended its sessions (the standby's takeover ends the lock session; a fenced
+    // transaction left open ends at the idle timeout), and whichever of those errors it reads first
+    // must not make it report the database gone while a successor trades on it.
+    const stopFor = async (kind: 'lease' | 'outage', reason: string, cause?: unknown): Promise<Error> => {
+      // A new connection: a pooled one may not have heard yet that the server is going (a restart
+      // ends the lock session and the pool's sessions one after another), and a new connection is
+      // what a restarted runner would need. A partition can make the attempt hang: three seconds
+      // without an answer is "gone".
       const probe = new pg.Client({ connectionString: database.url, connectionTimeoutMillis: 3_000 })
       probe.on('error', () => {})
-      const reachable = await Promise.race([
+      const answer = await Promise.race([
         probe
           .connect()
-          .then(() => probe.query('SELECT 1'))
-          .then(() => true)
-          .catch(() => false),
-        new Promise<boolean>((r) => setTimeout(() => r(false), 3_000).unref()),
+          .then(() =>
+            probe.query<{ epoch: string }>('SELECT epoch FROM vellab_leases WHERE lease_key = $1', [
+              lease.key,
+            ]),
+          )
+          .then((r) => ({ epoch: r.rows[0] === undefined ? null : Number(r.rows[0].epoch) }))
+          .catch(() => undefined),
+        new Promise<undefined>((r) => setTimeout(() => r(undefined), 3_000).unref()),
       ])
       // Not awaited: ending a client whose connection failed may never settle.
       void probe.end().catch(() => {})
-      if (!reachable) {
+      if (!answer) {
         log(`database unreachable: trading stopped (${reason})`)
         return new DatabaseUnavailableError(cause ?? new Error(reason))
       }
-      log(`lease lost: trading stopped (${reason})`)
-      return new LeaseLostStopError(reason, cause)
+      const taken =
+        answer.epoch !== lease.epoch ? `the lease is at epoch ${answer.epoch ?? 'none'}` : undefined
+      if (kind === 'lease' || taken) {
+        const why = kind === 'lease' ? reason : `${taken}; ${reason}`
+        log(`lease lost: trading stopped (${why})`)
+        return new LeaseLostStopError(why, cause)
+      }
+      // The server answers and nobody took the lease: a connection was lost (a server restart
+      // already over, a proxy); stopped as an outage, as before the probe.
+      log(`database unreachable: trading stopped (${reason}; it answers again)`)
+      return new DatabaseUnavailableError(cause ?? new Error(reason))
     }
     // From here on, a failure anywhere in setup (the notice stream, recovery, the barrier) that is
     // really the lease or the database going away stops the same way as one in the trading loop.
     classifyFailure = async (err: unknown) => {
       if (err instanceof DatabaseUnavailableError || err instanceof LeaseLostStopError) return err
-      if (isLeaseLost(err) || leaseLost) return leaseStop(leaseLost ?? (err as Error).message, err)
-      if (isOutage(err)) {
-        log(`database unreachable: trading stopped (${(err as Error).message})`)
-        return new DatabaseUnavailableError(err)
-      }
+      if (isLeaseLost(err) || leaseLost) return stopFor('lease', leaseLost ?? (err as Error).message, err)
+      if (isOutage(err)) return stopFor('outage', (err as Error).message, err)
       return err
     }
     // What the broker's ledger already holds (a rehearsal's simulator outlives runner processes):
@@ -613,12 +627,12 @@ export async function run(config: RunnerConfig, options: RunOptions): Promise<Ru
 
     const deadline = config.runSeconds > 0 ? Date.now() + config.runSeconds * 1_000 : Number.POSITIVE_INFINITY
     while (!options.signal?.aborted && Date.now() < deadline) {
-      if (leaseLost) throw await leaseStop(leaseLost)
+      if (leaseLost) throw await stopFor('lease', leaseLost)
       // A failure here that is the lease or the database going away is classified below.
       await session.decide()
       await new Promise((r) => setTimeout(r, config.decisionIntervalMs))
     }
-    if (leaseLost) throw await leaseStop(leaseLost)
+    if (leaseLost) throw await stopFor('lease', leaseLost)
     await session.drain()
     await new Promise((r) => setTimeout(r, 1_000)) // let the cancel notices arrive
     await session.stop()

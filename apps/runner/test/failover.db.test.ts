@@ -146,7 +146,7 @@ describe('appkey lease: leader and standby', () => {
     const wokenAt = await simNow()
     leader.child.kill('SIGCONT')
     // Woken, the old leader finds itself fenced (or stale) and stops with its own exit code.
-    expect(await leader.exit).toBe(4)
+    expect(await leader.exit, text(leader).slice(-3000)).toBe(4)
     expect(text(leader)).toMatch(/lease (appkey:[0-9a-f]+ )?lost/)
     // The broker's ledger judges what it sent, not its log: an order it logs after waking may have
     // left before the freeze (only its answer was read late). Every such order reached the

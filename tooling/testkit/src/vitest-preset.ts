@@ -1,4 +1,5 @@
 import { readdirSync, readFileSync } from 'node:fs'
+import { availableParallelism } from 'node:os'
 import { dirname, join, resolve } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { defineProject, type UserWorkspaceConfig } from 'vitest/config'
@@ -41,6 +42,19 @@ function workspaceAliases(): { find: string; replacement: string }[] {
   return out.sort((a, b) => b.find.length - a.find.length)
 }
 
+// Most test files wait rather than compute: PostgreSQL commits, simulator and runner processes,
+// sockets, lease timeouts. Vitest's default (one worker per core, less one) leaves a 2-core machine
+// mostly idle, so files run WORKERS_PER_CORE to a core. VITEST_MAX_WORKERS (or --maxWorkers)
+// overrides it.
+const WORKERS_PER_CORE = 2
+
+/**
+ * Test files run at once, for the root config and for every project: vitest resolves each project's
+ * `maxWorkers` on its own (unset, it is one less than the cores), and on a 2-core machine a project
+ * with one worker runs its files one after another even when the root allows four.
+ */
+export const testWorkers = Math.max(2, Math.min(8, availableParallelism() * WORKERS_PER_CORE))
+
 export interface VellabProjectOptions {
   /** The project's name in vitest output. */
   name: string
@@ -62,6 +76,7 @@ export function vellabProject(options: VellabProjectOptions): UserWorkspaceConfi
       include: ['src/**/*.test.ts', 'test/**/*.test.ts'],
       testTimeout: options.testTimeout ?? (options.postgres ? 30_000 : 10_000),
       hookTimeout: options.postgres ? 60_000 : 10_000,
+      maxWorkers: testWorkers,
       ...(options.postgres ? { globalSetup: [join(root, 'tooling/testkit/src/global-setup.ts')] } : {}),
       ...options.test,
     },
