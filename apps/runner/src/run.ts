@@ -11,15 +11,7 @@ import {
 import { AppKeyLease, LeaseLostError, leaseKeyOf, readLeases } from '@vellab/lease'
 import { createOrderStore, isConnectionError, ORDER_STATES, OrderFsmError } from '@vellab/order-fsm'
 import { createReconciler, ReconcileError, type Reconciler } from '@vellab/reconcile'
-import {
-  createRiskGateway,
-  type InstrumentKind,
-  KillSwitchBoard,
-  kstDay,
-  PostgresKillSwitchStore,
-  RiskState,
-  TickRules,
-} from '@vellab/risk-kr'
+import { createRiskGateway, KillSwitchBoard, PostgresKillSwitchStore, RiskState } from '@vellab/risk-kr'
 import { sql } from 'kysely'
 import pg from 'pg'
 import { type BrokerSide, connectBroker } from './broker'
@@ -532,15 +524,12 @@ export async function run(config: RunnerConfig, options: RunOptions): Promise<Ru
       `reference data: ${master.size} symbols from the master files` +
         (missing.length ? `; not listed (orders refused): ${missing.join(', ')}` : ''),
     )
-    const kinds = new Map<string, InstrumentKind>()
-    const tickRules = new TickRules()
     for (const symbol of config.symbols) {
       const r = master.get(symbol)
       if (!r) continue
-      kinds.set(symbol, r.kind === 'other' ? 'stock' : r.kind)
       riskState.upsertSymbol({
         symbol,
-        kind: kinds.get(symbol)!,
+        kind: r.kind === 'other' ? 'stock' : r.kind,
         market: r.market,
         basePrice: r.basePrice,
         liquidation: r.liquidation,
@@ -593,11 +582,8 @@ export async function run(config: RunnerConfig, options: RunOptions): Promise<Ru
       positionsRefreshMs: config.positionsRefreshMs,
       quoteSource: config.quoteSource,
       quoteStateRefreshMs: config.quoteStateRefreshMs,
-      // A print's tick: the symbol's KRX band at that price, as risk checks it.
-      tickSize: (symbol, price) => {
-        const kind = kinds.get(symbol)
-        return kind && tickRules.gridFor(kind, kstDay(clock.now()))?.tickAt(price)
-      },
+      // A print's tick: the symbol's band at that price, from the tables risk checks orders with.
+      tickSize: (symbol, price) => riskState.tickSize(symbol, price, clock.now()),
     })
     await session.start()
     const abandoned = await session.abandonUnsent('never sent: a previous process stopped before claiming it')

@@ -334,7 +334,7 @@ export class TradingSession {
       }
     }
     for (const symbol of this.#o.symbols) {
-      if (this.#quotes.has(symbol) && !this.#quoteDue(symbol, now)) continue
+      if (!this.#quoteDue(symbol, now)) continue
       try {
         await this.#readQuote(symbol)
       } catch (err) {

@@ -18,6 +18,19 @@ describe('TimeRing', () => {
 })
 
 describe('RiskState', () => {
+  it("gives a symbol's tick at a price from the tables its checks use, on the day asked", async () => {
+    const f = await createRiskFixture({ now: NOW })
+    // 005930 is a stock: the KRX table from 2023-01-25 (reference §3).
+    expect(
+      [1_999, 2_000, 19_990, 49_950, 50_000, 70_000, 200_000, 500_000].map((p) =>
+        f.state.tickSize('005930', p),
+      ),
+    ).toEqual([1, 5, 10, 50, 100, 100, 500, 1_000])
+    // Before that table, the fixture's rules have none for stocks: no tick rather than a guess.
+    expect(f.state.tickSize('005930', 70_000, kstToEpochMs('2020-01-02', '10:00'))).toBeUndefined()
+    expect(f.state.tickSize('999999', 70_000)).toBeUndefined()
+  })
+
   it('keeps positions and gross exposure equal to a recomputation, whatever the fills and marks (property)', async () => {
     await fc.assert(
       fc.asyncProperty(

@@ -276,6 +276,17 @@ export class RiskState implements RiskContext {
   openOrdersOn(symbol: string): readonly OpenOrder[] {
     return this.#bySymbol.get(symbol) ?? EMPTY
   }
+  /**
+   * The tick size at `price` for `symbol` on the KST day of `at` (default: this state's time), from
+   * the same tick tables the risk checks use: undefined when the symbol is not known here or no table
+   * covers that day. For callers that price off the wire (a trade print in another tick band than
+   * the last quote), so their grid cannot disagree with the one orders are checked against.
+   */
+  tickSize(symbol: string, price: number, at: number = this.now): number | undefined {
+    const e = this.#symbols.get(symbol)
+    if (!e) return undefined
+    return this.#rules.ticks.gridFor(e.ref.kind, kstDay(at))?.tickAt(price)
+  }
   activity(symbol: string): SymbolActivity | undefined {
     // Daily counters of an earlier day are the reader's to ignore (compare `day`): reading never mutates.
     return this.#activity.get(symbol)
