@@ -71,11 +71,19 @@ describe('terminateConnections', () => {
       // A checked-out client reports the kill as an 'error' event; without a listener it would crash
       // the process (the pool's own listener covers idle clients only).
       const errors: Error[] = []
-      held.on('error', (e) => errors.push(e))
+      const told = new Promise<void>((resolve) => {
+        held.on('error', (e) => {
+          errors.push(e)
+          resolve()
+        })
+      })
       const killed = await d.terminateConnections()
       expect(killed).toBeGreaterThanOrEqual(1)
-      await expect(held.query('select 1')).rejects.toThrow()
+      // A query sent while the client is still reading the kill can wait forever in pg's queue (a
+      // 30-s timeout here, once, with four files at once): ask only once the client has been told.
+      await told
       expect(errors.length).toBeGreaterThanOrEqual(1)
+      await expect(held.query('select 1')).rejects.toThrow()
       held.release(true)
       const { rows } = await d.pool.query<{ one: number }>('select 1 as one')
       expect(rows[0]?.one).toBe(1)
