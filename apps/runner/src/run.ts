@@ -13,7 +13,6 @@ import { createOrderStore, isConnectionError, ORDER_STATES, OrderFsmError } from
 import { createReconciler, ReconcileError, type Reconciler } from '@vellab/reconcile'
 import { createRiskGateway, KillSwitchBoard, PostgresKillSwitchStore, RiskState } from '@vellab/risk-kr'
 import { sql } from 'kysely'
-import pg from 'pg'
 import { type BrokerSide, connectBroker } from './broker'
 import { profileEnv, type RunnerConfig, realModeRefusal } from './config'
 import type { RunnerDatabase } from './database'
@@ -26,37 +25,10 @@ import { enterPhase, PhaseGate } from './phase'
 import { emptyTelemetry, type RunReport, recordAdapterEvent, summarize } from './report'
 import { untilAnswered } from './retry'
 import { TradingSession } from './session'
+import { DatabaseUnavailableError, LeaseLostStopError, stopCause } from './stop-cause'
 import { loadStrategy } from './strategy'
 
-/**
- * The database went away during a session: trading stopped at once, without a drain (a cancel
- * sent without its durable write-ahead is exactly what the store exists to prevent). Orders in
- * flight stay SUBMITTED or pending; the next start recovers them and reconciles before trading.
- */
-export class DatabaseUnavailableError extends Error {
-  override readonly name = 'DatabaseUnavailableError'
-  constructor(cause: unknown) {
-    super(
-      `the database became unreachable (${(cause as Error)?.message ?? String(cause)}): trading stopped, nothing more was sent. ` +
-        'Start again once it is back: recovery and reconciliation explain every order in flight before any new one.',
-      { cause },
-    )
-  }
-}
-
-/**
- * This process lost the appkey's lease during a session (another runner took over, or this one was
- * frozen or cut off past the TTL): it stopped at once and sent nothing more.
- */
-export class LeaseLostStopError extends Error {
-  override readonly name = 'LeaseLostStopError'
-  constructor(reason: string, cause?: unknown) {
-    super(
-      `the appkey lease was lost (${reason}): trading stopped, nothing more was sent; another runner leads this appkey now`,
-      cause === undefined ? {} : { cause },
-    )
-  }
-}
+export { DatabaseUnavailableError, LeaseLostStopError } from './stop-cause'
 
 /** A stop signal arrived while this process stood by for the lease: it never led and sent nothing. */
 export class StoppedAsStandbyError extends Error {
@@ -240,50 +212,9 @@ export async function run(config: RunnerConfig, options: RunOptions): Promise<Ru
     log(
       `lease ${lease.key} acquired: epoch ${lease.epoch}${candidates.length > 1 ? `; leading account ${broker.account} (profile ${config.accounts[keys.indexOf(lease.key)]})` : ''}`,
     )
-    // Why trading must stop: the database went away (the lock connection with it), or another
-    // runner took over. Either way nothing more is sent; the reason decides the message and the exit
-    // code. Both are told apart on a new connection, which also reads the lease's epoch: a lost
-    // connection alone does not say which. A runner woken from a freeze (SIGSTOP, a stalled VM)
-    // finds the server ended its sessions (the standby's takeover ends the lock session; a fenced
-    // transaction left open ends at the idle timeout), and whichever of those errors it reads first
-    // must not make it report the database gone while a successor trades on it.
-    const stopFor = async (kind: 'lease' | 'outage', reason: string, cause?: unknown): Promise<Error> => {
-      // A new connection: a pooled one may not have heard yet that the server is going (a restart
-      // ends the lock session and the pool's sessions one after another), and a new connection is
-      // what a restarted runner would need. A partition can make the attempt hang: three seconds
-      // without an answer is "gone".
-      const probe = new pg.Client({ connectionString: database.url, connectionTimeoutMillis: 3_000 })
-      probe.on('error', () => {})
-      const answer = await Promise.race([
-        probe
-          .connect()
-          .then(() =>
-            probe.query<{ epoch: string }>('SELECT epoch FROM vellab_leases WHERE lease_key = $1', [
-              lease.key,
-            ]),
-          )
-          .then((r) => ({ epoch: r.rows[0] === undefined ? null : Number(r.rows[0].epoch) }))
-          .catch(() => undefined),
-        new Promise<undefined>((r) => setTimeout(() => r(undefined), 3_000).unref()),
-      ])
-      // Not awaited: ending a client whose connection failed may never settle.
-      void probe.end().catch(() => {})
-      if (!answer) {
-        log(`database unreachable: trading stopped (${reason})`)
-        return new DatabaseUnavailableError(cause ?? new Error(reason))
-      }
-      const taken =
-        answer.epoch !== lease.epoch ? `the lease is at epoch ${answer.epoch ?? 'none'}` : undefined
-      if (kind === 'lease' || taken) {
-        const why = kind === 'lease' ? reason : `${taken}; ${reason}`
-        log(`lease lost: trading stopped (${why})`)
-        return new LeaseLostStopError(why, cause)
-      }
-      // The server answers and nobody took the lease: a connection was lost (a server restart
-      // already over, a proxy); stopped as an outage, as before the probe.
-      log(`database unreachable: trading stopped (${reason}; it answers again)`)
-      return new DatabaseUnavailableError(cause ?? new Error(reason))
-    }
+    // Why trading must stop (the database gone, or the lease taken), asked on a new connection.
+    const stopFor = (kind: 'lease' | 'outage', reason: string, cause?: unknown) =>
+      stopCause({ url: database.url, lease, kind, reason, cause, log })
     // From here on, a failure anywhere in setup (the notice stream, recovery, the barrier) that is
     // really the lease or the database going away stops the same way as one in the trading loop.
     classifyFailure = async (err: unknown) => {
