@@ -4,10 +4,10 @@
 // Uses DATABASE_URL when set (a server where the user may CREATE DATABASE); otherwise starts an
 // embedded PostgreSQL 18 with durable settings (fsync and synchronous_commit on), like production.
 // Options (env): BENCH_SAMPLES (latency samples per side, default 2000), BENCH_WORKERS (16),
-// BENCH_LIFECYCLES (orders per throughput run, default 800).
+// BENCH_LIFECYCLES (orders per throughput run, default 800), BENCH_JS_ONLY=1 (only the last part:
+// the store's own JavaScript, no database).
 import { performance } from 'node:perf_hooks'
-import type { Kysely } from 'kysely'
-import { sql } from 'kysely'
+import { Kysely, PostgresDialect, sql } from 'kysely'
 import type pg from 'pg'
 import { createOrderStore, type OrderFsmTables, type OrderStore } from '../src/index.ts'
 import { BrokerEventFactory } from '../src/testing/index.ts'
@@ -235,6 +235,46 @@ async function main() {
   })
 }
 
+/**
+ * The store's own JavaScript on the order path (createIntentAndSubmit + recordAck), with a `pool`
+ * that answers at once: while its caches fill, and once they are full (the default 10,000 orders
+ * and 40,000 broker numbers) and every write evicts. A long-running process lives in the second.
+ */
+async function javascriptAlone() {
+  const pool = {
+    query: async (q: { name: string }) => ({
+      rows: [q.name.startsWith('order_fsm_create') ? { created: true } : { r: 1 }],
+    }),
+  }
+  const db = new Kysely<OrderFsmTables>({ dialect: new PostgresDialect({ pool: {} as pg.Pool }) })
+  let next = 0
+  const batch = async (store: OrderStore, n: number) => {
+    const t = performance.now()
+    for (let k = 0; k < n; k++) {
+      const i = intent(`js-${next}`)
+      await store.createIntentAndSubmit(i)
+      await store.recordAck({ intentId: i.intentId, brokerOrderId: `js${next}`, acceptedAt: Date.now() })
+      next++
+    }
+    return ((performance.now() - t) * 1000) / n
+  }
+  // The full store first (which also warms the JIT up), then rounds that alternate between a
+  // fresh store's first 5,000 orders and 5,000 more on the full one; medians of each side.
+  const full = createOrderStore({ db, actor: 'bench', pool })
+  await batch(full, 80_000)
+  const filling: number[] = []
+  const evicting: number[] = []
+  for (let r = 0; r < 7; r++) {
+    filling.push(await batch(createOrderStore({ db, actor: 'bench', pool }), 5_000))
+    evicting.push(await batch(full, 5_000))
+  }
+  const [a, b] = [pct(filling, 50), pct(evicting, 50)]
+  console.log("the store's JavaScript per order path (create + ack, with a `pool` that answers at once):")
+  console.log(
+    `  caches filling ${a.toFixed(1)} µs, caches full ${b.toFixed(1)} µs (${(b / a).toFixed(2)}x; medians of 7 alternating rounds of 5,000)\n`,
+  )
+}
+
 async function prepareAcked(store: OrderStore, tag: string, n: number, quantity: number): Promise<string[]> {
   const ids: string[] = []
   for (let i = 0; i < n; i++) {
@@ -247,4 +287,5 @@ async function prepareAcked(store: OrderStore, tag: string, n: number, quantity:
   return ids
 }
 
-await main()
+if (!process.env.BENCH_JS_ONLY) await main()
+await javascriptAlone()

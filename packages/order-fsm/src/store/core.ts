@@ -20,6 +20,7 @@ import {
   type ProjectionRow,
   projectionDoc,
 } from './projection'
+import { RecentCache } from './recent-cache'
 import { runHot, WRITE_STATEMENT } from './statements'
 import type {
   ApplyOutcome,
@@ -48,6 +49,8 @@ interface PgError {
 }
 
 const UNIQUE_VIOLATION = '23505'
+const NO_LINKS = [null, null, null, null] as const
+const NO_FILLS = [null, null, null, null, null, null, null] as const
 
 /**
  * The store's core loop, shared by its capabilities (commands, broker events, recovery, queries):
@@ -63,10 +66,10 @@ export class StoreCore {
   readonly cacheSize: number
   readonly fence: (() => { key: string; epoch: number }) | undefined
   readonly pool: PgQueryable | undefined
-  // Last known version of recently touched orders (LRU by insertion order), and broker-number
-  // routes, which never change once linked.
-  readonly orders = new Map<string, Order>()
-  readonly routes = new Map<string, { intentId: string; role: BrokerLeg['role'] }>()
+  // Last known version of recently touched orders, and broker-number routes (which never change
+  // once linked): at least the `cacheSize` (routes: 4 × `cacheSize`) most recently used, at most twice.
+  readonly orders: RecentCache<string, Order>
+  readonly routes: RecentCache<string, { intentId: string; role: BrokerLeg['role'] }>
   /** Applies the events parked under a number just linked; set by the broker-event module. */
   drainParked: (
     account: string,
@@ -82,6 +85,8 @@ export class StoreCore {
     this.maxRetries = options.maxConflictRetries ?? 64
     this.notify = options.onNotice ?? (() => {})
     this.cacheSize = options.cacheSize ?? 10_000
+    this.orders = new RecentCache(this.cacheSize)
+    this.routes = new RecentCache(this.cacheSize * 4)
     this.fence = options.fence
     this.pool = options.pool
   }
@@ -100,10 +105,7 @@ export class StoreCore {
   }
 
   remember(order: Order): void {
-    if (this.cacheSize <= 0) return
-    this.orders.delete(order.intentId)
     this.orders.set(order.intentId, order)
-    if (this.orders.size > this.cacheSize) this.orders.delete(this.orders.keys().next().value!)
   }
 
   rememberRoute(
@@ -111,11 +113,7 @@ export class StoreCore {
     leg: Pick<BrokerLeg, 'brokerDate' | 'brokerOrderId' | 'role'>,
     intentId: string,
   ) {
-    if (this.cacheSize <= 0) return
-    const key = `${account}|${leg.brokerDate}|${leg.brokerOrderId}`
-    this.routes.delete(key)
-    this.routes.set(key, { intentId, role: leg.role })
-    if (this.routes.size > this.cacheSize * 4) this.routes.delete(this.routes.keys().next().value!)
+    this.routes.set(`${account}|${leg.brokerDate}|${leg.brokerOrderId}`, { intentId, role: leg.role })
   }
 
   // ---- the core loop ------------------------------------------------------------------------------
@@ -344,17 +342,27 @@ export class StoreCore {
         event.at,
         now,
         next.intent.account,
-        links.map((l) => l.brokerDate),
-        links.map((l) => l.brokerOrderId),
-        links.map((l) => l.role),
-        links.map((l) => l.predecessorId),
-        fills.map((f) => f.brokerDate),
-        fills.map((f) => f.brokerOrderId),
-        fills.map((f) => f.cumulativeQuantity),
-        fills.map((f) => f.quantity),
-        fills.map((f) => f.price),
-        fills.map((f) => f.inferred),
-        fills.map((f) => f.at),
+        // No links or no fills: NULL arrays (the function loops over `coalesce(cardinality(…), 0)`),
+        // which the server binds for less than an empty array's text.
+        ...(links.length === 0
+          ? NO_LINKS
+          : [
+              links.map((l) => l.brokerDate),
+              links.map((l) => l.brokerOrderId),
+              links.map((l) => l.role),
+              links.map((l) => l.predecessorId),
+            ]),
+        ...(fills.length === 0
+          ? NO_FILLS
+          : [
+              fills.map((f) => f.brokerDate),
+              fills.map((f) => f.brokerOrderId),
+              fills.map((f) => f.cumulativeQuantity),
+              fills.map((f) => f.quantity),
+              fills.map((f) => f.price),
+              fills.map((f) => f.inferred),
+              fills.map((f) => f.at),
+            ]),
         meta.unparkKey,
         fenceKey,
         fenceEpoch,

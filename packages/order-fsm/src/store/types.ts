@@ -83,7 +83,9 @@ export interface OrderStoreOptions<DB extends OrderFsmTables> {
   /**
    * How many orders to keep in memory, so a transition is one statement instead of a read and a
    * write. The cache is only a guess: the version check refuses a stale write, and any decision
-   * other than "applied" is re-made on a fresh read before it is recorded. 0 disables it.
+   * other than "applied" is re-made on a fresh read before it is recorded. It keeps at least the
+   * `cacheSize` most recently used orders and at most twice that (and four times as many broker
+   * numbers). 0 disables it.
    * @default 10_000
    */
   cacheSize?: number
