@@ -48,6 +48,23 @@ describe('OrderNoticeTracker', () => {
     for (const e of out) BrokerOrderEventSchema.parse(e)
   })
 
+  it('remembers at least the last `maxRemembered` notices for deduplication and at most twice that', () => {
+    const t = new OrderNoticeTracker(3)
+    const fill = notice({ fill: true, quantity: 3, time: '090002' })
+    const others = (from: number, n: number) =>
+      Array.from({ length: n }, (_, i) => notice({ orderNo: String(200 + from + i).padStart(10, '0') }))
+    t.apply(notice({}), ACC, '20261124', 0)
+    expect(t.apply(fill, ACC, '20261124', 0).map((e) => e.eventId)).toEqual(['0000000101:fill:3'])
+    for (const n of others(0, 2)) t.apply(n, ACC, '20261124', 0)
+    // Within the last three: the same record again is a duplicate.
+    expect(t.apply(fill, ACC, '20261124', 0)).toEqual([])
+    expect(t.cumulative('0000000101')).toBe(3)
+    // Six distinct notices later it is forgotten (the memory is bounded): counted as a new fill.
+    for (const n of others(10, 6)) t.apply(n, ACC, '20261124', 0)
+    t.apply(fill, ACC, '20261124', 0)
+    expect(t.cumulative('0000000101')).toBe(6)
+  })
+
   it('forgets an earlier KST day: the same order number tomorrow is a new order (KIS numbers orders afresh daily)', () => {
     const t = new OrderNoticeTracker()
     const day1 = [notice({}), notice({ fill: true, quantity: 10, time: '090002' })].flatMap((n) =>

@@ -156,7 +156,11 @@ interface OrderState {
  */
 export class OrderNoticeTracker {
   readonly #orders = new Map<string, OrderState>()
-  readonly #seen = new Map<string, true>()
+  // Notice fingerprints in two generations: at least the last `maxRemembered`, at most twice that.
+  // (Trimming one insertion-ordered Map by its first key is not O(1) in V8: the deleted entries at
+  // its front are walked by every `keys().next()` until the table is rebuilt.)
+  #seen = new Set<string>()
+  #seenBefore = new Set<string>()
   readonly #maxSeen: number
   /** Ids of the `canceled` events emitted (one per cancel request), with the shares each took. */
   readonly #cancels = new Map<string, { target: string; quantity: number }>()
@@ -176,7 +180,10 @@ export class OrderNoticeTracker {
   #onUncertain: ((orderNo: string, absorbed: number) => void) | undefined
   #onUnresolved: ((orderNo: string) => void) | undefined
 
-  /** @param maxRemembered notice fingerprints kept for deduplication. @default 50_000 */
+  /**
+   * @param maxRemembered notice fingerprints kept for deduplication within a day: at least the last
+   * this many, at most twice as many. @default 50_000
+   */
   constructor(maxRemembered = 50_000) {
     this.#maxSeen = maxRemembered
   }
@@ -194,6 +201,7 @@ export class OrderNoticeTracker {
     if (this.#day !== undefined) {
       this.#orders.clear()
       this.#seen.clear()
+      this.#seenBefore.clear()
       this.#cancels.clear()
       this.#modifies.clear()
       this.#unresolved.clear()
@@ -535,11 +543,11 @@ export class OrderNoticeTracker {
     now = fallbackAt,
   ): BrokerOrderEvent[] {
     this.rollover(kstDate)
-    if (this.#seen.has(n.raw)) return []
-    this.#seen.set(n.raw, true)
-    if (this.#seen.size > this.#maxSeen) {
-      const first = this.#seen.keys().next().value
-      if (first !== undefined) this.#seen.delete(first)
+    if (this.#seen.has(n.raw) || this.#seenBefore.has(n.raw)) return []
+    this.#seen.add(n.raw)
+    if (this.#seen.size >= this.#maxSeen) {
+      this.#seenBefore = this.#seen
+      this.#seen = new Set()
     }
     const at = kstCompactToEpoch(kstDate, n.time) ?? fallbackAt
     const base = { account, at }
