@@ -355,6 +355,10 @@ describe('KisGateway', () => {
     // The first read is whole: 9 rows, 3 pages.
     expect(await list()).toHaveLength(9)
     expect(requests).toBe(3)
+    // Another date range listed in between is read whole and does not cost today's listing its base.
+    requests = 0
+    await drive(clock, gw.getOrders(creds.account, { from: '2026-11-02', to: '2026-11-03' }))
+    expect(requests).toBe(3)
     // Three new orders, and order 4 fills: pages down to order 4 (the oldest not settled), i.e. 12..10,
     // 9..7, 6..4, and orders 3..1 come from the last read.
     for (let n = 10; n <= 12; n++) row(n, filled)

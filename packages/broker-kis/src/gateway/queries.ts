@@ -112,10 +112,14 @@ function pageReaches(body: Record<string, unknown>, boundary: number): boolean {
 /** Today's orders, fills, positions, cash and quotes (REST inquiries, reference §4.3–§4.7). */
 export class KisQueries {
   readonly #ctx: GatewayContext
-  /** The last unfiltered all-orders listing: its dates, rows and when it completed. */
-  #lastAll: { key: string; rows: DailyCcldRow[]; at: number } | undefined
-  /** Today's rows as last listed (newest first), for incremental listings; when last read whole. */
-  #today: { day: string; rows: DailyCcldRow[]; wholeAt: number } | undefined
+  /**
+   * The last unfiltered all-orders listing (CCLD_DVSN 00) of each date range, by `from|to`: its rows
+   * (newest first), when it completed, and when the range was last read whole (a listing of today
+   * may be incremental). It answers fills listings of the same range for `FILLS_FROM_ORDERS_MS`, and
+   * today's entry is the base of the next incremental listing. Today's entry and the last other
+   * range are kept, so a listing of another day never costs today its base.
+   */
+  #listings = new Map<string, { rows: DailyCcldRow[]; at: number; wholeAt: number }>()
 
   constructor(ctx: GatewayContext) {
     this.#ctx = ctx
@@ -205,14 +209,10 @@ export class KisQueries {
   ): Promise<DailyCcldRow[]> {
     const unfiltered = !q.side && !q.symbol && !q.odno
     const key = `${q.from}|${q.to}`
-    const last = this.#lastAll
-    if (
-      q.ccld === '01' &&
-      unfiltered &&
-      last?.key === key &&
-      this.#ctx.clock.now() - last.at <= FILLS_FROM_ORDERS_MS
-    ) {
-      return last.rows.filter((r) => r.tot_ccld_qty > 0)
+    const listed = unfiltered ? this.#listings.get(key) : undefined
+    const now = this.#ctx.clock.now()
+    if (q.ccld === '01' && listed && now - listed.at <= FILLS_FROM_ORDERS_MS) {
+      return listed.rows.filter((r) => r.tot_ccld_qty > 0)
     }
     const today = kstToday(this.#ctx)
     const todayOnly = unfiltered && q.from === today && q.to === today
@@ -226,13 +226,11 @@ export class KisQueries {
       (this.#ctx.clock.now() - (kstCompactToEpoch(q.from, '000000') ?? this.#ctx.clock.now())) / 86_400_000
     // Today's whole listing, newest first, can stop at the oldest row that was not settled when last
     // read (see `listingFullRefreshMs`): older rows are settled and come from that listing.
-    const cached = this.#today
-    const incremental =
-      q.ccld === '00' &&
-      todayOnly &&
-      cached?.day === today &&
-      this.#ctx.clock.now() - cached.wholeAt < this.#ctx.config.listingFullRefreshMs
-    const boundary = incremental ? readFrom(cached.rows) : undefined
+    const base =
+      q.ccld === '00' && todayOnly && listed && now - listed.wholeAt < this.#ctx.config.listingFullRefreshMs
+        ? listed
+        : undefined
+    const boundary = base ? readFrom(base.rows) : undefined
     const { pages, complete } = await this.#ctx.rest.paginateUntil(
       {
         op: ageDays > 90 ? 'inquire-daily-ccld-archive' : 'inquire-daily-ccld',
@@ -260,24 +258,21 @@ export class KisQueries {
     let rows = onePerOrder(
       pages.flatMap((p) => parseRows(this.#ctx, DailyCcldRowSchema, p.output1, operation)),
     )
-    if (!complete && cached) {
+    if (!complete && base) {
       // Stopped early: the rows below the last one read are the settled rows of the last listing.
       // Only if the broker listed newest first as asked; otherwise read the whole day.
       if (!descending(rows)) {
-        this.#today = undefined
+        this.#listings.delete(key)
         return this.dailyRows(q, lane, operation)
       }
       const lowest = orderNo(rows[rows.length - 1]!)
-      rows = [...rows, ...cached.rows.filter((r) => orderNo(r) < lowest)]
+      rows = [...rows, ...base.rows.filter((r) => orderNo(r) < lowest)]
     }
     if (q.ccld === '00' && unfiltered) {
-      this.#lastAll = { key, rows, at: this.#ctx.clock.now() }
-      if (todayOnly)
-        this.#today = {
-          day: today,
-          rows,
-          wholeAt: incremental && cached ? cached.wholeAt : this.#ctx.clock.now(),
-        }
+      const at = this.#ctx.clock.now()
+      const todayKey = `${today}|${today}`
+      for (const k of this.#listings.keys()) if (k !== todayKey) this.#listings.delete(k)
+      this.#listings.set(key, { rows, at, wholeAt: base ? base.wholeAt : at })
     }
     return rows
   }
