@@ -1,21 +1,16 @@
-import { afterEach, describe, expect, it } from 'vitest'
+import { describe, expect, it } from 'vitest'
 import { MemoryTokenStore } from '../src/token-store'
-import { type SimRig, startRig } from './sim-harness'
+import { rigsClosedAfterEach, type SimRig } from './sim-harness'
 
 // Issue #20: gateways on one app key share its token issuance and its rate budget.
 
-let rig: SimRig | undefined
-afterEach(async () => {
-  await rig?.close()
-  rig = undefined
-})
+const startRig = rigsClosedAfterEach()
 
 const tokenCalls = (r: SimRig) => r.sim.control.ledger().tokenIssues.filter((t) => t.appkey === r.app.appkey)
 
 describe('gateways sharing an app key (kis-sim ledger)', () => {
   it('two gateways on one token store: one tokenP call on a cold start and one on a refresh', async () => {
-    rig = await startRig('real', { gateway: { tokenStore: new MemoryTokenStore() } })
-    const r = rig
+    const r = await startRig('real', { gateway: { tokenStore: new MemoryTokenStore() } })
     const other = r.newGateway()
     await Promise.all([r.gateway.getQuote('005930'), other.getQuote('005930')])
     expect(tokenCalls(r)).toHaveLength(1)
@@ -28,8 +23,7 @@ describe('gateways sharing an app key (kis-sim ledger)', () => {
   })
 
   it('three gateways on one app key: 0 EGW00201 (one limiter per app key in the process)', async () => {
-    rig = await startRig('real')
-    const r = rig
+    const r = await startRig('real')
     const gateways = [r.gateway, r.newGateway(), r.newGateway()]
     await Promise.all(gateways.map((g) => g.getQuote('005930')))
     await Promise.all(gateways.flatMap((g) => Array.from({ length: 15 }, () => g.getQuote('000660'))))
@@ -39,8 +33,7 @@ describe('gateways sharing an app key (kis-sim ledger)', () => {
   })
 
   it('queued requests after a token refresh go out with the new token (taken after the slot)', async () => {
-    rig = await startRig('real')
-    const r = rig
+    const r = await startRig('real')
     await r.gateway.getQuote('005930')
     r.sim.control.clock.advance(61_000)
     r.sim.control.invalidateTokens(r.app.appkey, 'expired')

@@ -1,16 +1,12 @@
 import type { BrokerOrderEvent } from '@vellab/broker-gateway'
-import { afterEach, describe, expect, it } from 'vitest'
-import { type SimRig, startRig, until } from './sim-harness'
+import { describe, expect, it } from 'vitest'
+import { rigsClosedAfterEach, type SimRig, until } from './sim-harness'
 
 // A cancel's 접수 notice (ACPT_YN 1, reference §7.9) says the broker received the request, not that
 // it took effect: against kis-sim over real HTTP and WebSocket, with a confirmation delay
 // (market.amendConfirmDelayMs) that lets a fill race the cancel.
 
-let rig: SimRig | undefined
-afterEach(async () => {
-  await rig?.close()
-  rig = undefined
-})
+const startRig = rigsClosedAfterEach()
 
 const CONFIRM_DELAY_MS = 400
 
@@ -37,11 +33,10 @@ const ofType = <T extends BrokerOrderEvent['type']>(events: BrokerOrderEvent[], 
 
 describe('cancel confirmation against kis-sim', () => {
   it('a full fill beats the cancel: `rejected` for the cancel number, no `canceled`, the order ends filled', async () => {
-    rig = await startRig('real', {
+    const r = await startRig('real', {
       sim: { market: { priceModel: 'static', fillModel: 'manual', amendConfirmDelayMs: CONFIRM_DELAY_MS } },
       gateway: { noticeSync: { settleMs: 150 } },
     })
-    const r = rig
     const events: BrokerOrderEvent[] = []
     const odno = await working(r, events, 10, 'race-full')
     const cancel = await r.gateway.cancelOrder(odno)
@@ -63,12 +58,11 @@ describe('cancel confirmation against kis-sim', () => {
   })
 
   it('a partial fill during the wait shrinks the cancel: `canceled` of the rest, on the 확인', async () => {
-    rig = await startRig('real', {
+    const r = await startRig('real', {
       sim: { market: { priceModel: 'static', fillModel: 'manual', amendConfirmDelayMs: CONFIRM_DELAY_MS } },
       // No confirm snapshot before the 확인 can come: it is the notice that confirms here.
       gateway: { noticeSync: { settleMs: 5_000 } },
     })
-    const r = rig
     const events: BrokerOrderEvent[] = []
     const odno = await working(r, events, 10, 'race-partial')
     const cancel = await r.gateway.cancelOrder(odno)
@@ -85,14 +79,13 @@ describe('cancel confirmation against kis-sim', () => {
   })
 
   it('without 확인 notices (ws.confirmNotices false) the cancel is confirmed from REST, same id', async () => {
-    rig = await startRig('real', {
+    const r = await startRig('real', {
       sim: {
         market: { priceModel: 'static', fillModel: 'manual', amendConfirmDelayMs: CONFIRM_DELAY_MS },
         ws: { confirmNotices: false },
       },
       gateway: { noticeSync: { settleMs: 150 } },
     })
-    const r = rig
     const events: BrokerOrderEvent[] = []
     const odno = await working(r, events, 10, 'rest-confirm')
     const cancel = await r.gateway.cancelOrder(odno)
@@ -114,14 +107,13 @@ describe('cancel confirmation against kis-sim', () => {
     ['a 확인 notice', true],
     ['REST (ws.confirmNotices false)', false],
   ])('a modify is announced (`replaced` + `accepted`) once confirmed by %s', async (_how, confirmNotices) => {
-    rig = await startRig('real', {
+    const r = await startRig('real', {
       sim: {
         market: { priceModel: 'static', fillModel: 'manual', amendConfirmDelayMs: 800 },
         ws: { confirmNotices },
       },
       gateway: { noticeSync: { settleMs: 150 } },
     })
-    const r = rig
     const events: BrokerOrderEvent[] = []
     const odno = await working(r, events, 10, `modify-${confirmNotices}`)
     const ack = await r.gateway.replaceOrder(odno, { limitPrice: 68_900 }, { account: r.account })
@@ -143,11 +135,10 @@ describe('cancel confirmation against kis-sim', () => {
   })
 
   it('a fill beats the modify: `rejected` for the modify number, never `replaced`', async () => {
-    rig = await startRig('real', {
+    const r = await startRig('real', {
       sim: { market: { priceModel: 'static', fillModel: 'manual', amendConfirmDelayMs: CONFIRM_DELAY_MS } },
       gateway: { noticeSync: { settleMs: 150 } },
     })
-    const r = rig
     const events: BrokerOrderEvent[] = []
     const odno = await working(r, events, 10, 'modify-race')
     const ack = await r.gateway.replaceOrder(odno, { limitPrice: 68_900 }, { account: r.account })

@@ -1,19 +1,14 @@
-import { afterEach, describe, expect, it } from 'vitest'
-import { type SimRig, startRig } from './sim-harness'
+import { describe, expect, it } from 'vitest'
+import { rigsClosedAfterEach } from './sim-harness'
 
-let rig: SimRig | undefined
-afterEach(async () => {
-  await rig?.close()
-  rig = undefined
-})
+const startRig = rigsClosedAfterEach()
 
 // Today's listing against the simulator (5 rows a page here): reconciliation, the notice catch-up
 // and the closing summary list the day again and again, and on paper's 15-row pages a busy day
 // made every one of them cost a request per 15 orders.
 describe('incremental daily listing against kis-sim', () => {
   it('pages only down to the oldest order not settled at the last read; the rows equal a whole read', async () => {
-    rig = await startRig('real', { sim: { pageSizes: { dailyCcld: { real: 5 } } } })
-    const r = rig
+    const r = await startRig('real', { sim: { pageSizes: { dailyCcld: { real: 5 } } } })
     const listings = () => r.sim.control.ledger().requestsByTrId[r.app.appkey]?.TTTC0081R ?? 0
     const buy = (id: string, price: number) =>
       r.gateway.placeOrder({

@@ -1,17 +1,13 @@
 import type { BrokerOrderEvent } from '@vellab/broker-gateway'
-import { afterEach, describe, expect, it } from 'vitest'
+import { describe, expect, it } from 'vitest'
 import { MemoryTokenStore } from '../src/token-store'
-import { type SimRig, startRig, until } from './sim-harness'
+import { rigsClosedAfterEach, type SimRig, until } from './sim-harness'
 
 // Execution-notice totals against kis-sim over real HTTP and WebSocket: KIS notices carry one
 // fill's quantity (reference §7.9) and are not replayed after a gap, so the adapter anchors its
 // running totals to inquire-daily-ccld (§4.4) on every (re)subscription.
 
-let rig: SimRig | undefined
-afterEach(async () => {
-  await rig?.close()
-  rig = undefined
-})
+const startRig = rigsClosedAfterEach()
 
 const buy = (r: SimRig, gateway: SimRig['gateway'], quantity: number, id: string) =>
   gateway.placeOrder({
@@ -47,8 +43,7 @@ const strictlyIncreasing = (events: BrokerOrderEvent[], odno: string) => {
 
 describe('notice totals seeded from REST (kis-sim)', () => {
   it('fills during a forced disconnect: after the reconnect the consumer converges on the books', async () => {
-    rig = await startRig('real', { config: { websocket: { reconnectBaseMs: 50, slotHoldMs: 200 } } })
-    const r = rig
+    const r = await startRig('real', { config: { websocket: { reconnectBaseMs: 50, slotHoldMs: 200 } } })
     const events: BrokerOrderEvent[] = []
     r.gateway.streamOrderEvents(r.account, (e) => events.push(e))
     await until('notice ack', () => r.gateway.snapshot().ws.acknowledged === 1)
@@ -79,8 +74,7 @@ describe('notice totals seeded from REST (kis-sim)', () => {
 
   it('a restarted gateway on the same account reports the next fill at the right cumulative level', async () => {
     // The token survives the restart in a store, as in production (FileTokenStore/PostgresTokenStore).
-    rig = await startRig('real', { gateway: { tokenStore: new MemoryTokenStore() } })
-    const r = rig
+    const r = await startRig('real', { gateway: { tokenStore: new MemoryTokenStore() } })
     const first: BrokerOrderEvent[] = []
     r.gateway.streamOrderEvents(r.account, (e) => first.push(e))
     await until('notice ack', () => r.gateway.snapshot().ws.acknowledged === 1)
@@ -109,11 +103,10 @@ describe('notice totals seeded from REST (kis-sim)', () => {
 
   it('a reducing replace: the cancel of the rest is reported with its shares under the cancel request number, by notice and by REST alike', async () => {
     // 접수 notices with 0 in fields 9/10 (reference §10 item 10).
-    rig = await startRig('real', {
+    const r = await startRig('real', {
       sim: { ws: { receiptQty: 'zero' } },
       gateway: { tokenStore: new MemoryTokenStore() },
     })
-    const r = rig
     const live: BrokerOrderEvent[] = []
     r.gateway.streamOrderEvents(r.account, (e) => live.push(e))
     await until('notice ack', () => r.gateway.snapshot().ws.acknowledged === 1)

@@ -1,22 +1,17 @@
 import type { BrokerOrderEvent } from '@vellab/broker-gateway'
-import { afterEach, describe, expect, it } from 'vitest'
-import { type SimRig, startRig, until } from './sim-harness'
+import { describe, expect, it } from 'vitest'
+import { rigsClosedAfterEach, until } from './sim-harness'
 
 // An order routed to Nextrade (reference §4.1 EXCG_ID_DVSN_CD=NXT, real accounts only) through the
 // gateway against kis-sim over real HTTP and WebSocket: the venue comes back from the broker's
 // own lists (inquire-daily-ccld `excg_id_dvsn_Cd`, inquire-psbl-rvsecncl `excg_id_dvsn_cd`), and a
 // cancel from a gateway that did not place the order reaches it on its venue (reference §4.2).
 
-let rig: SimRig | undefined
-afterEach(async () => {
-  await rig?.close()
-  rig = undefined
-})
+const startRig = rigsClosedAfterEach()
 
 describe('NXT venue (kis-sim)', () => {
   it('an NXT limit order is listed with venue NXT and can be cancelled on NXT after a restart', async () => {
-    rig = await startRig('real')
-    const r = rig
+    const r = await startRig('real')
     const events: BrokerOrderEvent[] = []
     r.gateway.streamOrderEvents(r.account, (e) => events.push(e))
     await until('notice ack', () => r.gateway.snapshot().ws.acknowledged === 1)

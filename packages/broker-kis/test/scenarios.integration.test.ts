@@ -1,12 +1,8 @@
 import { BrokerError, type BrokerOrderEvent } from '@vellab/broker-gateway'
-import { afterEach, describe, expect, it } from 'vitest'
-import { type SimRig, startRig, until } from './sim-harness'
+import { describe, expect, it } from 'vitest'
+import { rigsClosedAfterEach, type SimRig, until } from './sim-harness'
 
-let rig: SimRig | undefined
-afterEach(async () => {
-  await rig?.close()
-  rig = undefined
-})
+const startRig = rigsClosedAfterEach()
 
 const buy = (r: SimRig, quantity: number, id: string, price = 69_000) =>
   r.gateway.placeOrder({
@@ -22,8 +18,7 @@ const buy = (r: SimRig, quantity: number, id: string, price = 69_000) =>
 
 describe('kis-sim scenarios', () => {
   it('lost order response (socket reset, then a hang): unknown_outcome, and the ledger shows exactly one order each', async () => {
-    rig = await startRig('real', { config: { timeouts: { orderMs: 300 } } })
-    const r = rig
+    const r = await startRig('real', { config: { timeouts: { orderMs: 300 } } })
     r.sim.control.faults.add({
       on: 'rest',
       path: 'order-cash',
@@ -51,8 +46,7 @@ describe('kis-sim scenarios', () => {
   })
 
   it('a quantity-reducing replace leaves exactly the new quantity working (no remainder on the original)', async () => {
-    rig = await startRig('real')
-    const r = rig
+    const r = await startRig('real')
     const ack = await buy(r, 5, 'rq-1')
     const rack = await r.gateway.replaceOrder(ack.brokerOrderId, { quantity: 2 }, { account: r.account })
     const open = await until('original gone from open orders', async () => {
@@ -63,8 +57,7 @@ describe('kis-sim scenarios', () => {
   })
 
   it('a stop-limit keeps its condition price through a reprice, also when another process placed it (real: looked up)', async () => {
-    rig = await startRig('real')
-    const r = rig
+    const r = await startRig('real')
     const stop = (id: string) =>
       r.gateway.placeOrder({
         intentId: id,
@@ -90,8 +83,7 @@ describe('kis-sim scenarios', () => {
   })
 
   it('EGW00201 bursts: orders come back rate_limited with zero extra orders; queries retry through', async () => {
-    rig = await startRig('real')
-    const r = rig
+    const r = await startRig('real')
     r.sim.control.faults.add({ on: 'rest', path: 'order-cash', count: 3, effect: { type: 'rate-limit' } })
     const results = await Promise.allSettled([
       buy(r, 1, 'b1'),
@@ -114,11 +106,10 @@ describe('kis-sim scenarios', () => {
   })
 
   it('token expiry mid-session: one refresh-and-retry, one new issuance, no order resent', async () => {
-    rig = await startRig('paper', {
+    const r = await startRig('paper', {
       sim: { limits: { restPerSecond: { paper: 10 } } },
       config: { limits: { restPerSecond: 10 } },
     })
-    const r = rig
     await r.gateway.getPositions(r.account)
     // Past the one-per-minute issuance throttle, then the broker expires the token.
     r.sim.control.clock.advance(61_000)
@@ -143,8 +134,7 @@ describe('kis-sim scenarios', () => {
       code: String(100000 + i * 10),
       basePrice: 10_000,
     }))
-    rig = await startRig('real', { sim: { symbols } })
-    const r = rig
+    const r = await startRig('real', { sim: { symbols } })
     r.gateway.streamOrderEvents(r.account, () => {})
     r.gateway.streamTicks(
       symbols.slice(0, 40).map((s) => s.code),
@@ -166,8 +156,7 @@ describe('kis-sim scenarios', () => {
   })
 
   it('duplicate and out-of-order notices: cumulative state is right and never overshoots', async () => {
-    rig = await startRig('real')
-    const r = rig
+    const r = await startRig('real')
     const events: BrokerOrderEvent[] = []
     r.gateway.streamOrderEvents(r.account, (e) => events.push(e))
     await until('notice ack', () => r.gateway.snapshot().ws.acknowledged === 1)
@@ -194,10 +183,9 @@ describe('kis-sim scenarios', () => {
   })
 
   it('a stalled stream (open socket, no data, no PINGPONG) is detected, reconnected and reported as a gap', async () => {
-    rig = await startRig('real', {
+    const r = await startRig('real', {
       config: { websocket: { socketIdleMs: 600, watchdogIntervalMs: 100, reconnectBaseMs: 50 } },
     })
-    const r = rig
     const gaps: string[] = []
     r.gateway.onStreamGap((g) => gaps.push(g))
     r.gateway.streamOrderEvents(r.account, () => {})

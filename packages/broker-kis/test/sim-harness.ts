@@ -1,6 +1,7 @@
 import type { Clock, TimerHandle } from '@vellab/broker-gateway'
 import { createKisSim, type KisSim, type KisSimOptions, type SimAppInfo } from '@vellab/kis-sim'
 import { waitUntil as until } from '@vellab/testkit/wait'
+import { afterEach } from 'vitest'
 import type { KisConfigInput } from '../src/config'
 import type { KisEvent } from '../src/events'
 import { createKisGateway, type KisGateway, type KisGatewayOptions } from '../src/gateway'
@@ -88,6 +89,22 @@ export async function startRig(
       await gateway.close()
       await sim.close()
     },
+  }
+}
+
+/**
+ * `startRig` for a test file whose every rig is closed after its test: call once at the top level
+ * (it registers the `afterEach`), then start rigs in the tests with what it returns.
+ */
+export function rigsClosedAfterEach(): typeof startRig {
+  const open: SimRig[] = []
+  afterEach(async () => {
+    for (let rig = open.pop(); rig; rig = open.pop()) await rig.close()
+  })
+  return async (env, options) => {
+    const rig = await startRig(env, options)
+    open.push(rig)
+    return rig
   }
 }
 

@@ -1,17 +1,13 @@
-import { afterEach, describe, expect, it } from 'vitest'
+import { describe, expect, it } from 'vitest'
 import type { KisEvent } from '../src/events'
-import { SIM_START, type SimRig, startRig, until } from './sim-harness'
+import { rigsClosedAfterEach, SIM_START, type SimRig, until } from './sim-harness'
 
 // Issue #20: the adapter must never be the cause of an appkey lockout. Every test asserts what the
 // simulator saw (its ledger), with the lockout behaviours switched on: a dead session holds the
 // slot (`ws.deadSessionHoldMs`) and more than 5 sessions a minute block the appkey
 // (`ws.reconnectLimit`).
 
-let rig: SimRig | undefined
-afterEach(async () => {
-  await rig?.close()
-  rig = undefined
-})
+const startRig = rigsClosedAfterEach()
 
 const SPEED = 100
 const LIMIT = { maxPerMinute: 5, blockMs: 60_000 }
@@ -33,11 +29,10 @@ function connects(r: SimRig) {
 describe('WebSocket discipline against kis-sim (slot hold + 5/min reconnect limit on)', () => {
   it('an unclean drop: no OPSP8996, never blocked, every stream back within the hold plus a few seconds', async () => {
     const holdMs = 1_500
-    rig = await startRig('real', {
+    const r = await startRig('real', {
       sim: { ws: { deadSessionHoldMs: holdMs, reconnectLimit: LIMIT }, limits: { timebase: 'host' } },
       config: { websocket: { reconnectBaseMs: 50, slotHoldMs: holdMs, connectsPerMinute: 3 } },
     })
-    const r = rig
     const gaps: string[] = []
     r.gateway.onStreamGap((g) => gaps.push(g))
     r.gateway.streamOrderEvents(r.account, () => {})
@@ -63,7 +58,7 @@ describe('WebSocket discipline against kis-sim (slot hold + 5/min reconnect limi
   })
 
   it('a slot still held after the estimate (OPSP8996): one counted attempt per refused socket, never blocked', async () => {
-    rig = await startRig('real', {
+    const r = await startRig('real', {
       speed: SPEED,
       sim: {
         clock: { mode: 'accelerated', start: SIM_START, speed: SPEED },
@@ -81,7 +76,6 @@ describe('WebSocket discipline against kis-sim (slot hold + 5/min reconnect limi
         },
       },
     })
-    const r = rig
     r.gateway.streamOrderEvents(r.account, () => {})
     r.gateway.streamTicks(['005930', '000660', '035720', '005380'], () => {})
     await until('5 acks', () => r.gateway.snapshot().ws.acknowledged === 5, 8_000)
@@ -100,7 +94,7 @@ describe('WebSocket discipline against kis-sim (slot hold + 5/min reconnect limi
   })
 
   it('a market-data stream silent for 10 minutes (other streams flowing): re-subscribed, no reconnect, no OPSP8996', async () => {
-    rig = await startRig('real', {
+    const r = await startRig('real', {
       speed: SPEED,
       sim: {
         clock: { mode: 'accelerated', start: SIM_START, speed: SPEED },
@@ -116,7 +110,6 @@ describe('WebSocket discipline against kis-sim (slot hold + 5/min reconnect limi
       },
       gateway: { streamIdleThreshold: (trId) => (trId === 'H0STCNT0' ? 10_000 : undefined) },
     })
-    const r = rig
     let books = 0
     r.gateway.streamTicks(['005930'], () => {})
     r.gateway.streamOrderBooks(['000660'], () => books++)
@@ -138,7 +131,7 @@ describe('WebSocket discipline against kis-sim (slot hold + 5/min reconnect limi
   })
 
   it('20 clean server closes at 3 s intervals: the connection budget holds, never blocked', async () => {
-    rig = await startRig('real', {
+    const r = await startRig('real', {
       speed: SPEED,
       sim: {
         clock: { mode: 'accelerated', start: SIM_START, speed: SPEED },
@@ -156,7 +149,6 @@ describe('WebSocket discipline against kis-sim (slot hold + 5/min reconnect limi
         },
       },
     })
-    const r = rig
     r.gateway.streamTicks(['005930'], () => {})
     await until('ack', () => r.gateway.snapshot().ws.acknowledged === 1, 8_000)
     let closes = 0
