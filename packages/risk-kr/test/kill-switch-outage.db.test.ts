@@ -45,6 +45,24 @@ async function databaseDown(): Promise<void> {
   await tdb.terminateConnections()
 }
 
+/**
+ * Terminate the backends waiting on a lock and wait until they are gone. Before `databaseDown`:
+ * terminating every backend at once may end the lock holder first, and the waiting write then
+ * commits before its own termination lands (seen once in CI: "persisted: true").
+ */
+async function cutOffLockWaiters(): Promise<void> {
+  const waiting = `select pid from pg_stat_activity where datname = $1 and wait_event_type = 'Lock'`
+  const { rows } = await admin.query<{ pid: number }>(waiting, [tdb.name])
+  const pids = rows.map((r) => r.pid)
+  await admin.query('select pg_terminate_backend(pid) from unnest($1::int[]) as pid', [pids])
+  for (let i = 0; i < 1_000; i++) {
+    const alive = await admin.query('select 1 from pg_stat_activity where pid = any($1::int[])', [pids])
+    if (alive.rows.length === 0) return
+    await new Promise((r) => setTimeout(r, 5))
+  }
+  throw new Error('a terminated backend did not exit')
+}
+
 async function databaseUp(): Promise<void> {
   await admin.query(`alter database "${tdb.name}" allow_connections true`)
 }
@@ -154,6 +172,8 @@ describe('kill switches when PostgreSQL goes away', () => {
     expect(check('A2')).toEqual([])
     expect(journal).toEqual(['cancel-all account:A1'])
     await untilBlockedOnLock()
+    await admin.query(`alter database "${tdb.name}" allow_connections false`)
+    await cutOffLockWaiters()
     await databaseDown()
     await locker.end().catch(() => {})
 
