@@ -1,6 +1,6 @@
 import { mkdir } from 'node:fs/promises'
 import { resolve } from 'node:path'
-import { KIS_TOKEN_TABLE_DDL } from '@vellab/broker-kis'
+import { KIS_LISTING_TABLES_DDL, KIS_TOKEN_TABLE_DDL } from '@vellab/broker-kis'
 import { type ExecutionTables, executionMigrations } from '@vellab/execution'
 import { leaseMigrations } from '@vellab/lease'
 import { type OrderFsmTables, orderFsmMigrations } from '@vellab/order-fsm'
@@ -97,6 +97,17 @@ export const runnerMigrations: Record<string, Migration> = {
     },
     async down(db) {
       await sql`DROP TABLE runner_appkey_activity`.execute(db)
+    },
+  },
+  // Today's KIS order listing as the leader last read it (broker-kis PostgresListingStore): a
+  // standby that takes over reads the day incrementally from its first listing instead of whole.
+  runner_0004_kis_listing: {
+    async up(db) {
+      await sql.raw(KIS_LISTING_TABLES_DDL).execute(db)
+    },
+    async down(db) {
+      await sql`DROP TABLE IF EXISTS kis_listing_rows`.execute(db)
+      await sql`DROP TABLE IF EXISTS kis_listing_days`.execute(db)
     },
   },
 }

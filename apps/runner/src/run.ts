@@ -6,6 +6,7 @@ import {
   fetchKisStockMaster,
   type KisMasterRecord,
   kstCompactDate,
+  PostgresListingStore,
   PostgresTokenStore,
 } from '@vellab/broker-kis'
 import { AppKeyLease, LeaseLostError, leaseKeyOf, readLeases } from '@vellab/lease'
@@ -281,6 +282,8 @@ export async function run(config: RunnerConfig, options: RunOptions): Promise<Ru
       clock,
       // Shared with every runner of the deployment: a standby that takes over reuses the token.
       tokenStore: new PostgresTokenStore(database.pool),
+      // Today's listing too: a standby that takes over lists the day incrementally at once.
+      listingStore: new PostgresListingStore(database.pool),
       // Not one REST request (and so none of the appkey's rate budget) once the lease may be lost.
       beforeRequest: () => lease.assertFresh(),
       onEvent: (e) => {
@@ -296,7 +299,8 @@ export async function run(config: RunnerConfig, options: RunOptions): Promise<Ru
           process.env.VELLAB_DEBUG ||
           e.type === 'rest.reject' ||
           e.type === 'ws.gap' ||
-          e.type === 'ws.stale'
+          e.type === 'ws.stale' ||
+          e.type === 'listing.store'
         )
           log(`kis     ${e.type} ${JSON.stringify(e)}`)
       },

@@ -117,6 +117,18 @@ export type KisEvent =
       kind?: BrokerErrorKind
       message?: string
     }
+  /**
+   * The listing store (`KisGatewayOptions.listingStore`): today's listing `loaded` from it (the
+   * first listing of this process is then incremental), or a load or save that failed or was
+   * refused (`error`): the listing itself goes on, whole when there is no base. After a failed
+   * save, only a whole listing is saved again (the stored rows must be the union of whole ones).
+   */
+  | {
+      type: 'listing.store'
+      outcome: 'loaded' | 'load_failed' | 'save_failed'
+      rows: number
+      error?: string
+    }
   /** A frame's records had a field count no known layout has (more: extras ignored; a notice with fewer: decoded from what is there). */
   | { type: 'ws.drift'; trId: string; expectedFields: number; actualFields: number }
 

@@ -7,6 +7,7 @@ import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest'
 import type { KisEvent } from './events'
 import { createKisGateway } from './gateway'
 import { FILLS_FROM_ORDERS_MS } from './gateway/queries'
+import { type ListingStore, listingStoreKey, MemoryListingStore } from './listing-store'
 import {
   encryptNoticePayload,
   fakeKisCredentials,
@@ -41,6 +42,7 @@ async function drive<T>(clock: ManualClock, p: Promise<T>, stepMs = 50, max = 40
 function setup(
   env: 'real' | 'paper' = 'paper',
   capabilities: { listOrders?: boolean; listFills?: boolean } = { listOrders: true, listFills: true },
+  options: { listingStore?: ListingStore } = {},
 ) {
   const creds = fakeKisCredentials()
   const clock = new ManualClock(Date.parse('2026-11-24T01:00:00Z'))
@@ -75,6 +77,7 @@ function setup(
     random: seededRandom(1),
     createSocket: sockets.create,
     onEvent: (e) => events.push(e),
+    ...options,
   })
   return { gw, clock, events, creds, sockets, tokenValue, approvalKey }
 }
@@ -404,6 +407,103 @@ describe('KisGateway', () => {
     expect(await list()).toHaveLength(18)
     expect(requests).toBe(1 + 6)
     await gw.close()
+  })
+
+  it('with a listing store: a load that fails or finds a bad row reads the day whole; after a failed save only a whole listing is saved', async () => {
+    // A store that can be made to fail, counting what reaches it.
+    class FlakyStore extends MemoryListingStore {
+      failLoad = false
+      failSaves = 0
+      saves: number[] = []
+      override async load(key: string, day: string) {
+        if (this.failLoad) throw new Error('database unreachable')
+        return super.load(key, day)
+      }
+      override async save(
+        key: string,
+        day: string,
+        rows: readonly { orderNo: string; row: unknown }[],
+        wholeAt: number,
+      ) {
+        if (this.failSaves > 0) {
+          this.failSaves -= 1
+          throw new Error('database unreachable')
+        }
+        this.saves.push(rows.length)
+        return super.save(key, day, rows, wholeAt)
+      }
+    }
+    const store = new FlakyStore()
+    const { gw, clock, creds, events } = setup('paper', undefined, { listingStore: store })
+    const filled = { tot_ccld_qty: '10', rmn_qty: '0', avg_prvs: '70000', tot_ccld_amt: '700000' }
+    const book = Array.from({ length: 9 }, (_, i) =>
+      daily({ odno: String(9 - i).padStart(10, '0'), ...filled }),
+    )
+    let requests = 0
+    server.use(
+      http.get(`${BASE}${T}/inquire-daily-ccld`, ({ request }) => {
+        requests += 1
+        const at = Number(new URL(request.url).searchParams.get('CTX_AREA_NK100') || 0)
+        return ok(
+          {
+            output1: book.slice(at, at + 3),
+            output2: {},
+            ctx_area_fk100: 'k',
+            ctx_area_nk100: String(at + 3),
+          },
+          { tr_cont: at + 3 < book.length ? 'M' : 'D' },
+        )
+      }),
+    )
+    const storeEvents = () => events.filter((e) => e.type === 'listing.store')
+    const list = async () => (await drive(clock, gw.getOrders(creds.account))).length
+    // 1. The store cannot be read: a whole read (3 pages), reported. The save fails too.
+    store.failLoad = true
+    store.failSaves = 1
+    expect(await list()).toBe(9)
+    expect(requests).toBe(3)
+    await gw.close()
+    expect(storeEvents()).toEqual([
+      { type: 'listing.store', outcome: 'load_failed', rows: 0, error: 'database unreachable' },
+      { type: 'listing.store', outcome: 'save_failed', rows: 9, error: 'database unreachable' },
+    ])
+    // 2. An incremental listing after the failed save is not saved (the store lacks the older rows);
+    // the next whole read is (listingFullRefreshMs later).
+    book.unshift(daily({ odno: '0000000010', ...filled }))
+    clock.advance(10_000)
+    requests = 0
+    expect(await list()).toBe(10)
+    expect(requests).toBe(1)
+    await gw.close()
+    expect(store.saves).toEqual([])
+    clock.advance(300_000)
+    expect(await list()).toBe(10)
+    await gw.close()
+    expect(store.saves).toEqual([10])
+    // Incremental listings are saved again from then on.
+    clock.advance(10_000)
+    await list()
+    await gw.close()
+    expect(store.saves).toEqual([10, 1 * 3])
+
+    // 3. A saved row that is not a daily-ccld row: refused, and the day is read whole.
+    store.failLoad = false
+    const other = setup('paper', undefined, { listingStore: store })
+    const key = listingStoreKey('paper', other.creds.account)
+    await store.save(
+      key,
+      '20261124',
+      [{ orderNo: '0000000001', row: { odno: '0000000001', ord_qty: 'ten' } }],
+      0,
+    )
+    requests = 0
+    expect((await drive(other.clock, other.gw.getOrders(other.creds.account))).length).toBe(10)
+    expect(requests).toBe(4)
+    expect(other.events.filter((e) => e.type === 'listing.store')[0]).toMatchObject({
+      outcome: 'load_failed',
+      error: expect.stringContaining('not a daily-ccld row'),
+    })
+    await other.gw.close()
   })
 
   it('forgets what it knew of an order number when the KST day changes (numbers restart daily): tomorrow’s cancel looks the order up', async () => {

@@ -25,6 +25,13 @@ export { createKisGateway, KisGateway } from './gateway'
 export { kstCompactDate, kstCompactToEpoch, parseKstDateTime } from './kst'
 export type { AppKeyLimiterLease, AppKeyLimiters } from './limiter-registry'
 export { acquireAppKeyLimiters } from './limiter-registry'
+export type { ListingStore, SavedListing } from './listing-store'
+export {
+  KIS_LISTING_TABLES_DDL,
+  listingStoreKey,
+  MemoryListingStore,
+  PostgresListingStore,
+} from './listing-store'
 export type { FetchKisStockMasterOptions, KisMasterMarket, KisMasterRecord } from './master'
 export {
   fetchKisStockMaster,

@@ -2,7 +2,7 @@ import { spawn } from 'node:child_process'
 import { createRequire } from 'node:module'
 import { hostname } from 'node:os'
 import { dirname, join } from 'node:path'
-import { createKisGateway, PostgresTokenStore } from '@vellab/broker-kis'
+import { createKisGateway, PostgresListingStore, PostgresTokenStore } from '@vellab/broker-kis'
 import { AppKeyLease, leaseKeyOf } from '@vellab/lease'
 import { createOrderStore } from '@vellab/order-fsm'
 import { createReconciler } from '@vellab/reconcile'
@@ -124,6 +124,7 @@ export async function reconcileCommand(args: readonly string[]): Promise<number>
       config: broker.kisConfig,
       clock: broker.clock,
       tokenStore: new PostgresTokenStore(database.pool),
+      listingStore: new PostgresListingStore(database.pool),
       beforeRequest: () => held.assertFresh(),
     })
     const store = createOrderStore({

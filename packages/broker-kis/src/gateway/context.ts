@@ -4,6 +4,7 @@ import { z } from 'zod'
 import type { KisConfig } from '../config'
 import type { KisEventListener } from '../events'
 import { kstCompactDate } from '../kst'
+import type { ListingStore } from '../listing-store'
 import type { KisRestClient } from '../rest-client'
 import { normaliseOrderNo } from '../ws/decoders'
 
@@ -14,6 +15,8 @@ export interface GatewayContext {
   readonly rest: KisRestClient
   readonly clock: Clock
   readonly emit: KisEventListener
+  /** Where today's listing survives a restart (`KisGatewayOptions.listingStore`). */
+  readonly listingStore?: ListingStore
 }
 
 /** What the gateway knows of an order it placed today (branch and division for modify/cancel). */

@@ -26,6 +26,7 @@ import {
   PsblRvsecnclRowSchema,
 } from '../envelope'
 import { isoToCompactDate, kstCompactToEpoch } from '../kst'
+import { type ListingStore, listingStoreKey, type SavedListing } from '../listing-store'
 import { describeOrdDvsn } from '../order-mapping'
 import { normaliseOrderNo } from '../ws/decoders'
 import type { OrderFillSnapshot } from '../ws/notice-tracker'
@@ -120,6 +121,15 @@ export class KisQueries {
    * range are kept, so a listing of another day never costs today its base.
    */
   #listings = new Map<string, { rows: DailyCcldRow[]; at: number; wholeAt: number }>()
+  /** The KST day whose saved listing was asked for (`listingStore`: once a day per process). */
+  #storeAskedFor: string | undefined
+  /** Saves to the listing store, one after the other. */
+  #saves: Promise<void> = Promise.resolve()
+  /**
+   * Whether the store holds every row this process's next incremental listing leaves out: after a
+   * failed save, only a whole listing is saved (an incremental one would leave the older rows out).
+   */
+  #storeHasBase = false
 
   constructor(ctx: GatewayContext) {
     this.#ctx = ctx
@@ -209,7 +219,7 @@ export class KisQueries {
   ): Promise<DailyCcldRow[]> {
     const unfiltered = !q.side && !q.symbol && !q.odno
     const key = `${q.from}|${q.to}`
-    const listed = unfiltered ? this.#listings.get(key) : undefined
+    let listed = unfiltered ? this.#listings.get(key) : undefined
     const now = this.#ctx.clock.now()
     if (q.ccld === '01' && listed && now - listed.at <= FILLS_FROM_ORDERS_MS) {
       return listed.rows.filter((r) => r.tot_ccld_qty > 0)
@@ -220,6 +230,11 @@ export class KisQueries {
       // Today's fills are today's orders with a filled quantity: the incremental listing of the
       // orders costs a page or two where a fills listing pages every fill of the day.
       return (await this.dailyRows({ ...q, ccld: '00' }, lane, operation)).filter((r) => r.tot_ccld_qty > 0)
+    }
+    if (q.ccld === '00' && todayOnly && !listed && this.#ctx.listingStore && this.#storeAskedFor !== today) {
+      // This process has not listed today: start from what another process saved (a takeover).
+      this.#storeAskedFor = today
+      listed = await this.#loadSaved(this.#ctx.listingStore, key, today)
     }
     // reference §4.4: ≤3 months TTTC0081R, older CTSC9215R (same path).
     const ageDays =
@@ -255,9 +270,10 @@ export class KisQueries {
       LISTING_MAX_PAGES,
       boundary === undefined ? undefined : (body) => pageReaches(body, boundary),
     )
-    let rows = onePerOrder(
+    const read = onePerOrder(
       pages.flatMap((p) => parseRows(this.#ctx, DailyCcldRowSchema, p.output1, operation)),
     )
+    let rows = read
     if (!complete && base) {
       // Stopped early: the rows below the last one read are the settled rows of the last listing.
       // Only if the broker listed newest first as asked; otherwise read the whole day.
@@ -272,9 +288,76 @@ export class KisQueries {
       const at = this.#ctx.clock.now()
       const todayKey = `${today}|${today}`
       for (const k of this.#listings.keys()) if (k !== todayKey) this.#listings.delete(k)
-      this.#listings.set(key, { rows, at, wholeAt: base ? base.wholeAt : at })
+      const wholeAt = base ? base.wholeAt : at
+      this.#listings.set(key, { rows, at, wholeAt })
+      if (todayOnly && this.#ctx.listingStore)
+        this.#save(this.#ctx.listingStore, today, read, complete, wholeAt)
     }
     return rows
+  }
+
+  /** Today's listing as saved by the last process that listed it, or undefined (read the day whole). */
+  async #loadSaved(store: ListingStore, key: string, day: string) {
+    const { environment, account } = this.#ctx.config
+    const refuse = (error: string) => {
+      this.#ctx.emit({ type: 'listing.store', outcome: 'load_failed', rows: 0, error })
+      return undefined
+    }
+    let saved: SavedListing | undefined
+    try {
+      saved = await store.load(listingStoreKey(environment, account), day)
+    } catch (e) {
+      return refuse(e instanceof Error ? e.message : String(e))
+    }
+    if (!saved) return undefined
+    const rows: DailyCcldRow[] = []
+    for (const raw of saved.rows) {
+      const r = DailyCcldRowSchema.safeParse(raw)
+      if (!r.success)
+        return refuse(`a saved row is not a daily-ccld row: ${r.error.issues[0]?.message ?? ''}`)
+      rows.push(r.data)
+    }
+    rows.sort((a, b) => orderNo(b) - orderNo(a))
+    // `at` in the past: a fills query does not take these rows for a listing just read.
+    const entry = {
+      rows,
+      at: Number.NEGATIVE_INFINITY,
+      wholeAt: Math.min(saved.wholeAt, this.#ctx.clock.now()),
+    }
+    this.#listings.set(key, entry)
+    this.#storeHasBase = true
+    this.#ctx.emit({ type: 'listing.store', outcome: 'loaded', rows: rows.length })
+    return entry
+  }
+
+  /**
+   * Save the rows a listing of today read, after the saves before it. An incremental listing's rows
+   * are saved only while the store holds the rest (it does after a load or a saved whole listing).
+   * A failure is reported, never thrown: the listing was read and is returned all the same.
+   */
+  #save(store: ListingStore, day: string, read: readonly DailyCcldRow[], whole: boolean, wholeAt: number) {
+    const { environment, account } = this.#ctx.config
+    const rows = read.map((r) => ({ orderNo: r.odno.trim(), row: r }))
+    this.#saves = this.#saves.then(async () => {
+      if (!whole && !this.#storeHasBase) return
+      try {
+        await store.save(listingStoreKey(environment, account), day, rows, wholeAt)
+        this.#storeHasBase = true
+      } catch (e) {
+        this.#storeHasBase = false
+        this.#ctx.emit({
+          type: 'listing.store',
+          outcome: 'save_failed',
+          rows: rows.length,
+          error: e instanceof Error ? e.message : String(e),
+        })
+      }
+    })
+  }
+
+  /** Resolves when every save to the listing store begun so far has ended (for tests and shutdown). */
+  savesSettled(): Promise<void> {
+    return this.#saves
   }
 
   /** Today's orders as the notice tracker's snapshot (reference §4.4, CCLD_DVSN 00). */
