@@ -7,7 +7,7 @@ import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest'
 import type { KisEvent } from './events'
 import { createKisGateway } from './gateway'
 import { FILLS_FROM_ORDERS_MS } from './gateway/queries'
-import { type ListingStore, listingStoreKey, MemoryListingStore } from './listing-store'
+import { type ListingRow, type ListingStore, listingStoreKey, MemoryListingStore } from './listing-store'
 import {
   encryptNoticePayload,
   fakeKisCredentials,
@@ -419,12 +419,7 @@ describe('KisGateway', () => {
         if (this.failLoad) throw new Error('database unreachable')
         return super.load(key, day)
       }
-      override async save(
-        key: string,
-        day: string,
-        rows: readonly { orderNo: string; row: unknown }[],
-        wholeAt: number,
-      ) {
+      override async save(key: string, day: string, rows: readonly ListingRow[], wholeAt: number) {
         if (this.failSaves > 0) {
           this.failSaves -= 1
           throw new Error('database unreachable')

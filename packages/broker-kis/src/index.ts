@@ -25,7 +25,7 @@ export { createKisGateway, KisGateway } from './gateway'
 export { kstCompactDate, kstCompactToEpoch, parseKstDateTime } from './kst'
 export type { AppKeyLimiterLease, AppKeyLimiters } from './limiter-registry'
 export { acquireAppKeyLimiters } from './limiter-registry'
-export type { ListingStore, SavedListing } from './listing-store'
+export type { ListingRow, ListingStore, SavedListing } from './listing-store'
 export {
   KIS_LISTING_TABLES_DDL,
   listingStoreKey,

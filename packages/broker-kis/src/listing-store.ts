@@ -11,6 +11,12 @@ export interface SavedListing {
   wholeAt: number
 }
 
+/** One row of a listing to save, under its order number. */
+export interface ListingRow {
+  orderNo: string
+  row: unknown
+}
+
 /**
  * Where today's order listing survives a restart (see `KisGatewayOptions.listingStore`). A save adds
  * or replaces the rows it carries (by order number) and keeps the later `wholeAt`, in one atomic
@@ -24,12 +30,7 @@ export interface ListingStore {
    * Add or replace `rows` (each with its order number) of `day` under `key` and keep the later
    * `wholeAt`; drop what is saved for earlier days. All or nothing.
    */
-  save(
-    key: string,
-    day: string,
-    rows: readonly { orderNo: string; row: unknown }[],
-    wholeAt: number,
-  ): Promise<void>
+  save(key: string, day: string, rows: readonly ListingRow[], wholeAt: number): Promise<void>
 }
 
 /** The store key of an account in an environment. */
@@ -47,12 +48,7 @@ export class MemoryListingStore implements ListingStore {
     return { rows: structuredClone([...d.rows.values()]), wholeAt: d.wholeAt }
   }
 
-  async save(
-    key: string,
-    day: string,
-    rows: readonly { orderNo: string; row: unknown }[],
-    wholeAt: number,
-  ): Promise<void> {
+  async save(key: string, day: string, rows: readonly ListingRow[], wholeAt: number): Promise<void> {
     let d = this.#days.get(key)
     if (d && d.day > day) return
     if (!d || d.day !== day) {
@@ -113,12 +109,7 @@ export class PostgresListingStore implements ListingStore {
     return { rows: Array.isArray(row.rows) ? row.rows : [], wholeAt: Number(row.whole_at) }
   }
 
-  async save(
-    key: string,
-    day: string,
-    rows: readonly { orderNo: string; row: unknown }[],
-    wholeAt: number,
-  ): Promise<void> {
+  async save(key: string, day: string, rows: readonly ListingRow[], wholeAt: number): Promise<void> {
     await this.#db.query(
       `WITH day_row AS (
          INSERT INTO kis_listing_days (store_key, day, whole_at) VALUES ($1, $2, $3)
