@@ -63,9 +63,13 @@ describe('a store fenced by a lease epoch', () => {
     const frozen = new Promise<void>((r) => {
       thaw = r
     })
-    const started = Date.now()
+    let holding: () => void = () => {}
+    const held = new Promise<void>((r) => {
+      holding = r
+    })
     const writer = fx.db.transaction().execute(async (trx) => {
       await checkFence<OrderFsmTables>(trx, { key: 'appkey:frozen', epoch: 1 }, () => new Error('refused'))
+      holding()
       await frozen // the writer stops here, its transaction open, holding the row FOR SHARE
       await sql`SELECT 1`.execute(trx)
     })
@@ -73,6 +77,9 @@ describe('a store fenced by a lease epoch', () => {
       () => 'committed',
       (e: unknown) => (e as Error).message,
     )
+    // Only once the writer holds the row (else the takeover may simply go first: 14 ms, once in CI).
+    await held
+    const started = Date.now()
     // The takeover waits for the share lock only until the server ends the idle transaction.
     await sql`UPDATE vellab_leases SET epoch = 2 WHERE lease_key = 'appkey:frozen'`.execute(fx.db)
     const waited = Date.now() - started
