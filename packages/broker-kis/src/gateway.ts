@@ -18,10 +18,9 @@ import type {
   RandomSource,
   ReplacePatch,
   Tick,
-  TimerHandle,
   Unsubscribe,
 } from '@vellab/broker-gateway'
-import { systemClock, systemRandom } from '@vellab/broker-gateway'
+import { sleep, systemClock, systemRandom } from '@vellab/broker-gateway'
 import WebSocket from 'ws'
 import { type KisConfig, type KisConfigInput, parseKisConfig } from './config'
 import { type KisEvent, type KisEventListener, safeEmitter } from './events'
@@ -310,14 +309,13 @@ export class KisGateway implements BrokerGateway {
     this.stream.close()
     this.#limiterLease?.release()
     // Let the last listing reach the listing store, but never hold a shutdown for it (2 s).
-    let timer: TimerHandle | undefined
+    const saved = new AbortController()
     await Promise.race([
       this.#queries.savesSettled(),
-      new Promise<void>((resolve) => {
-        timer = this.#clock.setTimeout(resolve, 2_000)
-      }),
+      // Aborted (its timer cleared) once the saves are done.
+      sleep(this.#clock, 2_000, saved.signal).catch(() => {}),
     ])
-    if (timer !== undefined) this.#clock.clearTimeout(timer)
+    saved.abort()
   }
 
   // ---------------------------------------------------------------- orders (see ./gateway/orders)
