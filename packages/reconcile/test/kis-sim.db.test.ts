@@ -17,6 +17,8 @@ interface Rig {
   gateway: KisGateway
   store: OrderStore
   reconciler: Reconciler
+  /** Apply the account's order events from the stream to the store (waited for by `close`). */
+  followOrderEvents(): void
   close(): Promise<void>
 }
 
@@ -67,6 +69,8 @@ async function startRig(
     clock,
     reportingDelayMs: 1_000,
   })
+  // Stream events applied but not yet written: the database must outlive them.
+  const applying = new Set<Promise<unknown>>()
   return {
     sim,
     appkey: app.appkey,
@@ -74,9 +78,16 @@ async function startRig(
     gateway,
     store,
     reconciler,
+    followOrderEvents: () =>
+      gateway.streamOrderEvents(account, (e) => {
+        const p = store.applyBrokerEvent(e)
+        applying.add(p)
+        void p.finally(() => applying.delete(p)).catch(() => {})
+      }),
     close: async () => {
       await reconciler.stop()
       await gateway.close()
+      await Promise.allSettled(applying)
       await sim.close()
       await tdb.drop()
     },
@@ -180,7 +191,7 @@ describe('reconcile against kis-sim through broker-kis', () => {
     const r = rig
     const gaps: string[] = []
     r.gateway.onStreamGap((g) => gaps.push(g))
-    r.gateway.streamOrderEvents(r.account, (e) => void r.store.applyBrokerEvent(e))
+    r.followOrderEvents()
     await r.gateway.whenOrderEventsLive(10_000)
     await send(r, intent(r, 'kis-drop-1', 10))
     const o = await r.store.get('kis-drop-1')
@@ -208,7 +219,7 @@ describe('reconcile against kis-sim through broker-kis', () => {
   it('duplicated and reordered execution notices: applied once each, and the pass finds nothing to fix', async () => {
     rig = await startRig()
     const r = rig
-    r.gateway.streamOrderEvents(r.account, (e) => void r.store.applyBrokerEvent(e))
+    r.followOrderEvents()
     await r.gateway.whenOrderEventsLive(10_000)
     await send(r, intent(r, 'kis-dup-1', 9))
     const o = await r.store.get('kis-dup-1')
@@ -242,7 +253,7 @@ describe('reconcile against kis-sim through broker-kis', () => {
   it('missed execution notices: fills whose notices were dropped are applied by the next pass', async () => {
     rig = await startRig()
     const r = rig
-    r.gateway.streamOrderEvents(r.account, (e) => void r.store.applyBrokerEvent(e))
+    r.followOrderEvents()
     await waitUntil('notice subscription ack', () => r.gateway.snapshot().ws.acknowledged === 1)
     await send(r, intent(r, 'kis-gap-1', 10))
     const o = await r.store.get('kis-gap-1')
