@@ -16,7 +16,6 @@ import { baselineInsert, benchIntent as intent, withBenchDatabase } from './setu
 const SAMPLES = Number(process.env.BENCH_SAMPLES ?? 2000)
 const WORKERS = Number(process.env.BENCH_WORKERS ?? 16)
 const LIFECYCLES = Number(process.env.BENCH_LIFECYCLES ?? 800)
-const ROUNDS = 5
 
 const pct = (xs: number[], p: number) => {
   const s = [...xs].sort((a, b) => a - b)
@@ -43,7 +42,6 @@ async function main() {
     console.log(`source: ${source}\n`)
 
     // ---- latency: one connection, sequential, baseline and transitions interleaved in rounds ----
-    const per = Math.ceil(SAMPLES / ROUNDS)
     const broker = new BrokerEventFactory({ at: Date.now() })
     // The risk check of (b) is a trivial allow function: @vellab/risk-kr would add a dependency to
     // this package for a check that costs microseconds.
@@ -136,13 +134,15 @@ async function main() {
         await s.onePath(false)
       }
     }
-    for (let r = 0; r < ROUNDS; r++) {
-      for (let i = 0; i < per; i++) await oneInsert(true)
-      for (let i = 0; i < per; i++) await oneFloor(true)
+    // Interleaved one by one, so that a slow spell of the machine (a neighbour's I/O, a
+    // checkpoint) falls on the baseline and on every series alike instead of on one block.
+    for (let i = 0; i < SAMPLES; i++) {
+      await oneInsert(true)
+      await oneFloor(true)
       for (const s of series) {
-        for (let i = 0; i < per; i++) await s.oneCommand(true)
-        for (let i = 0; i < per; i++) await s.onePath(true)
-        for (let i = 0; i < per; i++) await s.oneFill(true)
+        await s.oneCommand(true)
+        await s.onePath(true)
+        await s.oneFill(true)
       }
     }
     const ratio = (xs: number[]) =>

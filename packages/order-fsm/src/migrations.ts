@@ -311,36 +311,8 @@ const narrowProjection: Migration = {
   },
 }
 
-// Leaner hot writes (#11, order path): fewer index entries and fewer inner statements per
-// transition, the same guarantees. Each index entry a transition writes costs its btree descent, its
-// WAL record and its share of the flush:
-// - `order_events.event_key` becomes a partial unique index (same name, so a duplicate still reports
-//   `order_events_event_key_key`): command events (no key) no longer enter it. A lookup by key
-//   (`event_key = $1` implies NOT NULL) still uses it.
-// - `order_orders_strategy_idx` goes: a strategy filter always comes with a state filter, which
-//   `order_orders_state_idx` (state, account, symbol) serves; every non-HOT update paid an entry.
-// - `order_orders_fingerprint_idx` keeps only what `findReconcileCandidates` reads (RECONCILE_REQUIRED
-//   without a broker number): other rows, nearly all of them, pay no entry.
-// - `order_broker_ids_intent_idx` goes: it served the foreign key that 0002 dropped; no query reads
-//   broker numbers by intent.
-// - `order_fsm_create` / `order_fsm_write` (same signatures, so a package before 0004 runs on them
-//   unchanged): the fence check inline and only with a key (no nested PL/pgSQL call), and the first
-//   events of an order in one INSERT.
-// The index changes lock `order_orders`, `order_events` and `order_broker_ids` for the migration's
-// transaction, and the partial unique index is built by reading `order_events`: run it off-hours on
-// a large log.
-const leanWrites: Migration = {
-  async up(db: Kysely<unknown>) {
-    await sql`ALTER TABLE order_events DROP CONSTRAINT order_events_event_key_key`.execute(db)
-    await sql`CREATE UNIQUE INDEX order_events_event_key_key ON order_events (event_key) WHERE event_key IS NOT NULL`.execute(
-      db,
-    )
-    await sql`DROP INDEX order_orders_strategy_idx`.execute(db)
-    await sql`DROP INDEX order_orders_fingerprint_idx`.execute(db)
-    await sql`CREATE INDEX order_orders_fingerprint_idx ON order_orders (fingerprint, submitted_at)
-      WHERE state = 'RECONCILE_REQUIRED' AND broker_order_id IS NULL`.execute(db)
-    await sql`DROP INDEX order_broker_ids_intent_idx`.execute(db)
-    await sql`
+// The hot writes as migration 0004 installed them (0005 replaces them, and its `down` puts these back).
+const ORDER_FSM_CREATE_0004 = sql`
       CREATE OR REPLACE FUNCTION order_fsm_create(
         p_intent_id text, p_account text, p_strategy_id text, p_symbol text, p_side text, p_state text,
         p_version integer, p_fingerprint text, p_intent_hash text, p_submitted_at bigint, p_created_at bigint,
@@ -370,8 +342,9 @@ const leanWrites: Migration = {
         ORDER BY e.seq;
         RETURN true;
       END
-      $$`.execute(db)
-    await sql`
+      $$`
+
+const ORDER_FSM_WRITE_0004 = sql`
       CREATE OR REPLACE FUNCTION order_fsm_write(
         p_intent_id text, p_expected integer, p_state text, p_version integer, p_doc jsonb,
         p_broker_order_id text, p_submitted_at bigint, p_updated_at bigint, p_type text, p_event_key text,
@@ -429,7 +402,39 @@ const leanWrites: Migration = {
         END IF;
         RETURN CASE WHEN parked THEN 2 ELSE 1 END;
       END
-      $$`.execute(db)
+      $$`
+
+// Leaner hot writes (#11, order path): fewer index entries and fewer inner statements per
+// transition, the same guarantees. Each index entry a transition writes costs its btree descent, its
+// WAL record and its share of the flush:
+// - `order_events.event_key` becomes a partial unique index (same name, so a duplicate still reports
+//   `order_events_event_key_key`): command events (no key) no longer enter it. A lookup by key
+//   (`event_key = $1` implies NOT NULL) still uses it.
+// - `order_orders_strategy_idx` goes: a strategy filter always comes with a state filter, which
+//   `order_orders_state_idx` (state, account, symbol) serves; every non-HOT update paid an entry.
+// - `order_orders_fingerprint_idx` keeps only what `findReconcileCandidates` reads (RECONCILE_REQUIRED
+//   without a broker number): other rows, nearly all of them, pay no entry.
+// - `order_broker_ids_intent_idx` goes: it served the foreign key that 0002 dropped; no query reads
+//   broker numbers by intent.
+// - `order_fsm_create` / `order_fsm_write` (same signatures, so a package before 0004 runs on them
+//   unchanged): the fence check inline and only with a key (no nested PL/pgSQL call), and the first
+//   events of an order in one INSERT.
+// The index changes lock `order_orders`, `order_events` and `order_broker_ids` for the migration's
+// transaction, and the partial unique index is built by reading `order_events`: run it off-hours on
+// a large log.
+const leanWrites: Migration = {
+  async up(db: Kysely<unknown>) {
+    await sql`ALTER TABLE order_events DROP CONSTRAINT order_events_event_key_key`.execute(db)
+    await sql`CREATE UNIQUE INDEX order_events_event_key_key ON order_events (event_key) WHERE event_key IS NOT NULL`.execute(
+      db,
+    )
+    await sql`DROP INDEX order_orders_strategy_idx`.execute(db)
+    await sql`DROP INDEX order_orders_fingerprint_idx`.execute(db)
+    await sql`CREATE INDEX order_orders_fingerprint_idx ON order_orders (fingerprint, submitted_at)
+      WHERE state = 'RECONCILE_REQUIRED' AND broker_order_id IS NULL`.execute(db)
+    await sql`DROP INDEX order_broker_ids_intent_idx`.execute(db)
+    await ORDER_FSM_CREATE_0004.execute(db)
+    await ORDER_FSM_WRITE_0004.execute(db)
   },
   async down(db: Kysely<unknown>) {
     // Back to the bodies of 0002 (dropped and created again: CREATE OR REPLACE cannot take them
@@ -455,6 +460,162 @@ const leanWrites: Migration = {
   },
 }
 
+// Checks in the write functions (#11, order path). PostgreSQL rebuilds a table's CHECK constraints
+// from their stored text in every INSERT and UPDATE that touches the table: parsed and compiled
+// again per statement (about 5 µs each here, five statements on the order path), where the same
+// condition inside a PL/pgSQL function is compiled once per session. order_fsm_create and
+// order_fsm_write are the only writers of these rows (every transition goes through them), so they
+// now test what the six constraints tested, before they write, and refuse with the same SQLSTATE
+// (23514, check_violation) and the constraint's name. What the database no longer refuses is a row
+// written by hand outside the functions.
+// Also: the first events of an order as one plain multi-row INSERT, one for each case (the INSERT …
+// SELECT FROM (VALUES …) WHERE … ORDER BY of 0004 ran a sort and a filter on every create), and the
+// broker number's lock taken by the INSERT that links it, after the version-checked update (one
+// statement fewer; the probe of parked events still follows it, with a snapshot taken after the
+// lock). Same signatures, so a package before 0005 runs on these unchanged.
+const CHECKS = [
+  ['order_orders', 'order_orders_side_check', `CHECK (side IN ('buy', 'sell'))`],
+  ['order_orders', 'order_orders_version_check', 'CHECK (version >= 1)'],
+  ['order_events', 'order_events_seq_check', 'CHECK (seq >= 1)'],
+  ['order_broker_ids', 'order_broker_ids_role_check', `CHECK (role IN ('order', 'replacement', 'cancel'))`],
+  ['order_fills', 'order_fills_cumulative_quantity_check', 'CHECK (cumulative_quantity > 0)'],
+  ['order_fills', 'order_fills_quantity_check', 'CHECK (quantity > 0)'],
+] as const
+
+const checksInWrites: Migration = {
+  async up(db: Kysely<unknown>) {
+    for (const [table, name] of CHECKS) {
+      await sql`ALTER TABLE ${sql.table(table)} DROP CONSTRAINT ${sql.ref(name)}`.execute(db)
+    }
+    await sql`
+      CREATE OR REPLACE FUNCTION order_fsm_create(
+        p_intent_id text, p_account text, p_strategy_id text, p_symbol text, p_side text, p_state text,
+        p_version integer, p_fingerprint text, p_intent_hash text, p_submitted_at bigint, p_created_at bigint,
+        p_updated_at bigint, p_doc jsonb, p_actor text, p_reason text, p_created jsonb,
+        p_submit_reason text, p_submit jsonb, p_fence_key text, p_fence_epoch bigint
+      ) RETURNS boolean LANGUAGE plpgsql AS $$
+      BEGIN
+        IF p_fence_key IS NOT NULL THEN
+          PERFORM 1 FROM vellab_leases WHERE lease_key = p_fence_key AND epoch = p_fence_epoch FOR SHARE;
+          IF NOT FOUND THEN
+            RAISE EXCEPTION 'fenced: lease % is past epoch %', p_fence_key, p_fence_epoch USING ERRCODE = 'VL001';
+          END IF;
+        END IF;
+        IF p_side IS DISTINCT FROM 'buy' AND p_side IS DISTINCT FROM 'sell' THEN
+          RAISE EXCEPTION 'order_orders: side % is neither buy nor sell', p_side
+            USING ERRCODE = 'check_violation', TABLE = 'order_orders', CONSTRAINT = 'order_orders_side_check';
+        END IF;
+        IF p_version < 1 THEN
+          RAISE EXCEPTION 'order_orders: version % is below 1', p_version
+            USING ERRCODE = 'check_violation', TABLE = 'order_orders', CONSTRAINT = 'order_orders_version_check';
+        END IF;
+        INSERT INTO order_orders (intent_id, account, strategy_id, symbol, side, state, version, fingerprint,
+          intent_hash, broker_order_id, submitted_at, created_at, updated_at, doc)
+        VALUES (p_intent_id, p_account, p_strategy_id, p_symbol, p_side, p_state, p_version, p_fingerprint,
+          p_intent_hash, NULL, p_submitted_at, p_created_at, p_updated_at, p_doc)
+        ON CONFLICT (intent_id) DO NOTHING;
+        IF NOT FOUND THEN
+          RETURN false;
+        END IF;
+        IF p_submit IS NULL THEN
+          INSERT INTO order_events (intent_id, seq, type, event_key, source, actor, reason, payload, occurred_at, recorded_at)
+          VALUES (p_intent_id, 1, 'intent_created', NULL, 'command', p_actor, p_reason, p_created, p_created_at, p_created_at);
+        ELSE
+          INSERT INTO order_events (intent_id, seq, type, event_key, source, actor, reason, payload, occurred_at, recorded_at)
+          VALUES (p_intent_id, 1, 'intent_created', NULL, 'command', p_actor, p_reason, p_created, p_created_at, p_created_at),
+            (p_intent_id, 2, 'submit_started', NULL, 'command', p_actor, p_submit_reason, p_submit, p_created_at, p_created_at);
+        END IF;
+        RETURN true;
+      END
+      $$`.execute(db)
+    await sql`
+      CREATE OR REPLACE FUNCTION order_fsm_write(
+        p_intent_id text, p_expected integer, p_state text, p_version integer, p_doc jsonb,
+        p_broker_order_id text, p_submitted_at bigint, p_updated_at bigint, p_type text, p_event_key text,
+        p_source text, p_actor text, p_reason text, p_payload jsonb, p_occurred_at bigint, p_now bigint,
+        p_account text,
+        l_date text[], l_number text[], l_role text[], l_predecessor text[],
+        f_date text[], f_number text[], f_cumulative integer[], f_quantity integer[], f_price bigint[],
+        f_inferred boolean[], f_at bigint[],
+        p_unpark text, p_fence_key text, p_fence_epoch bigint
+      ) RETURNS integer LANGUAGE plpgsql AS $$
+      DECLARE
+        parked boolean := false;
+        k integer;
+      BEGIN
+        IF p_fence_key IS NOT NULL THEN
+          PERFORM 1 FROM vellab_leases WHERE lease_key = p_fence_key AND epoch = p_fence_epoch FOR SHARE;
+          IF NOT FOUND THEN
+            RAISE EXCEPTION 'fenced: lease % is past epoch %', p_fence_key, p_fence_epoch USING ERRCODE = 'VL001';
+          END IF;
+        END IF;
+        -- The version is also the event's seq: one test for order_orders_version_check and order_events_seq_check.
+        IF p_version < 1 THEN
+          RAISE EXCEPTION 'order_orders: version % is below 1', p_version
+            USING ERRCODE = 'check_violation', TABLE = 'order_orders', CONSTRAINT = 'order_orders_version_check';
+        END IF;
+        UPDATE order_orders SET state = p_state, version = p_version, doc = p_doc, broker_order_id = p_broker_order_id,
+          submitted_at = p_submitted_at, updated_at = p_updated_at
+        WHERE intent_id = p_intent_id AND version = p_expected;
+        IF NOT FOUND THEN
+          RETURN 0;
+        END IF;
+        INSERT INTO order_events (intent_id, seq, type, event_key, source, actor, reason, payload, occurred_at, recorded_at)
+        VALUES (p_intent_id, p_version, p_type, p_event_key, p_source, p_actor, p_reason, p_payload, p_occurred_at, p_now);
+        -- Links arrive sorted by (date, number), so two writers take the numbers' locks in the same order.
+        IF l_number IS NOT NULL THEN
+          FOR k IN 1 .. cardinality(l_number) LOOP
+            IF l_role[k] IS DISTINCT FROM 'order' AND l_role[k] IS DISTINCT FROM 'replacement'
+                AND l_role[k] IS DISTINCT FROM 'cancel' THEN
+              RAISE EXCEPTION 'order_broker_ids: role % is not order, replacement or cancel', l_role[k]
+                USING ERRCODE = 'check_violation', TABLE = 'order_broker_ids', CONSTRAINT = 'order_broker_ids_role_check';
+            END IF;
+            INSERT INTO order_broker_ids (account, broker_date, broker_order_id, intent_id, role, predecessor_id, linked_at)
+            SELECT p_account, l_date[k], l_number[k], p_intent_id, l_role[k], l_predecessor[k], p_now
+            FROM (SELECT pg_advisory_xact_lock(hashtextextended(
+              'order_fsm_number|' || p_account || '|' || l_date[k] || '|' || l_number[k], 0))) AS number_lock;
+            IF NOT parked THEN
+              parked := EXISTS (SELECT 1 FROM order_unmatched
+                WHERE account = p_account AND broker_date = l_date[k] AND broker_order_id = l_number[k]);
+            END IF;
+          END LOOP;
+        END IF;
+        IF f_number IS NOT NULL THEN
+          FOR k IN 1 .. cardinality(f_number) LOOP
+            IF NOT (f_cumulative[k] > 0) THEN
+              RAISE EXCEPTION 'order_fills: cumulative quantity % is not positive', f_cumulative[k]
+                USING ERRCODE = 'check_violation', TABLE = 'order_fills', CONSTRAINT = 'order_fills_cumulative_quantity_check';
+            END IF;
+            IF NOT (f_quantity[k] > 0) THEN
+              RAISE EXCEPTION 'order_fills: quantity % is not positive', f_quantity[k]
+                USING ERRCODE = 'check_violation', TABLE = 'order_fills', CONSTRAINT = 'order_fills_quantity_check';
+            END IF;
+            INSERT INTO order_fills (account, broker_date, broker_order_id, cumulative_quantity, intent_id, quantity, price,
+              inferred, event_seq, occurred_at)
+            VALUES (p_account, f_date[k], f_number[k], f_cumulative[k], p_intent_id, f_quantity[k], f_price[k],
+              f_inferred[k], p_version, f_at[k])
+            ON CONFLICT (account, broker_date, broker_order_id, cumulative_quantity) DO UPDATE SET
+              quantity = EXCLUDED.quantity, price = EXCLUDED.price, inferred = EXCLUDED.inferred,
+              event_seq = EXCLUDED.event_seq, occurred_at = EXCLUDED.occurred_at;
+          END LOOP;
+        END IF;
+        IF p_unpark IS NOT NULL THEN
+          DELETE FROM order_unmatched WHERE event_key = p_unpark;
+        END IF;
+        RETURN CASE WHEN parked THEN 2 ELSE 1 END;
+      END
+      $$`.execute(db)
+  },
+  async down(db: Kysely<unknown>) {
+    await ORDER_FSM_CREATE_0004.execute(db)
+    await ORDER_FSM_WRITE_0004.execute(db)
+    // Validates the rows written since (a scan of each table, under its lock).
+    for (const [table, name, check] of CHECKS) {
+      await sql`ALTER TABLE ${sql.table(table)} ADD CONSTRAINT ${sql.ref(name)} ${sql.raw(check)}`.execute(db)
+    }
+  },
+}
+
 /**
  * This package's migrations, named `order_fsm_<nnnn>_<what>` so they sort together and never clash
  * with another package's. Give them to the runner's single `Migrator` together with the others':
@@ -471,6 +632,7 @@ export const orderFsmMigrations: Readonly<Record<string, Migration>> = Object.fr
   order_fsm_0002_write_functions: writeFunctions,
   order_fsm_0003_narrow_projection: narrowProjection,
   order_fsm_0004_lean_writes: leanWrites,
+  order_fsm_0005_checks_in_writes: checksInWrites,
 })
 
 /** Options of {@link migrateOrderFsm}. */

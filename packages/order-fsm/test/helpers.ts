@@ -104,3 +104,19 @@ export function fixtureMigrator(fx: Fixture): Migrator {
     migrationLockTableName: 'order_fsm_migration_lock',
   })
 }
+
+/** Everything of the package's schema a migration changes: functions, indexes, constraints. */
+export async function schemaOf(db: Kysely<OrderFsmTables>) {
+  const { rows: functions } = await sql<{ def: string }>`
+    SELECT pg_get_functiondef(p.oid) AS def FROM pg_proc p JOIN pg_namespace n ON n.oid = p.pronamespace
+    WHERE n.nspname = 'public' AND p.proname LIKE 'order_fsm_%' ORDER BY p.proname`.execute(db)
+  const { rows: indexes } = await sql<{ def: string }>`
+    SELECT indexdef AS def FROM pg_indexes
+    WHERE schemaname = 'public' AND tablename LIKE 'order\\_%' AND tablename NOT LIKE 'order_fsm_%'
+    ORDER BY indexname`.execute(db)
+  const { rows: constraints } = await sql<{ def: string }>`
+    SELECT conrelid::regclass || ' ' || conname || ' ' || pg_get_constraintdef(oid) AS def FROM pg_constraint
+    WHERE connamespace = 'public'::regnamespace AND conrelid::regclass::text LIKE 'order\\_%'
+      AND conrelid::regclass::text NOT LIKE 'order_fsm_%' ORDER BY 1`.execute(db)
+  return { functions: functions.map((r) => r.def), indexes: indexes.map((r) => r.def), constraints }
+}

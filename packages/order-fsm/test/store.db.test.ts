@@ -34,6 +34,7 @@ describe('migrations', () => {
       'order_fsm_0002_write_functions',
       'order_fsm_0003_narrow_projection',
       'order_fsm_0004_lean_writes',
+      'order_fsm_0005_checks_in_writes',
     ])
     const { rows: functions } = await sql<{ proname: string }>`
       SELECT p.proname FROM pg_proc p JOIN pg_namespace n ON n.oid = p.pronamespace
@@ -86,6 +87,7 @@ describe('migrations', () => {
         'order_fsm_0002_write_functions',
         'order_fsm_0003_narrow_projection',
         'order_fsm_0004_lean_writes',
+        'order_fsm_0005_checks_in_writes',
         'risk_kr_0001_initial',
       ])
       const down = await migrator.migrateTo('order_fsm_0001_initial')
