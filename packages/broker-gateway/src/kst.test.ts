@@ -1,3 +1,4 @@
+import fc from 'fast-check'
 import { describe, expect, it } from 'vitest'
 import { addKstDays, kstDate, kstInstant, kstTime, startOfKstDay } from './kst'
 
@@ -26,6 +27,27 @@ describe('KST time', () => {
     for (let t = Date.UTC(1987, 0, 1); t < Date.UTC(2030, 0, 1); t += 3_600_000 * 7) {
       expect(kstDate(t), new Date(t).toISOString()).toBe(zone.format(t))
     }
+  })
+
+  it('gives the same day in any order of instants, midnights ± 1 ms included (it remembers the last day)', () => {
+    const zone = new Intl.DateTimeFormat('en-CA', {
+      timeZone: 'Asia/Seoul',
+      year: 'numeric',
+      month: '2-digit',
+      day: '2-digit',
+    })
+    const midnight = (day: number) => Date.UTC(2026, 0, day) - 9 * 3_600_000
+    const instant = fc.oneof(
+      fc.integer({ min: Date.UTC(1985, 0, 1), max: Date.UTC(2040, 0, 1) }),
+      fc
+        .tuple(fc.integer({ min: 1, max: 3 }), fc.integer({ min: -2, max: 2 }))
+        .map(([d, e]) => midnight(d) + e),
+    )
+    fc.assert(
+      fc.property(fc.array(instant, { minLength: 1, maxLength: 20 }), (ts) => {
+        for (const t of ts) expect(kstDate(t), new Date(t).toISOString()).toBe(zone.format(t))
+      }),
+    )
   })
 
   it('adds calendar days across month and year ends', () => {

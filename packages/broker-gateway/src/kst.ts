@@ -26,9 +26,21 @@ const KST_OFFSET_MS = 9 * 3_600_000
  * ```
  */
 export function kstDate(epochMs: number): string {
-  if (epochMs >= FIXED_OFFSET_SINCE) return new Date(epochMs + KST_OFFSET_MS).toISOString().slice(0, 10)
+  if (epochMs >= lastDay.from && epochMs < lastDay.to) return lastDay.date
+  if (epochMs >= FIXED_OFFSET_SINCE) {
+    const shifted = epochMs + KST_OFFSET_MS
+    const date = new Date(shifted).toISOString().slice(0, 10)
+    const from = shifted - (shifted % DAY_MS) - KST_OFFSET_MS
+    lastDay = { from, to: from + DAY_MS, date }
+    return date
+  }
   return formatInTimeZone(epochMs, KST_TIME_ZONE, 'yyyy-MM-dd')
 }
+
+const DAY_MS = 86_400_000
+// The day kstDate last computed (fixed-offset era only): a process dates nearly everything within
+// one day, and formatting costs more than the comparison.
+let lastDay = { from: 0, to: 0, date: '' }
 
 /** The KST wall-clock time of an instant as `HH:mm:ss`. */
 export function kstTime(epochMs: number): string {

@@ -1,8 +1,9 @@
 // What the bench scripts share: a throwaway database on DATABASE_URL or on an embedded PostgreSQL 18
 // with durable settings (fsync and synchronous_commit on, like production), its pools, the baseline
 // table that every ratio is taken against, and the intent the benches trade. BENCH_MIGRATE_TO=<name>
-// stops the package's migrations at that one (e.g. order_fsm_0003_narrow_projection), to measure
-// the schema before a migration.
+// stops the package's migrations at that one (e.g. order_fsm_0006_json_documents), to measure
+// the schema before a migration (with this version's store, 0006 or later: it calls the `_v2`
+// write functions).
 import { randomBytes } from 'node:crypto'
 import { startEmbeddedPostgres } from '@vellab/testkit/embedded'
 import { Kysely, PostgresDialect, sql } from 'kysely'

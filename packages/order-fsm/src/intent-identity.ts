@@ -1,4 +1,4 @@
-import { createHash } from 'node:crypto'
+import { hash } from 'node:crypto'
 import type { OrderIntent } from '@vellab/broker-gateway'
 
 // Field order is fixed here so the hash does not depend on how the caller built the object.
@@ -21,7 +21,7 @@ const FIELDS = [
 /** A stable hash of a validated intent: two intents are "the same payload" when their hashes match. */
 export function intentHash(intent: OrderIntent): string {
   const canonical = FIELDS.map((f) => [f, intent[f] ?? null])
-  return createHash('sha256').update(JSON.stringify(canonical)).digest('hex')
+  return hash('sha256', JSON.stringify(canonical))
 }
 
 /** The fields in which two intents differ, as `field: a ≠ b`. */

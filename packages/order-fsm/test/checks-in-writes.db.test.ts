@@ -19,7 +19,17 @@ afterAll(async () => {
 
 const placeholders = (n: number) => Array.from({ length: n }, (_, i) => `$${i + 1}`).join(', ')
 
-/** `order_fsm_create` called directly with a new order's arguments, `patch` applied by name. */
+/**
+ * The write functions by name: the store's (`_v2`, migration 0006) and the ones a package before
+ * 0006 calls, which pass on to them.
+ */
+const FUNCTIONS = [
+  { create: 'order_fsm_create_v2', write: 'order_fsm_write_v2' },
+  { create: 'order_fsm_create', write: 'order_fsm_write' },
+] as const
+let fn: (typeof FUNCTIONS)[number] = FUNCTIONS[0]
+
+/** `fn.create` called directly with a new order's arguments, `patch` applied by name. */
 async function create(intentId: string, patch: { side?: string; version?: number } = {}) {
   const args = [
     intentId,
@@ -43,22 +53,23 @@ async function create(intentId: string, patch: { side?: string; version?: number
     null,
     null,
   ]
-  return fx.tdb.pool.query(`SELECT order_fsm_create(${placeholders(20)}) AS created`, args)
+  return fx.tdb.pool.query(`SELECT ${fn.create}(${placeholders(20)}) AS created`, args)
 }
 
-/** `order_fsm_write` called directly on an order at `expected`: one link and one fill, `patch` applied. */
+/** `fn.write` called directly on an order at `expected`: one link and one fill, `patch` applied. */
 async function write(
   intentId: string,
   expected: number,
+  numbers: { order: string; cancel: string },
   patch: { version?: number; role?: string; cumulative?: number; quantity?: number } = {},
 ) {
   const args = [
     intentId,
     expected,
-    'PARTIALLY_FILLED',
+    'PARTIAL_FILLED',
     patch.version ?? expected + 1,
     '{}',
-    '0000012001',
+    numbers.order,
     T0,
     T0,
     'fill',
@@ -71,11 +82,11 @@ async function write(
     T0,
     '50123456-01',
     ['2026-11-24'],
-    ['0000012999'],
+    [numbers.cancel],
     [patch.role ?? 'cancel'],
     [null],
     ['2026-11-24'],
-    ['0000012001'],
+    [numbers.order],
     [patch.cumulative ?? 1],
     [patch.quantity ?? 1],
     [71_000],
@@ -85,7 +96,7 @@ async function write(
     null,
     null,
   ]
-  return fx.tdb.pool.query(`SELECT order_fsm_write(${placeholders(31)}) AS r`, args)
+  return fx.tdb.pool.query(`SELECT ${fn.write}(${placeholders(31)}) AS r`, args)
 }
 
 const refusal = (p: Promise<unknown>) =>
@@ -104,48 +115,65 @@ describe('migration 0005 (checks in the write functions)', () => {
     expect(rows[0]!.n).toBe(0)
   })
 
-  it('refuses a bad side or version on create like the constraints did, and writes nothing', async () => {
-    expect(await refusal(create('chk-side', { side: 'hold' }))).toMatchObject({
-      code: '23514',
-      table: 'order_orders',
-      constraint: 'order_orders_side_check',
+  describe.each(FUNCTIONS)('through $create and $write', (f) => {
+    beforeAll(() => {
+      fn = f
     })
-    expect(await refusal(create('chk-version', { version: 0 }))).toMatchObject({
-      code: '23514',
-      constraint: 'order_orders_version_check',
-    })
-    const { rows } = await sql<{ n: number }>`
-      SELECT (SELECT count(*) FROM order_orders WHERE intent_id LIKE 'chk-%')
-        + (SELECT count(*) FROM order_events WHERE intent_id LIKE 'chk-%') AS n`.execute(fx.db)
-    expect(Number(rows[0]!.n)).toBe(0)
-    // The same call with good values writes (so the refusals above were the checks, not the call).
-    expect((await create('chk-good')).rows[0]).toEqual({ created: true })
-  })
 
-  it('refuses a bad version, link role or fill quantity on a transition, and the order is unchanged', async () => {
-    const store = fx.store()
-    const intent = await ackedOrder(store, '0000012001')
-    const before = await store.get(intent.intentId)
-    const cases = [
-      [{ version: 0 }, 'order_orders_version_check'],
-      [{ role: 'parent' }, 'order_broker_ids_role_check'],
-      [{ cumulative: 0 }, 'order_fills_cumulative_quantity_check'],
-      [{ quantity: -1 }, 'order_fills_quantity_check'],
-    ] as const
-    for (const [patch, constraint] of cases) {
-      expect(await refusal(write(intent.intentId, before!.version, patch)), constraint).toMatchObject({
+    it('refuses a bad side or version on create like the constraints did, and writes nothing', async () => {
+      expect(await refusal(create(`chk-side-${f.create}`, { side: 'hold' }))).toMatchObject({
         code: '23514',
-        constraint,
+        table: 'order_orders',
+        constraint: 'order_orders_side_check',
       })
-    }
-    expect(await fx.store().get(intent.intentId)).toEqual(before)
-    const { rows } = await sql<{ links: number; fills: number }>`
-      SELECT (SELECT count(*)::int FROM order_broker_ids WHERE broker_order_id = '0000012999') AS links,
-        (SELECT count(*)::int FROM order_fills WHERE intent_id = ${intent.intentId}) AS fills`.execute(fx.db)
-    expect(rows[0]).toEqual({ links: 0, fills: 0 })
-    // Good values go through: one version up, the link and the fill written.
-    expect((await write(intent.intentId, before!.version)).rows[0]).toEqual({ r: 1 })
-    expect((await fx.store().get(intent.intentId))!.version).toBe(before!.version + 1)
+      expect(await refusal(create(`chk-version-${f.create}`, { version: 0 }))).toMatchObject({
+        code: '23514',
+        constraint: 'order_orders_version_check',
+      })
+      const { rows } = await sql<{ n: number }>`
+        SELECT (SELECT count(*) FROM order_orders WHERE intent_id LIKE ${`chk-%-${f.create}`})
+          + (SELECT count(*) FROM order_events WHERE intent_id LIKE ${`chk-%-${f.create}`}) AS n`.execute(
+        fx.db,
+      )
+      expect(Number(rows[0]!.n)).toBe(0)
+      // The same call with good values writes (so the refusals above were the checks, not the call).
+      expect((await create(`chk-good-${f.create}`)).rows[0]).toEqual({ created: true })
+    })
+
+    it('refuses a bad version, link role or fill quantity on a transition, and the order is unchanged', async () => {
+      const store = fx.store()
+      const numbers =
+        f.create === 'order_fsm_create'
+          ? { order: '0000012002', cancel: '0000012998' }
+          : { order: '0000012001', cancel: '0000012999' }
+      const intent = await ackedOrder(store, numbers.order)
+      const before = await store.get(intent.intentId)
+      const cases = [
+        [{ version: 0 }, 'order_orders_version_check'],
+        [{ role: 'parent' }, 'order_broker_ids_role_check'],
+        [{ cumulative: 0 }, 'order_fills_cumulative_quantity_check'],
+        [{ quantity: -1 }, 'order_fills_quantity_check'],
+      ] as const
+      for (const [patch, constraint] of cases) {
+        expect(
+          await refusal(write(intent.intentId, before!.version, numbers, patch)),
+          constraint,
+        ).toMatchObject({
+          code: '23514',
+          constraint,
+        })
+      }
+      expect(await fx.store().get(intent.intentId)).toEqual(before)
+      const { rows } = await sql<{ links: number; fills: number }>`
+        SELECT (SELECT count(*)::int FROM order_broker_ids WHERE broker_order_id = ${numbers.cancel}) AS links,
+          (SELECT count(*)::int FROM order_fills WHERE intent_id = ${intent.intentId}) AS fills`.execute(
+        fx.db,
+      )
+      expect(rows[0]).toEqual({ links: 0, fills: 0 })
+      // Good values go through: one version up, the link and the fill written.
+      expect((await write(intent.intentId, before!.version, numbers)).rows[0]).toEqual({ r: 1 })
+      expect((await fx.store().get(intent.intentId))!.version).toBe(before!.version + 1)
+    })
   })
 
   it('down gives back exactly the schema of 0004, and up again that of 0005', async () => {

@@ -105,7 +105,7 @@ export function fixtureMigrator(fx: Fixture): Migrator {
   })
 }
 
-/** Everything of the package's schema a migration changes: functions, indexes, constraints. */
+/** Everything of the package's schema a migration changes: functions, indexes, constraints, column types. */
 export async function schemaOf(db: Kysely<OrderFsmTables>) {
   const { rows: functions } = await sql<{ def: string }>`
     SELECT pg_get_functiondef(p.oid) AS def FROM pg_proc p JOIN pg_namespace n ON n.oid = p.pronamespace
@@ -118,5 +118,15 @@ export async function schemaOf(db: Kysely<OrderFsmTables>) {
     SELECT conrelid::regclass || ' ' || conname || ' ' || pg_get_constraintdef(oid) AS def FROM pg_constraint
     WHERE connamespace = 'public'::regnamespace AND conrelid::regclass::text LIKE 'order\\_%'
       AND conrelid::regclass::text NOT LIKE 'order_fsm_%' ORDER BY 1`.execute(db)
-  return { functions: functions.map((r) => r.def), indexes: indexes.map((r) => r.def), constraints }
+  const { rows: columns } = await sql<{ def: string }>`
+    SELECT table_name || '.' || column_name || ' ' || data_type || ' ' || is_nullable AS def
+    FROM information_schema.columns
+    WHERE table_schema = 'public' AND table_name LIKE 'order\\_%' AND table_name NOT LIKE 'order_fsm_%'
+    ORDER BY table_name, column_name`.execute(db)
+  return {
+    functions: functions.map((r) => r.def),
+    indexes: indexes.map((r) => r.def),
+    constraints,
+    columns: columns.map((r) => r.def),
+  }
 }

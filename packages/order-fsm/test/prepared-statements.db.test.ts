@@ -37,7 +37,7 @@ describe('a store with the pool option', () => {
     // The same broker event again, on a store that has to read: deduplicated by its key.
     expect((await fx.store({ pool }).applyBrokerEvent(fill)).status).toBe('duplicate')
     expect((await store.requestCancel(intent.intentId)).proceed).toBe(true)
-    expect(new Set(names)).toEqual(new Set(['order_fsm_create_0003', 'order_fsm_write_0003']))
+    expect(new Set(names)).toEqual(new Set(['order_fsm_create_0006', 'order_fsm_write_0006']))
     expect(names.length).toBe(4)
     await expectLogExplainsProjection(store, intent.intentId)
     expect((await store.fills(intent.intentId)).map((f) => f.cumulativeQuantity)).toEqual([4])

@@ -35,6 +35,7 @@ describe('migrations', () => {
       'order_fsm_0003_narrow_projection',
       'order_fsm_0004_lean_writes',
       'order_fsm_0005_checks_in_writes',
+      'order_fsm_0006_json_documents',
     ])
     const { rows: functions } = await sql<{ proname: string }>`
       SELECT p.proname FROM pg_proc p JOIN pg_namespace n ON n.oid = p.pronamespace
@@ -42,9 +43,11 @@ describe('migrations', () => {
     expect(functions.map((f) => f.proname)).toEqual([
       'order_fsm_check_fence',
       'order_fsm_create',
+      'order_fsm_create_v2',
       'order_fsm_park',
       'order_fsm_refuse_rewrite',
       'order_fsm_write',
+      'order_fsm_write_v2',
     ])
     const { rows } = await sql<{ table_name: string }>`
       SELECT table_name FROM information_schema.tables WHERE table_schema = 'public' ORDER BY table_name`.execute(
@@ -88,12 +91,13 @@ describe('migrations', () => {
         'order_fsm_0003_narrow_projection',
         'order_fsm_0004_lean_writes',
         'order_fsm_0005_checks_in_writes',
+        'order_fsm_0006_json_documents',
         'risk_kr_0001_initial',
       ])
       const down = await migrator.migrateTo('order_fsm_0001_initial')
       expect(down.error).toBeUndefined()
       const { rows } = await sql<{ n: number }>`
-        SELECT count(*)::int AS n FROM pg_proc WHERE proname IN ('order_fsm_write', 'order_fsm_create', 'order_fsm_park')`.execute(
+        SELECT count(*)::int AS n FROM pg_proc WHERE proname IN ('order_fsm_write', 'order_fsm_create', 'order_fsm_park', 'order_fsm_write_v2', 'order_fsm_create_v2')`.execute(
         db,
       )
       expect(rows[0]?.n).toBe(0)

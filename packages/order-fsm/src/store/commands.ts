@@ -112,7 +112,7 @@ export class StoreCommands {
     return { proceed: true, order }
   }
 
-  /** `order_fsm_create` (migration 0002): false when the intent id exists (nothing written). */
+  /** `order_fsm_create_v2` (migrations 0002–0006): false when the intent id exists (nothing written). */
   async #insert(
     intent: OrderIntent,
     order: Order,

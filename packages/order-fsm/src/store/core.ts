@@ -301,7 +301,7 @@ export class StoreCore {
   }
 
   /**
-   * Write one decided transition: one call of `order_fsm_write` (migration 0002), one commit.
+   * Write one decided transition: one call of `order_fsm_write_v2` (migrations 0002–0006), one commit.
    * The row's `doc` is the narrow projection (see `projectionDoc`).
    * `parked` when events wait under a number this transition linked (the caller drains them).
    */

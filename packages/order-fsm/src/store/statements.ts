@@ -14,16 +14,16 @@ export interface HotStatement {
 
 const placeholders = (n: number) => Array.from({ length: n }, (_, i) => `$${i + 1}`).join(', ')
 
-/** `order_fsm_write` (see the migrations), with its 31 arguments in order. */
+/** `order_fsm_write_v2` (see the migrations, 0006), with its 31 arguments in order. */
 export const WRITE_STATEMENT: HotStatement = {
-  name: 'order_fsm_write_0003',
-  text: `SELECT order_fsm_write(${placeholders(31)}) AS r`,
+  name: 'order_fsm_write_0006',
+  text: `SELECT order_fsm_write_v2(${placeholders(31)}) AS r`,
 }
 
-/** `order_fsm_create` (see the migrations), with its 20 arguments in order. */
+/** `order_fsm_create_v2` (see the migrations, 0006), with its 20 arguments in order. */
 export const CREATE_STATEMENT: HotStatement = {
-  name: 'order_fsm_create_0003',
-  text: `SELECT order_fsm_create(${placeholders(20)}) AS created`,
+  name: 'order_fsm_create_0006',
+  text: `SELECT order_fsm_create_v2(${placeholders(20)}) AS created`,
 }
 
 /**

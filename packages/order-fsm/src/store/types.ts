@@ -102,8 +102,8 @@ export interface OrderStoreOptions<DB extends OrderFsmTables> {
    */
   fence?: () => { key: string; epoch: number }
   /**
-   * The pg pool (or client) `db` runs on, to send the two hot writes (`order_fsm_write` for every
-   * transition, `order_fsm_create` for every intent) as named prepared statements: each connection
+   * The pg pool (or client) `db` runs on, to send the two hot writes (`order_fsm_write_v2` for every
+   * transition, `order_fsm_create_v2` for every intent) as named prepared statements: each connection
    * parses and plans them once instead of on every call (Kysely sends unnamed statements). Anything
    * with pg's `query({ name, text, values })` works, e.g. the `pg.Pool` given to Kysely's
    * `PostgresDialect`. Every other statement still goes through `db`, and the guarantees are the
