@@ -54,7 +54,14 @@ function rawPost(
 
 describe('REST faults', () => {
   it('latency (sim time): the answer arrives only after the clock moves', async () => {
-    sim = await startSim()
+    // The clock moves only once the simulator holds the request (its fault is logged in the same
+    // turn as the latency is scheduled): advancing earlier, on a loaded machine, would leave the
+    // answer due at a time the clock never reaches.
+    let held: () => void = () => {}
+    const holding = new Promise<void>((resolve) => {
+      held = resolve
+    })
+    sim = await startSim({ onEvent: (e) => e.type === 'fault' && held() })
     const app = realApp(sim)
     const tok = await token(sim, app)
     sim.control.faults.add({
@@ -67,7 +74,7 @@ describe('REST faults', () => {
       done = true
       return r
     })
-    await new Promise((r) => setImmediate(r))
+    await holding
     await new Promise((r) => setTimeout(r, 20))
     expect(done).toBe(false)
     sim.control.clock.advance(300)
