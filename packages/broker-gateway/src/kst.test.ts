@@ -2,6 +2,14 @@ import fc from 'fast-check'
 import { describe, expect, it } from 'vitest'
 import { addKstDays, kstDate, kstInstant, kstTime, startOfKstDay } from './kst'
 
+/** The time-zone database's KST day of an instant, as `YYYY-MM-DD`. */
+const zone = new Intl.DateTimeFormat('en-CA', {
+  timeZone: 'Asia/Seoul',
+  year: 'numeric',
+  month: '2-digit',
+  day: '2-digit',
+})
+
 describe('KST time', () => {
   it('maps an instant to the KST day across UTC midnight and KST midnight', () => {
     expect(kstDate(Date.UTC(2026, 10, 24, 14, 59, 59, 999))).toBe('2026-11-24')
@@ -18,24 +26,12 @@ describe('KST time', () => {
   })
 
   it('agrees with the time-zone database on every hour from 1987 (the last daylight saving) to 2030', () => {
-    const zone = new Intl.DateTimeFormat('en-CA', {
-      timeZone: 'Asia/Seoul',
-      year: 'numeric',
-      month: '2-digit',
-      day: '2-digit',
-    })
     for (let t = Date.UTC(1987, 0, 1); t < Date.UTC(2030, 0, 1); t += 3_600_000 * 7) {
       expect(kstDate(t), new Date(t).toISOString()).toBe(zone.format(t))
     }
   })
 
   it('gives the same day in any order of instants, midnights ± 1 ms included (it remembers the last day)', () => {
-    const zone = new Intl.DateTimeFormat('en-CA', {
-      timeZone: 'Asia/Seoul',
-      year: 'numeric',
-      month: '2-digit',
-      day: '2-digit',
-    })
     const midnight = (day: number) => Date.UTC(2026, 0, day) - 9 * 3_600_000
     const instant = fc.oneof(
       fc.integer({ min: Date.UTC(1985, 0, 1), max: Date.UTC(2040, 0, 1) }),

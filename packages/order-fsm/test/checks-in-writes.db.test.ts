@@ -2,12 +2,9 @@
 // the two write functions (the only writers of those rows). A bad value must still be refused by
 // the database, with the SQLSTATE and the constraint name the constraint gave, and nothing of the
 // statement may stay written; `down` must give back exactly the schema of 0004.
-import { createTestDatabase } from '@vellab/testkit/postgres'
 import { sql } from 'kysely'
-import { Migrator } from 'kysely/migration'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { type OrderFsmTables, orderFsmMigrations } from '../src'
-import { ackedOrder, type Fixture, fixtureMigrator, schemaOf, setupFixture, T0 } from './helpers'
+import { ackedOrder, expectDownAndUpAgain, type Fixture, setupFixture, T0 } from './helpers'
 
 let fx: Fixture
 beforeAll(async () => {
@@ -177,31 +174,6 @@ describe('migration 0005 (checks in the write functions)', () => {
   })
 
   it('down gives back exactly the schema of 0004, and up again that of 0005', async () => {
-    const latest = await schemaOf(fx.db)
-    const reference = await createTestDatabase('ofsm')
-    try {
-      const names = Object.keys(orderFsmMigrations)
-      const upTo0004 = names.slice(0, names.indexOf('order_fsm_0004_lean_writes') + 1)
-      const r = await new Migrator({
-        db: reference.db(),
-        provider: {
-          getMigrations: async () => Object.fromEntries(upTo0004.map((n) => [n, orderFsmMigrations[n]!])),
-        },
-      }).migrateToLatest()
-      expect(r.error).toBeUndefined()
-      const expected = await schemaOf(reference.db<OrderFsmTables>())
-
-      const down = await fixtureMigrator(fx).migrateTo('order_fsm_0004_lean_writes')
-      expect(down.error).toBeUndefined()
-      expect(down.results?.map((m) => m.migrationName)).toEqual(names.slice(upTo0004.length).reverse())
-      expect(await schemaOf(fx.db)).toEqual(expected)
-
-      const up = await fixtureMigrator(fx).migrateToLatest()
-      expect(up.error).toBeUndefined()
-      expect(await schemaOf(fx.db)).toEqual(latest)
-      expect(latest).not.toEqual(expected)
-    } finally {
-      await reference.drop()
-    }
+    await expectDownAndUpAgain(fx, 'order_fsm_0004_lean_writes')
   })
 })

@@ -130,3 +130,43 @@ export async function schemaOf(db: Kysely<OrderFsmTables>) {
     columns: columns.map((r) => r.def),
   }
 }
+
+/**
+ * Migrate the fixture down to `target` and up again: down must leave exactly the schema that a new
+ * database migrated up to `target` has, and up again the schema it had. `between` runs while the
+ * fixture is at `target` (checks of its rows on the older schema).
+ */
+export async function expectDownAndUpAgain(
+  fx: Fixture,
+  target: string,
+  between?: () => Promise<void>,
+): Promise<void> {
+  const latest = await schemaOf(fx.db)
+  const names = Object.keys(orderFsmMigrations)
+  const upToTarget = names.slice(0, names.indexOf(target) + 1)
+  const reference = await createTestDatabase('ofsm')
+  try {
+    const r = await new Migrator({
+      db: reference.db(),
+      provider: {
+        getMigrations: async () => Object.fromEntries(upToTarget.map((n) => [n, orderFsmMigrations[n]!])),
+      },
+    }).migrateToLatest()
+    expect(r.error).toBeUndefined()
+    const expected = await schemaOf(reference.db<OrderFsmTables>())
+
+    const down = await fixtureMigrator(fx).migrateTo(target)
+    expect(down.error).toBeUndefined()
+    // Every later migration, the latest first.
+    expect(down.results?.map((m) => m.migrationName)).toEqual(names.slice(upToTarget.length).reverse())
+    expect(await schemaOf(fx.db)).toEqual(expected)
+    await between?.()
+
+    const up = await fixtureMigrator(fx).migrateToLatest()
+    expect(up.error).toBeUndefined()
+    expect(await schemaOf(fx.db)).toEqual(latest)
+    expect(latest).not.toEqual(expected)
+  } finally {
+    await reference.drop()
+  }
+}

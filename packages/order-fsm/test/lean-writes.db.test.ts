@@ -2,13 +2,10 @@
 // functions. What the store relies on must hold on the new indexes (a duplicate key still reports
 // the constraint name the store matches, the lookups still find their index), and `down` must give
 // back exactly the schema of 0003, functions included.
-import { createTestDatabase } from '@vellab/testkit/postgres'
 import { sql } from 'kysely'
-import { Migrator } from 'kysely/migration'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { type OrderFsmTables, orderFsmMigrations } from '../src'
 import { BrokerEventFactory } from '../src/testing'
-import { ackedOrder, type Fixture, fixtureMigrator, schemaOf, setupFixture, T0 } from './helpers'
+import { ackedOrder, expectDownAndUpAgain, type Fixture, setupFixture, T0 } from './helpers'
 
 let fx: Fixture
 beforeAll(async () => {
@@ -75,32 +72,6 @@ describe('migration 0004 (lean writes)', () => {
   })
 
   it('down gives back exactly the schema of 0003, and up again that of 0004', async () => {
-    const latest = await schemaOf(fx.db)
-    const reference = await createTestDatabase('ofsm')
-    try {
-      const names = Object.keys(orderFsmMigrations)
-      const upTo0003 = names.slice(0, names.indexOf('order_fsm_0003_narrow_projection') + 1)
-      const r = await new Migrator({
-        db: reference.db(),
-        provider: {
-          getMigrations: async () => Object.fromEntries(upTo0003.map((n) => [n, orderFsmMigrations[n]!])),
-        },
-      }).migrateToLatest()
-      expect(r.error).toBeUndefined()
-      const expected = await schemaOf(reference.db<OrderFsmTables>())
-
-      const down = await fixtureMigrator(fx).migrateTo('order_fsm_0003_narrow_projection')
-      expect(down.error).toBeUndefined()
-      // Every later migration first, then 0004's own.
-      expect(down.results?.map((m) => m.migrationName)).toEqual(names.slice(upTo0003.length).reverse())
-      expect(await schemaOf(fx.db)).toEqual(expected)
-
-      const up = await fixtureMigrator(fx).migrateToLatest()
-      expect(up.error).toBeUndefined()
-      expect(await schemaOf(fx.db)).toEqual(latest)
-      expect(latest).not.toEqual(expected)
-    } finally {
-      await reference.drop()
-    }
+    await expectDownAndUpAgain(fx, 'order_fsm_0003_narrow_projection')
   })
 })
