@@ -5,6 +5,7 @@ describe('loadRunnerConfig', () => {
   it('defaults to a zero-setup sim session', () => {
     expect(loadRunnerConfig({})).toEqual({
       mode: 'sim',
+      migrateMaxRewriteRows: 1_000_000,
       runSeconds: 20,
       symbols: ['005930', '000660'],
       orderQuantity: 1,

@@ -20,6 +20,13 @@ export const RunnerConfigSchema = z.object({
    * orders persisted by an earlier run would refer to a broker that no longer knows them.
    */
   dataDir: z.string().min(1).optional(),
+  /**
+   * At startup, pending migrations that would rewrite more rows than this (estimated, all tables
+   * together; e.g. `@vellab/order-fsm` 0006 rewrites the order log) are refused and the runner does
+   * not start: a rewrite holds an exclusive lock that stops every order write while it copies. Run
+   * `vellab migrate` outside trading hours instead. @default 1000000
+   */
+  migrateMaxRewriteRows: z.coerce.number().int().nonnegative().default(1_000_000),
   /** How long the session runs before a graceful stop; 0 = until SIGINT/SIGTERM. @default 20 */
   runSeconds: z.coerce.number().int().nonnegative().default(20),
   /** Symbols the demo strategy quotes. @default ['005930', '000660'] */
@@ -273,6 +280,7 @@ export function loadRunnerConfig(
     mode: env.VELLAB_MODE,
     databaseUrl: env.DATABASE_URL,
     dataDir: env.VELLAB_DATA_DIR,
+    migrateMaxRewriteRows: env.VELLAB_MIGRATE_MAX_REWRITE_ROWS,
     runSeconds: env.VELLAB_RUN_SECONDS,
     symbols: env.VELLAB_SYMBOLS,
     orderQuantity: env.VELLAB_ORDER_QUANTITY,

@@ -3,7 +3,7 @@ import { resolve } from 'node:path'
 import { KIS_LISTING_TABLES_DDL, KIS_TOKEN_TABLE_DDL } from '@vellab/broker-kis'
 import { type ExecutionTables, executionMigrations } from '@vellab/execution'
 import { leaseMigrations } from '@vellab/lease'
-import { type OrderFsmTables, orderFsmMigrations } from '@vellab/order-fsm'
+import { type OrderFsmTables, orderFsmMigrations, orderFsmTableRewrites } from '@vellab/order-fsm'
 import { type ReconcileTables, reconcileMigrations } from '@vellab/reconcile'
 import { type RiskKrDatabase, riskKrMigrations } from '@vellab/risk-kr'
 import { type ColumnType, type Generated, Kysely, PostgresDialect, sql } from 'kysely'
@@ -171,9 +171,41 @@ export async function openDatabase(options: {
   }
 }
 
-/** Run every package's migrations with one Migrator (names are package-prefixed, so they never clash). */
-export async function migrate(db: Kysely<RunnerDatabase>): Promise<string[]> {
-  const migrator = new Migrator({
+/** The migrations (of every package) that rewrite tables, with the tables each rewrites. */
+const TABLE_REWRITES: Readonly<Record<string, readonly string[]>> = { ...orderFsmTableRewrites }
+
+/** A pending migration that would rewrite a table, and that table's estimated rows. */
+export interface PendingRewrite {
+  migration: string
+  table: string
+  rows: number
+}
+
+/**
+ * The runner would not start: a pending migration rewrites tables larger than
+ * `VELLAB_MIGRATE_MAX_REWRITE_ROWS`, under an exclusive lock that stops every order write while
+ * it copies. `vellab migrate` runs it whatever the size; do that outside trading hours.
+ */
+export class MigrationDeferredError extends Error {
+  override readonly name = 'MigrationDeferredError'
+  readonly rewrites: readonly PendingRewrite[]
+
+  constructor(rewrites: readonly PendingRewrite[], maxRows: number) {
+    const rows = rewrites.reduce((n, r) => n + r.rows, 0)
+    const what = rewrites.map((r) => `${r.table} (${r.migration})`).join(', ')
+    super(
+      `not migrating at startup: pending migrations rewrite ${what}, about ${rows.toLocaleString('en-US')} rows ` +
+        `(over VELLAB_MIGRATE_MAX_REWRITE_ROWS=${maxRows.toLocaleString('en-US')}), under an exclusive lock that ` +
+        'stops every order write while it copies (a few seconds per million rows). Run `vellab migrate` ' +
+        'outside trading hours, then start again.',
+    )
+    this.rewrites = rewrites
+  }
+}
+
+/** The one Migrator of every package's migrations on the runner's database. */
+export function runnerMigrator(db: Kysely<RunnerDatabase>): Migrator {
+  return new Migrator({
     db,
     provider: {
       getMigrations: async () => ({
@@ -188,7 +220,45 @@ export async function migrate(db: Kysely<RunnerDatabase>): Promise<string[]> {
     migrationTableName: 'vellab_migration',
     migrationLockTableName: 'vellab_migration_lock',
   })
-  const { error, results } = await migrator.migrateToLatest()
+}
+
+/**
+ * The pending migrations that rewrite a table, each table with its estimated rows (the planner's
+ * statistics; from the table's size where it has none yet).
+ */
+export async function pendingRewrites(db: Kysely<RunnerDatabase>): Promise<PendingRewrite[]> {
+  const pending = (await runnerMigrator(db).getMigrations()).filter((m) => !m.executedAt).map((m) => m.name)
+  const wanted = pending.flatMap((migration) =>
+    (TABLE_REWRITES[migration] ?? []).map((table) => ({ migration, table })),
+  )
+  if (wanted.length === 0) return []
+  const { rows } = await sql<{ table: string; rows: string }>`
+    SELECT c.relname AS table,
+      CASE WHEN c.reltuples >= 0 THEN c.reltuples::bigint ELSE pg_relation_size(c.oid) / 256 END AS rows
+    FROM pg_class c
+    WHERE c.relkind = 'r' AND c.relnamespace = current_schema()::regnamespace
+      AND c.relname IN (${sql.join(wanted.map((w) => w.table))})`.execute(db)
+  const size = new Map(rows.map((r) => [r.table, Number(r.rows)]))
+  return wanted.map((w) => ({ ...w, rows: size.get(w.table) ?? 0 }))
+}
+
+/** Options of {@link migrate}. */
+export interface MigrateOptions {
+  /**
+   * Refuse (with {@link MigrationDeferredError}, nothing migrated) when the pending migrations
+   * would rewrite more rows than this in all. Unset: migrate whatever the size.
+   */
+  maxRewriteRows?: number
+}
+
+/** Run every package's migrations with one Migrator (names are package-prefixed, so they never clash). */
+export async function migrate(db: Kysely<RunnerDatabase>, options: MigrateOptions = {}): Promise<string[]> {
+  if (options.maxRewriteRows !== undefined) {
+    const rewrites = await pendingRewrites(db)
+    const rows = rewrites.reduce((n, r) => n + r.rows, 0)
+    if (rows > options.maxRewriteRows) throw new MigrationDeferredError(rewrites, options.maxRewriteRows)
+  }
+  const { error, results } = await runnerMigrator(db).migrateToLatest()
   if (error) throw new Error('database migration failed', { cause: error })
   return (results ?? []).filter((r) => r.status === 'Success').map((r) => r.migrationName)
 }

@@ -111,10 +111,12 @@ export async function run(config: RunnerConfig, options: RunOptions): Promise<Ru
     for (const c of cleanups.reverse()) await c().catch((e) => log(`cleanup: ${(e as Error).message}`))
   }
   try {
-    const applied = await migrate(database.db).catch((err: unknown) => {
-      // A database that is down at start is an outage (exit 3, the supervisor retries), not a bug.
-      throw isOutage(err) ? new DatabaseUnavailableError((err as Error).cause ?? err) : err
-    })
+    const applied = await migrate(database.db, { maxRewriteRows: config.migrateMaxRewriteRows }).catch(
+      (err: unknown) => {
+        // A database that is down at start is an outage (exit 3, the supervisor retries), not a bug.
+        throw isOutage(err) ? new DatabaseUnavailableError((err as Error).cause ?? err) : err
+      },
+    )
     log(
       `database ready (${database.kind}); ${applied.length ? `applied ${applied.join(', ')}` : 'schema up to date'}`,
     )

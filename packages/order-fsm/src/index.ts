@@ -46,7 +46,7 @@ export { checkFence, FENCED_TRANSACTION_IDLE_MS, type Fence, type FenceRefusal, 
 export type { OrderFingerprint } from './fingerprint'
 export { fingerprintKey, fingerprintOfBrokerOrder, fingerprintOfIntent } from './fingerprint'
 export type { MigrateOrderFsmOptions } from './migrations'
-export { migrateOrderFsm, orderFsmMigrations } from './migrations'
+export { migrateOrderFsm, orderFsmMigrations, orderFsmTableRewrites } from './migrations'
 export type {
   BrokerLeg,
   FillGap,

@@ -712,6 +712,16 @@ export const orderFsmMigrations: Readonly<Record<string, Migration>> = Object.fr
   order_fsm_0006_json_documents: jsonDocuments,
 })
 
+/**
+ * The migrations of {@link orderFsmMigrations} that rewrite tables, with the tables each rewrites.
+ * A rewrite holds an exclusive lock on the table for as long as the copy takes (no order can be
+ * written meanwhile): seconds per million rows. A process that migrates at startup can look here
+ * and leave a large one to a maintenance window.
+ */
+export const orderFsmTableRewrites: Readonly<Record<string, readonly string[]>> = Object.freeze({
+  order_fsm_0006_json_documents: Object.freeze(['order_orders', 'order_events']),
+})
+
 /** Options of {@link migrateOrderFsm}. */
 export interface MigrateOrderFsmOptions {
   /**

@@ -9,6 +9,7 @@ import {
   type OrderStore,
   type OrderStoreNotice,
   orderFsmMigrations,
+  orderFsmTableRewrites,
   TransitionError,
 } from '../src'
 import { anIntent, BrokerEventFactory } from '../src/testing'
@@ -63,6 +64,19 @@ describe('migrations', () => {
       'order_orders',
       'order_unmatched',
     ])
+  })
+
+  it('name the ones that rewrite tables, with tables that exist', async () => {
+    expect(Object.keys(orderFsmTableRewrites)).toEqual(['order_fsm_0006_json_documents'])
+    for (const [name, tables] of Object.entries(orderFsmTableRewrites)) {
+      expect(orderFsmMigrations[name], name).toBeDefined()
+      for (const t of tables) {
+        const { rows } = await sql<{
+          n: number
+        }>`SELECT count(*)::int AS n FROM pg_class WHERE relname = ${t} AND relkind = 'r'`.execute(fx.db)
+        expect(rows[0]!.n, t).toBe(1)
+      }
+    }
   })
 
   it('run again as a no-op, and combine with other packages in one Migrator', async () => {

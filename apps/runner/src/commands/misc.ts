@@ -8,11 +8,14 @@ import { createOrderStore } from '@vellab/order-fsm'
 import { createReconciler } from '@vellab/reconcile'
 import { connectBroker } from '../broker'
 import { loadRunnerConfig } from '../config'
-import { migrate, openDatabase, type RunnerDatabase } from '../database'
+import { migrate, openDatabase, pendingRewrites, type RunnerDatabase } from '../database'
 
 export const MIGRATE_HELP = `vellab migrate — bring the state database's tables up to date (every package's migrations)
 
 Usage: vellab migrate   (DATABASE_URL, or the embedded PostgreSQL in VELLAB_DATA_DIR)
+Runs every pending migration whatever its size; says first which ones rewrite a table (an
+exclusive lock on it while it copies, a few seconds per million rows: run those outside trading
+hours). vellab start leaves such a rewrite to this command above VELLAB_MIGRATE_MAX_REWRITE_ROWS.
 `
 
 /** `vellab migrate`. */
@@ -31,6 +34,11 @@ export async function migrateCommand(args: readonly string[]): Promise<number> {
     log: (l) => console.log(l),
   })
   try {
+    for (const r of await pendingRewrites(database.db)) {
+      console.log(
+        `${r.migration} rewrites ${r.table} (about ${r.rows.toLocaleString('en-US')} rows) under an exclusive lock`,
+      )
+    }
     const applied = await migrate(database.db)
     console.log(applied.length ? `applied ${applied.join(', ')}` : 'schema up to date')
   } finally {

@@ -1,4 +1,5 @@
 import { databasePassword, loadOperatorToken, loadRunnerConfig, printableConfig } from '../config'
+import { MigrationDeferredError } from '../database'
 import { createRunnerLog } from '../logger'
 import { DatabaseUnavailableError, LeaseLostStopError, run, StoppedAsStandbyError } from '../run'
 import { formatSummary } from '../summary'
@@ -29,6 +30,8 @@ how old a quote or the balance may get before it is read again), VELLAB_QUOTE_SO
 trade prints price the quotes and REST is read every VELLAB_QUOTE_STATE_REFRESH_MS, 3000, for
 limits and halts; rest: every quote from REST), VELLAB_SIM_START,
 VELLAB_HTTP_PORT (0 = a free port), DATABASE_URL (else an embedded PostgreSQL), VELLAB_DATA_DIR,
+VELLAB_MIGRATE_MAX_REWRITE_ROWS (1000000: a pending migration that would rewrite more rows is left
+to vellab migrate and the runner does not start),
 VELLAB_OPERATOR_TOKEN or VELLAB_OPERATOR_TOKEN_FILE (guards the kill-switch endpoints),
 VELLAB_LOG_FORMAT (text; json: one pino record per line, secrets redacted), VELLAB_STRATEGY
 (demo-quoter, or a module path: see the README's "Strategies") and VELLAB_STRATEGY_PARAMS (JSON),
@@ -37,7 +40,8 @@ and its inactivity; warnings in the log, vellab status and the dashboard).
 The first Ctrl-C (or SIGTERM) drains and reports; a second one exits at once.
 Exit codes: 0 every check passed, 1 a check failed (or an error), 2 bad usage, 3 the database went
 away mid-session (trading stopped at once; start again when it is back), 4 the appkey lease was
-lost to another runner (this one stopped at once and sent nothing more).
+lost to another runner (this one stopped at once and sent nothing more), 5 a pending migration
+would rewrite large tables under an exclusive lock (run vellab migrate outside trading hours).
 One runner leads each appkey: a second one started with the same appkey and database waits as a
 standby and takes over within seconds when the leader dies or falls silent (VELLAB_LEASE_TTL_MS,
 5000). Sharding (paper mode): VELLAB_ACCOUNTS=alpha,beta names account profiles, each with its own
@@ -109,6 +113,10 @@ export async function startCommand(args: readonly string[]): Promise<number> {
     if (err instanceof LeaseLostStopError) {
       console.error(`vellab start: ${err.message}`)
       return 4
+    }
+    if (err instanceof MigrationDeferredError) {
+      console.error(`vellab start: ${err.message}`)
+      return 5
     }
     if (!(err instanceof DatabaseUnavailableError)) throw err
     // Fail closed, loudly: no summary can be read from a database that is gone.
