@@ -192,12 +192,14 @@ export class MigrationDeferredError extends Error {
 
   constructor(rewrites: readonly PendingRewrite[], maxRows: number) {
     const rows = rewrites.reduce((n, r) => n + r.rows, 0)
-    const what = rewrites.map((r) => `${r.table} (${r.migration})`).join(', ')
+    const tables = new Map<string, string[]>()
+    for (const r of rewrites) tables.set(r.migration, [...(tables.get(r.migration) ?? []), r.table])
+    const what = [...tables].map(([m, ts]) => `${m} would rewrite ${ts.join(' and ')}`).join('; ')
     super(
-      `not migrating at startup: pending migrations rewrite ${what}, about ${rows.toLocaleString('en-US')} rows ` +
-        `(over VELLAB_MIGRATE_MAX_REWRITE_ROWS=${maxRows.toLocaleString('en-US')}), under an exclusive lock that ` +
-        'stops every order write while it copies (a few seconds per million rows). Run `vellab migrate` ' +
-        'outside trading hours, then start again.',
+      `not migrating at startup: ${what} (about ${rows.toLocaleString('en-US')} rows, over ` +
+        `VELLAB_MIGRATE_MAX_REWRITE_ROWS=${maxRows.toLocaleString('en-US')}) under an exclusive lock that stops ` +
+        'every order write while it copies (a few seconds per million rows). Run `vellab migrate` outside ' +
+        'trading hours, then start again.',
     )
     this.rewrites = rewrites
   }
