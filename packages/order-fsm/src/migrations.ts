@@ -646,49 +646,36 @@ const jsonDocuments: Migration = {
     await sql`ALTER TABLE order_events ALTER COLUMN payload TYPE json USING payload::json`.execute(db)
     await createFunction0005('order_fsm_create_v2', 'json').execute(db)
     await writeFunction0005('order_fsm_write_v2', 'json').execute(db)
-    await sql`
-      CREATE OR REPLACE FUNCTION order_fsm_create(
-        p_intent_id text, p_account text, p_strategy_id text, p_symbol text, p_side text, p_state text,
-        p_version integer, p_fingerprint text, p_intent_hash text, p_submitted_at bigint, p_created_at bigint,
-        p_updated_at bigint, p_doc jsonb, p_actor text, p_reason text, p_created jsonb,
-        p_submit_reason text, p_submit jsonb, p_fence_key text, p_fence_epoch bigint
-      ) RETURNS boolean LANGUAGE plpgsql AS $$
+    // The old names, with their `jsonb` parameters, pass on to `_v2`.
+    await sql
+      .raw(`
+      CREATE OR REPLACE FUNCTION order_fsm_create(${createParams0005('jsonb')}) RETURNS boolean LANGUAGE plpgsql AS $$
       BEGIN
         RETURN order_fsm_create_v2(p_intent_id, p_account, p_strategy_id, p_symbol, p_side, p_state, p_version,
           p_fingerprint, p_intent_hash, p_submitted_at, p_created_at, p_updated_at, p_doc::json, p_actor, p_reason,
           p_created::json, p_submit_reason, p_submit::json, p_fence_key, p_fence_epoch);
       END
-      $$`.execute(db)
-    await sql`
-      CREATE OR REPLACE FUNCTION order_fsm_write(
-        p_intent_id text, p_expected integer, p_state text, p_version integer, p_doc jsonb,
-        p_broker_order_id text, p_submitted_at bigint, p_updated_at bigint, p_type text, p_event_key text,
-        p_source text, p_actor text, p_reason text, p_payload jsonb, p_occurred_at bigint, p_now bigint,
-        p_account text,
-        l_date text[], l_number text[], l_role text[], l_predecessor text[],
-        f_date text[], f_number text[], f_cumulative integer[], f_quantity integer[], f_price bigint[],
-        f_inferred boolean[], f_at bigint[],
-        p_unpark text, p_fence_key text, p_fence_epoch bigint
-      ) RETURNS integer LANGUAGE plpgsql AS $$
+      $$`)
+      .execute(db)
+    await sql
+      .raw(`
+      CREATE OR REPLACE FUNCTION order_fsm_write(${writeParams0005('jsonb')}) RETURNS integer LANGUAGE plpgsql AS $$
       BEGIN
         RETURN order_fsm_write_v2(p_intent_id, p_expected, p_state, p_version, p_doc::json, p_broker_order_id,
           p_submitted_at, p_updated_at, p_type, p_event_key, p_source, p_actor, p_reason, p_payload::json,
           p_occurred_at, p_now, p_account, l_date, l_number, l_role, l_predecessor, f_date, f_number, f_cumulative,
           f_quantity, f_price, f_inferred, f_at, p_unpark, p_fence_key, p_fence_epoch);
       END
-      $$`.execute(db)
+      $$`)
+      .execute(db)
   },
   async down(db: Kysely<unknown>) {
     await sql`ALTER TABLE order_orders ALTER COLUMN doc TYPE jsonb USING doc::jsonb`.execute(db)
     await sql`ALTER TABLE order_events ALTER COLUMN payload TYPE jsonb USING payload::jsonb`.execute(db)
     await createFunction0005('order_fsm_create', 'jsonb').execute(db)
     await writeFunction0005('order_fsm_write', 'jsonb').execute(db)
-    await sql`DROP FUNCTION order_fsm_create_v2(text, text, text, text, text, text, integer, text, text, bigint, bigint, bigint, json, text, text, json, text, json, text, bigint)`.execute(
-      db,
-    )
-    await sql`DROP FUNCTION order_fsm_write_v2(text, integer, text, integer, json, text, bigint, bigint, text, text, text, text, text, json, bigint, bigint, text, text[], text[], text[], text[], text[], text[], integer[], integer[], bigint[], boolean[], bigint[], text, text, bigint)`.execute(
-      db,
-    )
+    await sql.raw(`DROP FUNCTION order_fsm_create_v2(${createParams0005('json')})`).execute(db)
+    await sql.raw(`DROP FUNCTION order_fsm_write_v2(${writeParams0005('json')})`).execute(db)
   },
 }
 

@@ -24,10 +24,10 @@ const FUNCTIONS = [
   { create: 'order_fsm_create_v2', write: 'order_fsm_write_v2' },
   { create: 'order_fsm_create', write: 'order_fsm_write' },
 ] as const
-let fn: (typeof FUNCTIONS)[number] = FUNCTIONS[0]
+type Functions = (typeof FUNCTIONS)[number]
 
 /** `fn.create` called directly with a new order's arguments, `patch` applied by name. */
-async function create(intentId: string, patch: { side?: string; version?: number } = {}) {
+async function create(fn: Functions, intentId: string, patch: { side?: string; version?: number } = {}) {
   const args = [
     intentId,
     '50123456-01',
@@ -55,6 +55,7 @@ async function create(intentId: string, patch: { side?: string; version?: number
 
 /** `fn.write` called directly on an order at `expected`: one link and one fill, `patch` applied. */
 async function write(
+  fn: Functions,
   intentId: string,
   expected: number,
   numbers: { order: string; cancel: string },
@@ -113,17 +114,13 @@ describe('migration 0005 (checks in the write functions)', () => {
   })
 
   describe.each(FUNCTIONS)('through $create and $write', (f) => {
-    beforeAll(() => {
-      fn = f
-    })
-
     it('refuses a bad side or version on create like the constraints did, and writes nothing', async () => {
-      expect(await refusal(create(`chk-side-${f.create}`, { side: 'hold' }))).toMatchObject({
+      expect(await refusal(create(f, `chk-side-${f.create}`, { side: 'hold' }))).toMatchObject({
         code: '23514',
         table: 'order_orders',
         constraint: 'order_orders_side_check',
       })
-      expect(await refusal(create(`chk-version-${f.create}`, { version: 0 }))).toMatchObject({
+      expect(await refusal(create(f, `chk-version-${f.create}`, { version: 0 }))).toMatchObject({
         code: '23514',
         constraint: 'order_orders_version_check',
       })
@@ -134,7 +131,7 @@ describe('migration 0005 (checks in the write functions)', () => {
       )
       expect(Number(rows[0]!.n)).toBe(0)
       // The same call with good values writes (so the refusals above were the checks, not the call).
-      expect((await create(`chk-good-${f.create}`)).rows[0]).toEqual({ created: true })
+      expect((await create(f, `chk-good-${f.create}`)).rows[0]).toEqual({ created: true })
     })
 
     it('refuses a bad version, link role or fill quantity on a transition, and the order is unchanged', async () => {
@@ -153,7 +150,7 @@ describe('migration 0005 (checks in the write functions)', () => {
       ] as const
       for (const [patch, constraint] of cases) {
         expect(
-          await refusal(write(intent.intentId, before!.version, numbers, patch)),
+          await refusal(write(f, intent.intentId, before!.version, numbers, patch)),
           constraint,
         ).toMatchObject({
           code: '23514',
@@ -168,7 +165,7 @@ describe('migration 0005 (checks in the write functions)', () => {
       )
       expect(rows[0]).toEqual({ links: 0, fills: 0 })
       // Good values go through: one version up, the link and the fill written.
-      expect((await write(intent.intentId, before!.version, numbers)).rows[0]).toEqual({ r: 1 })
+      expect((await write(f, intent.intentId, before!.version, numbers)).rows[0]).toEqual({ r: 1 })
       expect((await fx.store().get(intent.intentId))!.version).toBe(before!.version + 1)
     })
   })
